@@ -1,0 +1,25 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "rnntrain",
+    products: [.executable(name: "rnntrain", targets: ["rnntrain"])],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
+        // Elementwise kernels in C: clang vectorises them and target_clones picks AVX-512/AVX2 at load time.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
+        .target(name: "Numerics", dependencies: ["CBLAS", "CKernels"]),
+        .target(name: "Models", dependencies: ["Numerics"]),
+        .executableTarget(name: "rnntrain", dependencies: [
+            "Models",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "NumericsTests", dependencies: ["Numerics"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,82 @@
+/* Fused elementwise kernels for rnntrain, one Float (_f32) and one Double (_f64) version each.
+ *
+ * Shapes are row-major; `ld*` arguments are leading dimensions (distance between rows) where a
+ * matrix may be a column slice of a wider one. Gate order inside a row follows PyTorch:
+ * LSTM gates [n × 4h] laid out i|f|g|o, GRU gates [n × 3h] laid out r|z|n.
+ * The Float versions use vectorised polynomial exp/tanh (a few ulp); the Double versions use libm,
+ * because the gradient check compares them with finite differences to 1e-6.
+ */
+#ifndef RNNTRAIN_KERNELS_H
+#define RNNTRAIN_KERNELS_H
+#include <stdint.h>
+
+#define RK_DECLARE(T, S)                                                                          \
+/* out[i] = φ(pre[i]), φ = relu ? relu : tanh. */                                                 \
+void rk_act_forward_##S(long count, int relu, const T *pre, T *out);                              \
+/* dpre [n × h] = (dup + drec) ⊙ φ'(out); dup has leading dimension ldup; drec may be NULL. */    \
+void rk_act_backward_##S(long n, long h, int relu, const T *out, const T *dup, long ldup,         \
+                         const T *drec, T *dpre);                                                 \
+/* LSTM step: gates [n × 4h] pre-activations in, activations out; c = f⊙cprev + i⊙g,            \
+   tc = tanh(c), hout = o⊙tc. */                                                                  \
+void rk_lstm_forward_##S(long n, long h, T *gates, const T *cprev, T *c, T *tc, T *hout);        \
+/* LSTM step backward: dh = dup + dhrec; dc in: ∂/∂c_t from t+1, out: ∂/∂c_{t-1};                \
+   dgates [n × 4h] = ∂/∂ pre-activations. */                                                      \
+void rk_lstm_backward_##S(long n, long h, const T *gates, const T *cprev, const T *tc,           \
+                          const T *dup, long ldup, const T *dhrec, T *dc, T *dgates);             \
+/* GRU as in the notes, first half: σ on r|z of g [n × 3h]; rh = r ⊙ hprev. */                    \
+void rk_gru_reset_##S(long n, long h, T *g, const T *hprev, T *rh);                               \
+/* GRU as in the notes, second half: tanh on n; hout = z⊙hprev + (1−z)⊙n. */                     \
+void rk_gru_update_##S(long n, long h, T *g, const T *hprev, T *hout);                            \
+/* Backward of rk_gru_update: dh = dup + dhrec; writes dg's z and n parts; dhrec ← dh⊙z. */       \
+void rk_gru_update_backward_##S(long n, long h, const T *g, const T *hprev, const T *dup,         \
+                                long ldup, T *dhrec, T *dg);                                      \
+/* Backward of rk_gru_reset: drh = ∂/∂(r⊙hprev); writes dg's r part; dhrec += drh⊙r. */          \
+void rk_gru_reset_backward_##S(long n, long h, const T *g, const T *hprev, const T *drh,         \
+                               T *dhrec, T *dg);                                                  \
+/* GRU linear-before-reset step: gi [n × 3h] = x W_ihᵀ + b_ih in, r|z|n out; gh = h W_hhᵀ + b_hh;\
+   n = tanh(gi_n + r⊙gh_n); ghn ← gh_n; hout = z⊙hprev + (1−z)⊙n. */                             \
+void rk_gru_lbr_forward_##S(long n, long h, T *gi, const T *gh, const T *hprev, T *ghn, T *hout); \
+/* Its backward: dgi, dgh [n × 3h]; dhrec in: ∂/∂h_t from t+1, out: dh⊙z. */                      \
+void rk_gru_lbr_backward_##S(long n, long h, const T *g, const T *ghn, const T *hprev,           \
+                             const T *dup, long ldup, T *dhrec, T *dgi, T *dgh);                  \
+/* Softmax cross-entropy over logits [rows × V]. A row counts when mask is NULL or mask[r] != 0,  \
+   and targets[r] >= 0. Returns the summed loss; adds counted rows to *count and rows whose       \
+   argmax equals the target to *correct. With grad, logits become ∂loss/∂logits                   \
+   (softmax − onehot, zero on rows that do not count). */                                         \
+double rk_softmax_xent_##S(long rows, long V, T *logits, const int32_t *targets,                 \
+                           const uint8_t *mask, int grad, long *count, long *correct);            \
+/* Inverted dropout: mask [rows × cols] ← (u ≥ p ? 1/(1−p) : 0) with u drawn from               \
+   hash(rowkeys[r], column); y = x ⊙ mask. */                                                     \
+void rk_dropout_forward_##S(long rows, long cols, const T *x, long ldx, T *y, long ldy, T *mask, \
+                            const uint64_t *rowkeys, double p);                                   \
+/* dx = dy ⊙ mask. */                                                                             \
+void rk_dropout_backward_##S(long rows, long cols, const T *dy, long lddy, const T *mask, T *dx, \
+                             long lddx);                                                          \
+/* out[r] = table[tokens[r]] (a zero row where tokens[r] < 0); table [V × E]. */                  \
+void rk_embedding_forward_##S(long rows, long E, const T *table, const int32_t *tokens, T *out,  \
+                              long ldout);                                                        \
+/* dtable[tokens[r]] += dout[r]. */                                                               \
+void rk_embedding_backward_##S(long rows, long E, T *dtable, const int32_t *tokens,              \
+                               const T *dout, long lddout);                                       \
+/* out[r] = b1 + b2 for every row; b2 may be NULL. */                                             \
+void rk_bias_rows_##S(long rows, long cols, T *out, long ld, const T *b1, const T *b2);          \
+/* out[j] += Σ_r x[r][j]. */                                                                      \
+void rk_colsum_add_##S(long rows, long cols, const T *x, long ld, T *out);                       \
+/* Σ x[i]², accumulated in double. */                                                             \
+double rk_sumsq_##S(long count, const T *x);                                                      \
+/* dst = src, row by row. */                                                                      \
+void rk_copy_rows_##S(long rows, long cols, const T *src, long lds, T *dst, long ldd);           \
+/* dst += src, row by row. */                                                                     \
+void rk_add_rows_##S(long rows, long cols, const T *src, long lds, T *dst, long ldd);
+
+RK_DECLARE(float, f32)
+RK_DECLARE(double, f64)
+
+/* The counter-based hash behind dropout masks (splitmix64's finaliser). */
+static inline uint64_t rk_mix64(uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+#endif

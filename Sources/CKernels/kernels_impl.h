@@ -1,0 +1,297 @@
+/* The body of every kernel, written once and instantiated by kernels.c for float and double.
+   Before inclusion: T (element type), S (name suffix), EXP, TANH (scalar functions of T),
+   CLONES (function attribute). */
+
+#define RK_CAT2(a, b) a##_##b
+#define RK_CAT(a, b) RK_CAT2(a, b)
+#define RK(name) RK_CAT(name, S)
+
+static inline T RK(sigmoid)(T x) { return (T)1 / ((T)1 + EXP(-x)); }
+
+CLONES void RK(rk_act_forward)(long count, int relu, const T *pre, T *out) {
+    if (relu) {
+        for (long i = 0; i < count; i++) out[i] = pre[i] > 0 ? pre[i] : 0;
+    } else {
+        for (long i = 0; i < count; i++) out[i] = TANH(pre[i]);
+    }
+}
+
+CLONES void RK(rk_act_backward)(long n, long h, int relu, const T *out, const T *dup, long ldup,
+                                const T *drec, T *dpre) {
+    for (long r = 0; r < n; r++) {
+        const T *o = out + r * h, *du = dup + r * ldup, *dr = drec ? drec + r * h : 0;
+        T *dp = dpre + r * h;
+        for (long j = 0; j < h; j++) {
+            T d = du[j] + (dr ? dr[j] : 0);
+            dp[j] = relu ? (o[j] > 0 ? d : 0) : d * ((T)1 - o[j] * o[j]);
+        }
+    }
+}
+
+CLONES void RK(rk_lstm_forward)(long n, long h, T *gates, const T *cprev, T *c, T *tc, T *hout) {
+    for (long r = 0; r < n; r++) {
+        T *gi = gates + r * 4 * h, *gf = gi + h, *gg = gf + h, *go = gg + h;
+        const T *cp = cprev + r * h;
+        T *cr = c + r * h, *tr = tc + r * h, *hr = hout + r * h;
+        for (long j = 0; j < h; j++) {
+            T i = RK(sigmoid)(gi[j]), f = RK(sigmoid)(gf[j]), g = TANH(gg[j]), o = RK(sigmoid)(go[j]);
+            T cn = f * cp[j] + i * g;
+            T t = TANH(cn);
+            gi[j] = i; gf[j] = f; gg[j] = g; go[j] = o;
+            cr[j] = cn; tr[j] = t; hr[j] = o * t;
+        }
+    }
+}
+
+CLONES void RK(rk_lstm_backward)(long n, long h, const T *gates, const T *cprev, const T *tc,
+                                 const T *dup, long ldup, const T *dhrec, T *dc, T *dgates) {
+    for (long r = 0; r < n; r++) {
+        const T *gi = gates + r * 4 * h, *gf = gi + h, *gg = gf + h, *go = gg + h;
+        const T *cp = cprev + r * h, *tr = tc + r * h, *du = dup + r * ldup, *dhr = dhrec + r * h;
+        T *dcr = dc + r * h;
+        T *di = dgates + r * 4 * h, *df = di + h, *dg = df + h, *dO = dg + h;
+        for (long j = 0; j < h; j++) {
+            T i = gi[j], f = gf[j], g = gg[j], o = go[j], t = tr[j];
+            T dh = du[j] + dhr[j];
+            T dct = dcr[j] + dh * o * ((T)1 - t * t);
+            dO[j] = dh * t * o * ((T)1 - o);
+            di[j] = dct * g * i * ((T)1 - i);
+            df[j] = dct * cp[j] * f * ((T)1 - f);
+            dg[j] = dct * i * ((T)1 - g * g);
+            dcr[j] = dct * f;
+        }
+    }
+}
+
+CLONES void RK(rk_gru_reset)(long n, long h, T *g, const T *hprev, T *rh) {
+    for (long r = 0; r < n; r++) {
+        T *gr = g + r * 3 * h, *gz = gr + h;
+        const T *hp = hprev + r * h;
+        T *out = rh + r * h;
+        for (long j = 0; j < h; j++) {
+            T rr = RK(sigmoid)(gr[j]);
+            gr[j] = rr;
+            gz[j] = RK(sigmoid)(gz[j]);
+            out[j] = rr * hp[j];
+        }
+    }
+}
+
+CLONES void RK(rk_gru_update)(long n, long h, T *g, const T *hprev, T *hout) {
+    for (long r = 0; r < n; r++) {
+        const T *gz = g + r * 3 * h + h;
+        T *gn = g + r * 3 * h + 2 * h;
+        const T *hp = hprev + r * h;
+        T *ho = hout + r * h;
+        for (long j = 0; j < h; j++) {
+            T nn = TANH(gn[j]);
+            gn[j] = nn;
+            ho[j] = gz[j] * hp[j] + ((T)1 - gz[j]) * nn;
+        }
+    }
+}
+
+CLONES void RK(rk_gru_update_backward)(long n, long h, const T *g, const T *hprev, const T *dup,
+                                       long ldup, T *dhrec, T *dg) {
+    for (long r = 0; r < n; r++) {
+        const T *gz = g + r * 3 * h + h, *gn = gz + h, *hp = hprev + r * h, *du = dup + r * ldup;
+        T *dhr = dhrec + r * h, *dz = dg + r * 3 * h + h, *dn = dz + h;
+        for (long j = 0; j < h; j++) {
+            T z = gz[j], nn = gn[j];
+            T dh = du[j] + dhr[j];
+            dn[j] = dh * ((T)1 - z) * ((T)1 - nn * nn);
+            dz[j] = dh * (hp[j] - nn) * z * ((T)1 - z);
+            dhr[j] = dh * z;
+        }
+    }
+}
+
+CLONES void RK(rk_gru_reset_backward)(long n, long h, const T *g, const T *hprev, const T *drh,
+                                      T *dhrec, T *dg) {
+    for (long r = 0; r < n; r++) {
+        const T *gr = g + r * 3 * h, *hp = hprev + r * h, *d = drh + r * h;
+        T *dhr = dhrec + r * h, *dr = dg + r * 3 * h;
+        for (long j = 0; j < h; j++) {
+            T rr = gr[j];
+            dr[j] = d[j] * hp[j] * rr * ((T)1 - rr);
+            dhr[j] += d[j] * rr;
+        }
+    }
+}
+
+CLONES void RK(rk_gru_lbr_forward)(long n, long h, T *gi, const T *gh, const T *hprev, T *ghn,
+                                   T *hout) {
+    for (long r = 0; r < n; r++) {
+        T *ir = gi + r * 3 * h, *iz = ir + h, *in = iz + h;
+        const T *hr = gh + r * 3 * h, *hz = hr + h, *hn = hz + h, *hp = hprev + r * h;
+        T *sn = ghn + r * h, *ho = hout + r * h;
+        for (long j = 0; j < h; j++) {
+            T rr = RK(sigmoid)(ir[j] + hr[j]);
+            T z = RK(sigmoid)(iz[j] + hz[j]);
+            T nn = TANH(in[j] + rr * hn[j]);
+            ir[j] = rr; iz[j] = z; in[j] = nn; sn[j] = hn[j];
+            ho[j] = z * hp[j] + ((T)1 - z) * nn;
+        }
+    }
+}
+
+CLONES void RK(rk_gru_lbr_backward)(long n, long h, const T *g, const T *ghn, const T *hprev,
+                                    const T *dup, long ldup, T *dhrec, T *dgi, T *dgh) {
+    for (long r = 0; r < n; r++) {
+        const T *gr = g + r * 3 * h, *gz = gr + h, *gn = gz + h;
+        const T *sn = ghn + r * h, *hp = hprev + r * h, *du = dup + r * ldup;
+        T *dhr = dhrec + r * h;
+        T *ir = dgi + r * 3 * h, *iz = ir + h, *in = iz + h;
+        T *hr = dgh + r * 3 * h, *hz = hr + h, *hn = hz + h;
+        for (long j = 0; j < h; j++) {
+            T rr = gr[j], z = gz[j], nn = gn[j];
+            T dh = du[j] + dhr[j];
+            T dpn = dh * ((T)1 - z) * ((T)1 - nn * nn);
+            T dpr = dpn * sn[j] * rr * ((T)1 - rr);
+            T dpz = dh * (hp[j] - nn) * z * ((T)1 - z);
+            in[j] = dpn; hn[j] = dpn * rr;
+            ir[j] = dpr; hr[j] = dpr;
+            iz[j] = dpz; hz[j] = dpz;
+            dhr[j] = dh * z;
+        }
+    }
+}
+
+/* Reductions keep 16 partial sums so the compiler can vectorise them without reassociating. */
+#define RK_LANES 16
+
+CLONES double RK(rk_softmax_xent)(long rows, long V, T *logits, const int32_t *targets,
+                                  const uint8_t *mask, int grad, long *count, long *correct) {
+    double total = 0;
+    for (long r = 0; r < rows; r++) {
+        T *x = logits + r * V;
+        int32_t target = targets[r];
+        int counted = (!mask || mask[r]) && target >= 0 && target < V;
+        if (!counted) {
+            if (grad) for (long j = 0; j < V; j++) x[j] = 0;
+            continue;
+        }
+        T lanes[RK_LANES];
+        for (int k = 0; k < RK_LANES; k++) lanes[k] = x[0];
+        long j = 0;
+        for (; j + RK_LANES <= V; j += RK_LANES)
+            for (int k = 0; k < RK_LANES; k++) lanes[k] = x[j + k] > lanes[k] ? x[j + k] : lanes[k];
+        T m = lanes[0];
+        for (int k = 1; k < RK_LANES; k++) m = lanes[k] > m ? lanes[k] : m;
+        for (; j < V; j++) m = x[j] > m ? x[j] : m;
+        long best = 0;
+        for (long q = 0; q < V; q++) if (x[q] == m) { best = q; break; }
+        T xt = x[target];
+        for (int k = 0; k < RK_LANES; k++) lanes[k] = 0;
+        j = 0;
+        if (grad) {
+            for (; j + RK_LANES <= V; j += RK_LANES)
+                for (int k = 0; k < RK_LANES; k++) { T e = EXP(x[j + k] - m); x[j + k] = e; lanes[k] += e; }
+        } else {
+            for (; j + RK_LANES <= V; j += RK_LANES)
+                for (int k = 0; k < RK_LANES; k++) lanes[k] += EXP(x[j + k] - m);
+        }
+        double sum = 0;
+        for (int k = 0; k < RK_LANES; k++) sum += lanes[k];
+        for (; j < V; j++) { T e = EXP(x[j] - m); if (grad) x[j] = e; sum += e; }
+        total += log(sum) + (double)m - (double)xt;
+        *count += 1;
+        if (best == target) *correct += 1;
+        if (grad) {
+            T inv = (T)(1.0 / sum);
+            for (long q = 0; q < V; q++) x[q] *= inv;
+            x[target] -= 1;
+        }
+    }
+    return total;
+}
+
+CLONES void RK(rk_dropout_forward)(long rows, long cols, const T *x, long ldx, T *y, long ldy,
+                                   T *mask, const uint64_t *rowkeys, double p) {
+    T scale = (T)(1.0 / (1.0 - p));
+    /* Keep when the top 24 bits, as a fraction of 2^24, reach p. */
+    uint64_t threshold = (uint64_t)(p * 16777216.0);
+    for (long r = 0; r < rows; r++) {
+        const T *xr = x + r * ldx;
+        T *yr = y + r * ldy, *mr = mask + r * cols;
+        uint64_t key = rowkeys[r];
+        for (long j = 0; j < cols; j++) {
+            uint64_t u = rk_mix64(key + (uint64_t)(j + 1) * 0x9e3779b97f4a7c15ULL) >> 40;
+            T m = u >= threshold ? scale : 0;
+            mr[j] = m;
+            yr[j] = xr[j] * m;
+        }
+    }
+}
+
+CLONES void RK(rk_dropout_backward)(long rows, long cols, const T *dy, long lddy, const T *mask,
+                                    T *dx, long lddx) {
+    for (long r = 0; r < rows; r++) {
+        const T *d = dy + r * lddy, *m = mask + r * cols;
+        T *o = dx + r * lddx;
+        for (long j = 0; j < cols; j++) o[j] = d[j] * m[j];
+    }
+}
+
+void RK(rk_embedding_forward)(long rows, long E, const T *table, const int32_t *tokens, T *out,
+                              long ldout) {
+    for (long r = 0; r < rows; r++) {
+        T *o = out + r * ldout;
+        if (tokens[r] < 0) { memset(o, 0, (size_t)E * sizeof(T)); continue; }
+        memcpy(o, table + (long)tokens[r] * E, (size_t)E * sizeof(T));
+    }
+}
+
+CLONES void RK(rk_embedding_backward)(long rows, long E, T *dtable, const int32_t *tokens,
+                                      const T *dout, long lddout) {
+    for (long r = 0; r < rows; r++) {
+        if (tokens[r] < 0) continue;
+        T *d = dtable + (long)tokens[r] * E;
+        const T *s = dout + r * lddout;
+        for (long j = 0; j < E; j++) d[j] += s[j];
+    }
+}
+
+CLONES void RK(rk_bias_rows)(long rows, long cols, T *out, long ld, const T *b1, const T *b2) {
+    for (long r = 0; r < rows; r++) {
+        T *o = out + r * ld;
+        if (b2) for (long j = 0; j < cols; j++) o[j] = b1[j] + b2[j];
+        else memcpy(o, b1, (size_t)cols * sizeof(T));
+    }
+}
+
+CLONES void RK(rk_colsum_add)(long rows, long cols, const T *x, long ld, T *out) {
+    for (long r = 0; r < rows; r++) {
+        const T *xr = x + r * ld;
+        for (long j = 0; j < cols; j++) out[j] += xr[j];
+    }
+}
+
+CLONES double RK(rk_sumsq)(long count, const T *x) {
+    double lanes[RK_LANES] = {0};
+    long i = 0;
+    for (; i + RK_LANES <= count; i += RK_LANES)
+        for (int k = 0; k < RK_LANES; k++) lanes[k] += (double)x[i + k] * (double)x[i + k];
+    double s = 0;
+    for (int k = 0; k < RK_LANES; k++) s += lanes[k];
+    for (; i < count; i++) s += (double)x[i] * (double)x[i];
+    return s;
+}
+
+void RK(rk_copy_rows)(long rows, long cols, const T *src, long lds, T *dst, long ldd) {
+    if (lds == cols && ldd == cols) { memmove(dst, src, (size_t)(rows * cols) * sizeof(T)); return; }
+    for (long r = 0; r < rows; r++) memmove(dst + r * ldd, src + r * lds, (size_t)cols * sizeof(T));
+}
+
+CLONES void RK(rk_add_rows)(long rows, long cols, const T *src, long lds, T *dst, long ldd) {
+    for (long r = 0; r < rows; r++) {
+        const T *s = src + r * lds;
+        T *d = dst + r * ldd;
+        for (long j = 0; j < cols; j++) d[j] += s[j];
+    }
+}
+
+#undef RK_LANES
+#undef RK
+#undef RK_CAT
+#undef RK_CAT2

@@ -1,0 +1,69 @@
+/// The recurrent cell (or the windowed MLP baseline, which has no hidden state).
+public enum Cell: String, Codable, CaseIterable, Sendable {
+    case rnn, lstm, gru, mlp
+
+    /// Gate blocks per hidden unit: the width of W_ih is gateCount · h.
+    public var gateCount: Int {
+        switch self {
+        case .rnn, .mlp: return 1
+        case .lstm: return 4
+        case .gru: return 3
+        }
+    }
+}
+
+/// φ of the vanilla RNN and of the MLP's hidden layer.
+public enum Activation: String, Codable, CaseIterable, Sendable {
+    case tanh, relu
+}
+
+/// Where the GRU applies its reset gate: `notes` before the recurrent matmul, `(R ⊙ H) W_hh`;
+/// `linear-before-reset` after it, `R ⊙ (H W_hh + b_hh)`, as cuDNN and PyTorch's nn.GRU do.
+public enum GRUVariant: String, Codable, CaseIterable, Sendable {
+    case notes
+    case linearBeforeReset = "linear-before-reset"
+}
+
+/// Everything that fixes a model's shape and function.
+public struct ModelConfig: Codable, Equatable, Sendable {
+    public var cell: Cell = .lstm
+    public var activation: Activation = .tanh
+    public var layers = 2
+    public var hidden = 256
+    public var embedding = 64
+    public var bidirectional = false
+    public var gruVariant: GRUVariant = .notes
+    public var dropout = 0.0
+    public var tieWeights = false
+    /// Tokens the MLP sees (its Markov order k); unused by recurrent cells.
+    public var context = 8
+    /// Set from the tokenizer, not by the user.
+    public var vocabulary = 0
+
+    public init() {}
+
+    public var directions: Int { bidirectional ? 2 : 1 }
+
+    /// Width of what the decoder reads: h · directions, or the MLP's hidden width.
+    public var decoderInput: Int { cell == .mlp ? hidden : hidden * directions }
+
+    /// The input width of recurrent layer `layer`.
+    public func inputSize(layer: Int) -> Int { layer == 0 ? embedding : hidden * directions }
+
+    public func validate() throws {
+        func fail(_ key: String, _ why: String) -> ModelError { .invalidConfig(key: key, reason: why) }
+        guard vocabulary >= 2 else { throw fail("model.vocabulary", "needs at least 2 tokens, got \(vocabulary)") }
+        guard hidden >= 1 else { throw fail("model.hidden", "must be at least 1, got \(hidden)") }
+        guard embedding >= 1 else { throw fail("model.embedding", "must be at least 1, got \(embedding)") }
+        guard layers >= 1 else { throw fail("model.layers", "must be at least 1, got \(layers)") }
+        guard dropout >= 0, dropout < 1 else { throw fail("model.dropout", "must be in [0, 1), got \(dropout)") }
+        if cell == .mlp {
+            guard layers == 1 else { throw fail("model.layers", "the mlp has one hidden layer, got \(layers)") }
+            guard !bidirectional else { throw fail("model.bidirectional", "the mlp has no directions") }
+            guard context >= 1 else { throw fail("model.context", "must be at least 1, got \(context)") }
+        }
+        if tieWeights, embedding != decoderInput {
+            throw fail("model.tie_weights", "needs embedding (\(embedding)) = decoder input (\(decoderInput))")
+        }
+    }
+}

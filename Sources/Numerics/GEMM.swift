@@ -1,0 +1,33 @@
+import CBLAS
+
+/// C [m × n] = alpha · op(A) · op(B) + beta · C, row-major, op(X) = Xᵀ when trans is set.
+/// A is [m × k] (or [k × m] transposed), B is [k × n] (or [n × k] transposed).
+@inline(__always)
+public func gemm<T: Real>(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: T,
+                          a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int,
+                          beta: T, c: UnsafeMutablePointer<T>, ldc: Int) {
+    guard m > 0, n > 0 else { return }
+    T.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+           b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+}
+
+/// The same product by three plain loops, in Double: the reference the tests hold `gemm` to.
+public func gemmReference<T: Real>(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: T,
+                                   a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int,
+                                   beta: T, c: UnsafeMutablePointer<T>, ldc: Int) {
+    for i in 0..<m {
+        for j in 0..<n {
+            var sum = 0.0
+            for p in 0..<k {
+                let x = transA ? a[p * lda + i] : a[i * lda + p]
+                let y = transB ? b[j * ldb + p] : b[p * ldb + j]
+                sum += Double(x) * Double(y)
+            }
+            let old = beta == 0 ? 0 : Double(beta) * Double(c[i * ldc + j])
+            c[i * ldc + j] = T(Double(alpha) * sum + old)
+        }
+    }
+}
+
+@inline(__always)
+func cblasTranspose(_ t: Bool) -> CBLAS_TRANSPOSE { t ? CblasTrans : CblasNoTrans }

@@ -1,0 +1,270 @@
+// The element types the models compute in. Float trains; Double checks gradients.
+// Each requirement forwards to a CBLAS routine or a kernel of CKernels (see kernels.h for shapes).
+import CBLAS
+import CKernels
+
+public protocol Real: BinaryFloatingPoint, BitwiseCopyable, Sendable, CustomStringConvertible {
+    static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Self,
+                     a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
+                     beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
+    /// out = φ(pre), φ = relu or tanh.
+    static func actForward(count: Int, relu: Bool, pre: UnsafePointer<Self>, out: UnsafeMutablePointer<Self>)
+    /// dpre [n × h] = (dup + drec) ⊙ φ'(out).
+    static func actBackward(n: Int, h: Int, relu: Bool, out: UnsafePointer<Self>, dup: UnsafePointer<Self>, ldup: Int, drec: UnsafePointer<Self>?, dpre: UnsafeMutablePointer<Self>)
+    /// One LSTM step after the GEMMs; gates [n × 4h] i|f|g|o.
+    static func lstmForward(n: Int, h: Int, gates: UnsafeMutablePointer<Self>, cprev: UnsafePointer<Self>, c: UnsafeMutablePointer<Self>, tc: UnsafeMutablePointer<Self>, hout: UnsafeMutablePointer<Self>)
+    /// One LSTM step backward.
+    static func lstmBackward(n: Int, h: Int, gates: UnsafePointer<Self>, cprev: UnsafePointer<Self>, tc: UnsafePointer<Self>, dup: UnsafePointer<Self>, ldup: Int, dhrec: UnsafePointer<Self>, dc: UnsafeMutablePointer<Self>, dgates: UnsafeMutablePointer<Self>)
+    /// GRU (notes) gates r, z and r ⊙ h_{t-1}.
+    static func gruReset(n: Int, h: Int, g: UnsafeMutablePointer<Self>, hprev: UnsafePointer<Self>, rh: UnsafeMutablePointer<Self>)
+    /// GRU (notes) candidate and new state.
+    static func gruUpdate(n: Int, h: Int, g: UnsafeMutablePointer<Self>, hprev: UnsafePointer<Self>, hout: UnsafeMutablePointer<Self>)
+    /// Backward of gruUpdate.
+    static func gruUpdateBackward(n: Int, h: Int, g: UnsafePointer<Self>, hprev: UnsafePointer<Self>, dup: UnsafePointer<Self>, ldup: Int, dhrec: UnsafeMutablePointer<Self>, dg: UnsafeMutablePointer<Self>)
+    /// Backward of gruReset.
+    static func gruResetBackward(n: Int, h: Int, g: UnsafePointer<Self>, hprev: UnsafePointer<Self>, drh: UnsafePointer<Self>, dhrec: UnsafeMutablePointer<Self>, dg: UnsafeMutablePointer<Self>)
+    /// One linear-before-reset GRU step after the GEMMs.
+    static func gruLBRForward(n: Int, h: Int, gi: UnsafeMutablePointer<Self>, gh: UnsafePointer<Self>, hprev: UnsafePointer<Self>, ghn: UnsafeMutablePointer<Self>, hout: UnsafeMutablePointer<Self>)
+    /// One linear-before-reset GRU step backward.
+    static func gruLBRBackward(n: Int, h: Int, g: UnsafePointer<Self>, ghn: UnsafePointer<Self>, hprev: UnsafePointer<Self>, dup: UnsafePointer<Self>, ldup: Int, dhrec: UnsafeMutablePointer<Self>, dgi: UnsafeMutablePointer<Self>, dgh: UnsafeMutablePointer<Self>)
+    /// Summed softmax cross-entropy; with gradient, logits become ∂loss/∂logits.
+    static func softmaxCrossEntropy(rows: Int, vocabulary: Int, logits: UnsafeMutablePointer<Self>, targets: UnsafePointer<Int32>, mask: UnsafePointer<UInt8>?, gradient: Bool, count: inout Int, correct: inout Int) -> Double
+    /// Inverted dropout with counter-based masks.
+    static func dropoutForward(rows: Int, cols: Int, x: UnsafePointer<Self>, ldx: Int, y: UnsafeMutablePointer<Self>, ldy: Int, mask: UnsafeMutablePointer<Self>, rowKeys: UnsafePointer<UInt64>, p: Double)
+    /// dx = dy ⊙ mask.
+    static func dropoutBackward(rows: Int, cols: Int, dy: UnsafePointer<Self>, lddy: Int, mask: UnsafePointer<Self>, dx: UnsafeMutablePointer<Self>, lddx: Int)
+    /// Row lookup; a negative token gives a zero row.
+    static func embeddingForward(rows: Int, width: Int, table: UnsafePointer<Self>, tokens: UnsafePointer<Int32>, out: UnsafeMutablePointer<Self>, ldout: Int)
+    /// Scatter-add of row gradients.
+    static func embeddingBackward(rows: Int, width: Int, dtable: UnsafeMutablePointer<Self>, tokens: UnsafePointer<Int32>, dout: UnsafePointer<Self>, lddout: Int)
+    /// Every row of out = b1 + b2.
+    static func biasRows(rows: Int, cols: Int, out: UnsafeMutablePointer<Self>, ld: Int, b1: UnsafePointer<Self>, b2: UnsafePointer<Self>?)
+    /// out += column sums of x.
+    static func columnSumAdd(rows: Int, cols: Int, x: UnsafePointer<Self>, ld: Int, out: UnsafeMutablePointer<Self>)
+    /// Σ x², accumulated in Double.
+    static func sumOfSquares(count: Int, x: UnsafePointer<Self>) -> Double
+    /// dst = src.
+    static func copyRows(rows: Int, cols: Int, src: UnsafePointer<Self>, lds: Int, dst: UnsafeMutablePointer<Self>, ldd: Int)
+    /// dst += src.
+    static func addRows(rows: Int, cols: Int, src: UnsafePointer<Self>, lds: Int, dst: UnsafeMutablePointer<Self>, ldd: Int)
+}
+
+extension Float: Real {
+    @inline(__always)
+    public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                            a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                            beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        cblas_sgemm(CblasRowMajor, cblasTranspose(transA), cblasTranspose(transB), Int32(m), Int32(n),
+                    Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    @inline(__always)
+    public static func actForward(count: Int, relu: Bool, pre: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) {
+        rk_act_forward_f32(count, relu ? 1 : 0, pre, out)
+    }
+
+    @inline(__always)
+    public static func actBackward(n: Int, h: Int, relu: Bool, out: UnsafePointer<Float>, dup: UnsafePointer<Float>, ldup: Int, drec: UnsafePointer<Float>?, dpre: UnsafeMutablePointer<Float>) {
+        rk_act_backward_f32(n, h, relu ? 1 : 0, out, dup, ldup, drec, dpre)
+    }
+
+    @inline(__always)
+    public static func lstmForward(n: Int, h: Int, gates: UnsafeMutablePointer<Float>, cprev: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, tc: UnsafeMutablePointer<Float>, hout: UnsafeMutablePointer<Float>) {
+        rk_lstm_forward_f32(n, h, gates, cprev, c, tc, hout)
+    }
+
+    @inline(__always)
+    public static func lstmBackward(n: Int, h: Int, gates: UnsafePointer<Float>, cprev: UnsafePointer<Float>, tc: UnsafePointer<Float>, dup: UnsafePointer<Float>, ldup: Int, dhrec: UnsafePointer<Float>, dc: UnsafeMutablePointer<Float>, dgates: UnsafeMutablePointer<Float>) {
+        rk_lstm_backward_f32(n, h, gates, cprev, tc, dup, ldup, dhrec, dc, dgates)
+    }
+
+    @inline(__always)
+    public static func gruReset(n: Int, h: Int, g: UnsafeMutablePointer<Float>, hprev: UnsafePointer<Float>, rh: UnsafeMutablePointer<Float>) {
+        rk_gru_reset_f32(n, h, g, hprev, rh)
+    }
+
+    @inline(__always)
+    public static func gruUpdate(n: Int, h: Int, g: UnsafeMutablePointer<Float>, hprev: UnsafePointer<Float>, hout: UnsafeMutablePointer<Float>) {
+        rk_gru_update_f32(n, h, g, hprev, hout)
+    }
+
+    @inline(__always)
+    public static func gruUpdateBackward(n: Int, h: Int, g: UnsafePointer<Float>, hprev: UnsafePointer<Float>, dup: UnsafePointer<Float>, ldup: Int, dhrec: UnsafeMutablePointer<Float>, dg: UnsafeMutablePointer<Float>) {
+        rk_gru_update_backward_f32(n, h, g, hprev, dup, ldup, dhrec, dg)
+    }
+
+    @inline(__always)
+    public static func gruResetBackward(n: Int, h: Int, g: UnsafePointer<Float>, hprev: UnsafePointer<Float>, drh: UnsafePointer<Float>, dhrec: UnsafeMutablePointer<Float>, dg: UnsafeMutablePointer<Float>) {
+        rk_gru_reset_backward_f32(n, h, g, hprev, drh, dhrec, dg)
+    }
+
+    @inline(__always)
+    public static func gruLBRForward(n: Int, h: Int, gi: UnsafeMutablePointer<Float>, gh: UnsafePointer<Float>, hprev: UnsafePointer<Float>, ghn: UnsafeMutablePointer<Float>, hout: UnsafeMutablePointer<Float>) {
+        rk_gru_lbr_forward_f32(n, h, gi, gh, hprev, ghn, hout)
+    }
+
+    @inline(__always)
+    public static func gruLBRBackward(n: Int, h: Int, g: UnsafePointer<Float>, ghn: UnsafePointer<Float>, hprev: UnsafePointer<Float>, dup: UnsafePointer<Float>, ldup: Int, dhrec: UnsafeMutablePointer<Float>, dgi: UnsafeMutablePointer<Float>, dgh: UnsafeMutablePointer<Float>) {
+        rk_gru_lbr_backward_f32(n, h, g, ghn, hprev, dup, ldup, dhrec, dgi, dgh)
+    }
+
+    @inline(__always)
+    public static func softmaxCrossEntropy(rows: Int, vocabulary: Int, logits: UnsafeMutablePointer<Float>, targets: UnsafePointer<Int32>, mask: UnsafePointer<UInt8>?, gradient: Bool, count: inout Int, correct: inout Int) -> Double {
+        return rk_softmax_xent_f32(rows, vocabulary, logits, targets, mask, gradient ? 1 : 0, &count, &correct)
+    }
+
+    @inline(__always)
+    public static func dropoutForward(rows: Int, cols: Int, x: UnsafePointer<Float>, ldx: Int, y: UnsafeMutablePointer<Float>, ldy: Int, mask: UnsafeMutablePointer<Float>, rowKeys: UnsafePointer<UInt64>, p: Double) {
+        rk_dropout_forward_f32(rows, cols, x, ldx, y, ldy, mask, rowKeys, p)
+    }
+
+    @inline(__always)
+    public static func dropoutBackward(rows: Int, cols: Int, dy: UnsafePointer<Float>, lddy: Int, mask: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, lddx: Int) {
+        rk_dropout_backward_f32(rows, cols, dy, lddy, mask, dx, lddx)
+    }
+
+    @inline(__always)
+    public static func embeddingForward(rows: Int, width: Int, table: UnsafePointer<Float>, tokens: UnsafePointer<Int32>, out: UnsafeMutablePointer<Float>, ldout: Int) {
+        rk_embedding_forward_f32(rows, width, table, tokens, out, ldout)
+    }
+
+    @inline(__always)
+    public static func embeddingBackward(rows: Int, width: Int, dtable: UnsafeMutablePointer<Float>, tokens: UnsafePointer<Int32>, dout: UnsafePointer<Float>, lddout: Int) {
+        rk_embedding_backward_f32(rows, width, dtable, tokens, dout, lddout)
+    }
+
+    @inline(__always)
+    public static func biasRows(rows: Int, cols: Int, out: UnsafeMutablePointer<Float>, ld: Int, b1: UnsafePointer<Float>, b2: UnsafePointer<Float>?) {
+        rk_bias_rows_f32(rows, cols, out, ld, b1, b2)
+    }
+
+    @inline(__always)
+    public static func columnSumAdd(rows: Int, cols: Int, x: UnsafePointer<Float>, ld: Int, out: UnsafeMutablePointer<Float>) {
+        rk_colsum_add_f32(rows, cols, x, ld, out)
+    }
+
+    @inline(__always)
+    public static func sumOfSquares(count: Int, x: UnsafePointer<Float>) -> Double {
+        return rk_sumsq_f32(count, x)
+    }
+
+    @inline(__always)
+    public static func copyRows(rows: Int, cols: Int, src: UnsafePointer<Float>, lds: Int, dst: UnsafeMutablePointer<Float>, ldd: Int) {
+        rk_copy_rows_f32(rows, cols, src, lds, dst, ldd)
+    }
+
+    @inline(__always)
+    public static func addRows(rows: Int, cols: Int, src: UnsafePointer<Float>, lds: Int, dst: UnsafeMutablePointer<Float>, ldd: Int) {
+        rk_add_rows_f32(rows, cols, src, lds, dst, ldd)
+    }
+}
+
+extension Double: Real {
+    @inline(__always)
+    public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,
+                            a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
+                            beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int) {
+        cblas_dgemm(CblasRowMajor, cblasTranspose(transA), cblasTranspose(transB), Int32(m), Int32(n),
+                    Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    @inline(__always)
+    public static func actForward(count: Int, relu: Bool, pre: UnsafePointer<Double>, out: UnsafeMutablePointer<Double>) {
+        rk_act_forward_f64(count, relu ? 1 : 0, pre, out)
+    }
+
+    @inline(__always)
+    public static func actBackward(n: Int, h: Int, relu: Bool, out: UnsafePointer<Double>, dup: UnsafePointer<Double>, ldup: Int, drec: UnsafePointer<Double>?, dpre: UnsafeMutablePointer<Double>) {
+        rk_act_backward_f64(n, h, relu ? 1 : 0, out, dup, ldup, drec, dpre)
+    }
+
+    @inline(__always)
+    public static func lstmForward(n: Int, h: Int, gates: UnsafeMutablePointer<Double>, cprev: UnsafePointer<Double>, c: UnsafeMutablePointer<Double>, tc: UnsafeMutablePointer<Double>, hout: UnsafeMutablePointer<Double>) {
+        rk_lstm_forward_f64(n, h, gates, cprev, c, tc, hout)
+    }
+
+    @inline(__always)
+    public static func lstmBackward(n: Int, h: Int, gates: UnsafePointer<Double>, cprev: UnsafePointer<Double>, tc: UnsafePointer<Double>, dup: UnsafePointer<Double>, ldup: Int, dhrec: UnsafePointer<Double>, dc: UnsafeMutablePointer<Double>, dgates: UnsafeMutablePointer<Double>) {
+        rk_lstm_backward_f64(n, h, gates, cprev, tc, dup, ldup, dhrec, dc, dgates)
+    }
+
+    @inline(__always)
+    public static func gruReset(n: Int, h: Int, g: UnsafeMutablePointer<Double>, hprev: UnsafePointer<Double>, rh: UnsafeMutablePointer<Double>) {
+        rk_gru_reset_f64(n, h, g, hprev, rh)
+    }
+
+    @inline(__always)
+    public static func gruUpdate(n: Int, h: Int, g: UnsafeMutablePointer<Double>, hprev: UnsafePointer<Double>, hout: UnsafeMutablePointer<Double>) {
+        rk_gru_update_f64(n, h, g, hprev, hout)
+    }
+
+    @inline(__always)
+    public static func gruUpdateBackward(n: Int, h: Int, g: UnsafePointer<Double>, hprev: UnsafePointer<Double>, dup: UnsafePointer<Double>, ldup: Int, dhrec: UnsafeMutablePointer<Double>, dg: UnsafeMutablePointer<Double>) {
+        rk_gru_update_backward_f64(n, h, g, hprev, dup, ldup, dhrec, dg)
+    }
+
+    @inline(__always)
+    public static func gruResetBackward(n: Int, h: Int, g: UnsafePointer<Double>, hprev: UnsafePointer<Double>, drh: UnsafePointer<Double>, dhrec: UnsafeMutablePointer<Double>, dg: UnsafeMutablePointer<Double>) {
+        rk_gru_reset_backward_f64(n, h, g, hprev, drh, dhrec, dg)
+    }
+
+    @inline(__always)
+    public static func gruLBRForward(n: Int, h: Int, gi: UnsafeMutablePointer<Double>, gh: UnsafePointer<Double>, hprev: UnsafePointer<Double>, ghn: UnsafeMutablePointer<Double>, hout: UnsafeMutablePointer<Double>) {
+        rk_gru_lbr_forward_f64(n, h, gi, gh, hprev, ghn, hout)
+    }
+
+    @inline(__always)
+    public static func gruLBRBackward(n: Int, h: Int, g: UnsafePointer<Double>, ghn: UnsafePointer<Double>, hprev: UnsafePointer<Double>, dup: UnsafePointer<Double>, ldup: Int, dhrec: UnsafeMutablePointer<Double>, dgi: UnsafeMutablePointer<Double>, dgh: UnsafeMutablePointer<Double>) {
+        rk_gru_lbr_backward_f64(n, h, g, ghn, hprev, dup, ldup, dhrec, dgi, dgh)
+    }
+
+    @inline(__always)
+    public static func softmaxCrossEntropy(rows: Int, vocabulary: Int, logits: UnsafeMutablePointer<Double>, targets: UnsafePointer<Int32>, mask: UnsafePointer<UInt8>?, gradient: Bool, count: inout Int, correct: inout Int) -> Double {
+        return rk_softmax_xent_f64(rows, vocabulary, logits, targets, mask, gradient ? 1 : 0, &count, &correct)
+    }
+
+    @inline(__always)
+    public static func dropoutForward(rows: Int, cols: Int, x: UnsafePointer<Double>, ldx: Int, y: UnsafeMutablePointer<Double>, ldy: Int, mask: UnsafeMutablePointer<Double>, rowKeys: UnsafePointer<UInt64>, p: Double) {
+        rk_dropout_forward_f64(rows, cols, x, ldx, y, ldy, mask, rowKeys, p)
+    }
+
+    @inline(__always)
+    public static func dropoutBackward(rows: Int, cols: Int, dy: UnsafePointer<Double>, lddy: Int, mask: UnsafePointer<Double>, dx: UnsafeMutablePointer<Double>, lddx: Int) {
+        rk_dropout_backward_f64(rows, cols, dy, lddy, mask, dx, lddx)
+    }
+
+    @inline(__always)
+    public static func embeddingForward(rows: Int, width: Int, table: UnsafePointer<Double>, tokens: UnsafePointer<Int32>, out: UnsafeMutablePointer<Double>, ldout: Int) {
+        rk_embedding_forward_f64(rows, width, table, tokens, out, ldout)
+    }
+
+    @inline(__always)
+    public static func embeddingBackward(rows: Int, width: Int, dtable: UnsafeMutablePointer<Double>, tokens: UnsafePointer<Int32>, dout: UnsafePointer<Double>, lddout: Int) {
+        rk_embedding_backward_f64(rows, width, dtable, tokens, dout, lddout)
+    }
+
+    @inline(__always)
+    public static func biasRows(rows: Int, cols: Int, out: UnsafeMutablePointer<Double>, ld: Int, b1: UnsafePointer<Double>, b2: UnsafePointer<Double>?) {
+        rk_bias_rows_f64(rows, cols, out, ld, b1, b2)
+    }
+
+    @inline(__always)
+    public static func columnSumAdd(rows: Int, cols: Int, x: UnsafePointer<Double>, ld: Int, out: UnsafeMutablePointer<Double>) {
+        rk_colsum_add_f64(rows, cols, x, ld, out)
+    }
+
+    @inline(__always)
+    public static func sumOfSquares(count: Int, x: UnsafePointer<Double>) -> Double {
+        return rk_sumsq_f64(count, x)
+    }
+
+    @inline(__always)
+    public static func copyRows(rows: Int, cols: Int, src: UnsafePointer<Double>, lds: Int, dst: UnsafeMutablePointer<Double>, ldd: Int) {
+        rk_copy_rows_f64(rows, cols, src, lds, dst, ldd)
+    }
+
+    @inline(__always)
+    public static func addRows(rows: Int, cols: Int, src: UnsafePointer<Double>, lds: Int, dst: UnsafeMutablePointer<Double>, ldd: Int) {
+        rk_add_rows_f64(rows, cols, src, lds, dst, ldd)
+    }
+}

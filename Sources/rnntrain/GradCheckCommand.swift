@@ -1,0 +1,47 @@
+import ArgumentParser
+import Foundation
+import Models
+
+/// `rnntrain gradcheck`: finite differences against BPTT, in Double.
+struct GradCheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gradcheck",
+        abstract: "Check every analytic gradient against central finite differences (Double).")
+
+    @Option(help: "Cell: \(GradientCheck.cellNames.joined(separator: "|")).")
+    var cell = "lstm"
+
+    @Option(help: "Recurrent layers.")
+    var layers = 1
+
+    @Flag(help: "Bidirectional layers.")
+    var bidirectional = false
+
+    @Flag(help: "The whole matrix: five cells × layers {1, 2} × {uni, bi}, the MLP, tied weights.")
+    var all = false
+
+    func validate() throws {
+        guard GradientCheck.cellNames.contains(cell) else {
+            throw ValidationError("--cell must be one of \(GradientCheck.cellNames.joined(separator: ", "))")
+        }
+        guard layers >= 1 else { throw ValidationError("--layers must be at least 1") }
+        guard !(cell == "mlp" && (layers != 1 || bidirectional)) else {
+            throw ValidationError("the mlp has one layer and no directions")
+        }
+    }
+
+    func run() throws {
+        let cases = all ? GradientCheck.matrix()
+            : GradientCheck.cases(cells: [cell], layers: [layers], bidirectional: [bidirectional])
+        var failed = 0
+        for c in cases {
+            let r = try GradientCheck.run(c)
+            if !r.passed { failed += 1 }
+            let verdict = r.passed ? "ok  " : "FAIL"
+            print("\(verdict) \(r.name.padding(toLength: 52, withPad: " ", startingAt: 0)) max rel err \(String(format: "%.2e", r.maxRelativeError))  (\(r.entries) entries)")
+            if !r.passed { print("     worst: \(r.worst)") }
+        }
+        print("\(cases.count - failed)/\(cases.count) cases within \(GradientCheck.tolerance)")
+        if failed > 0 { throw ExitCode(1) }
+    }
+}
