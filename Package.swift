@@ -6,6 +6,7 @@ let package = Package(
     products: [.executable(name: "rnntrain", targets: ["rnntrain"])],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
@@ -14,12 +15,14 @@ let package = Package(
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
         .target(name: "Numerics", dependencies: ["CBLAS", "CKernels"]),
         .target(name: "Models", dependencies: ["Numerics"]),
+        .target(name: "Training", dependencies: ["Models", "Numerics", "Yams"]),
         .executableTarget(name: "rnntrain", dependencies: [
-            "Models",
+            "Models", "Training",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "NumericsTests", dependencies: ["Numerics"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training"]),
     ],
     swiftLanguageModes: [.v5]
 )
