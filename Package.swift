@@ -15,9 +15,10 @@ let package = Package(
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
         .target(name: "Numerics", dependencies: ["CBLAS", "CKernels"]),
         .target(name: "Models", dependencies: ["Numerics"]),
-        .target(name: "Training", dependencies: ["Models", "Numerics", "Yams"]),
+        .target(name: "Collectives", dependencies: ["CMPI"]),
+        .target(name: "Training", dependencies: ["Models", "Numerics", "Collectives", "Yams"]),
         .executableTarget(name: "rnntrain", dependencies: [
-            "Models", "Training",
+            "Models", "Training", "Collectives",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "NumericsTests", dependencies: ["Numerics"]),

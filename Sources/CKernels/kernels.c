@@ -4,7 +4,7 @@
 #include <string.h>
 
 #if defined(__x86_64__) && defined(__linux__)
-#define RK_CLONES __attribute__((target_clones("avx512f", "avx2,fma", "default")))
+#define RK_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define RK_CLONES
 #endif

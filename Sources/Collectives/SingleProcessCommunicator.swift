@@ -1,0 +1,25 @@
+import Foundation
+
+/// The world of one process: every collective is the identity, and MPI is never touched.
+public final class SingleProcessCommunicator: Communicator {
+    public init() {}
+
+    public var rank: Int { 0 }
+    public var size: Int { 1 }
+    public func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws {}
+    public func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws {}
+    public func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Int64>) throws {}
+    public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws {}
+
+    public func gather(_ send: UnsafeRawBufferPointer, into receive: UnsafeMutableRawBufferPointer?, root: Int) throws {
+        guard let receive, let base = send.baseAddress, send.count > 0 else { return }
+        receive.baseAddress!.copyMemory(from: base, byteCount: send.count)
+    }
+
+    public func barrier() throws {}
+
+    public func abort(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("rnntrain: \(message)\n".utf8))
+        exit(2)
+    }
+}

@@ -1,0 +1,195 @@
+import Collectives
+import Foundation
+import Models
+import Numerics
+
+/// One data-parallel training run: every rank holds a replica, computes the gradient of its
+/// shard of each global batch, and applies the same update after the sums (DESIGN.md, idea 5).
+///
+/// Rank r of P owns global sequences [r·B/P, (r+1)·B/P), cut into `accumulate` micro-batches.
+public final class Trainer {
+    public let config: TrainingConfig
+    public let comm: Communicator
+    public let corpus: Corpus
+    public let model: Model<Float>
+    public private(set) var optimizer: Optimizer
+    public let source: BatchSource
+    public let totalSteps: Int
+    /// Counters and clock of the run so far (restored on resume).
+    public private(set) var state = TrainingState()
+
+    /// Sequences per micro-batch on this rank, and the global ranges of this rank's micro-batches.
+    let microSize: Int
+    let microRanges: [Range<Int>]
+    private var batches: [Batch]
+    /// Stream mode: the carried state of each micro-batch [microSize × state width].
+    private let carried: [Buffer<Float>]
+    /// [loss, count, correct] of the step, summed over ranks.
+    private let scalars = Buffer<Double>(count: 3)
+
+    public init(config: TrainingConfig, corpus: Corpus, comm: Communicator) throws {
+        let B = config.train.globalBatch, P = comm.size, a = config.train.accumulate
+        guard B % (P * a) == 0 else {
+            throw UserError("train.global_batch \(B) must divide into \(P) ranks × \(a) micro-batches (train.accumulate)")
+        }
+        self.config = config
+        self.comm = comm
+        self.corpus = corpus
+        var modelConfig = config.model
+        modelConfig.vocabulary = corpus.vocabulary.count
+        do {
+            model = try Model<Float>(config: modelConfig, seed: config.train.seed)
+        } catch let e as ModelError {
+            throw UserError("\(e)")
+        }
+        optimizer = Optimizer(config: config.optimizer, parameterCount: model.layout.count)
+        let source = try BatchSource(config: config, tokens: corpus.train, maskToken: corpus.vocabulary.maskToken,
+                                     source: config.data.path)
+        self.source = source
+        totalSteps = config.train.epochs > 0 ? config.train.epochs * source.stepsPerEpoch : config.train.steps
+        let n = B / (P * a), first = comm.rank * (B / P)
+        microSize = n
+        let ranges = (0..<a).map { m in (first + m * n)..<(first + (m + 1) * n) }
+        microRanges = ranges
+        batches = ranges.map { source.makeBatch(sequences: $0) }
+        let width = source.carriesState ? model.stateLayout.width : 0
+        carried = ranges.map { range in Buffer<Float>(count: range.count * width) }
+    }
+
+    public var step: Int { state.step }
+
+    /// What one step did, in global terms.
+    public struct StepReport {
+        public var loss: Double
+        public var tokens: Int
+        public var gradientNorm: Double
+        public var clipped: Bool
+        public var skipped: Bool
+        public var lr: Double
+    }
+
+    /// Forward and backward over this rank's micro-batches, sum over ranks, clip by the global
+    /// norm, update. A non-finite norm skips the update (or throws, as configured).
+    public func trainStep() throws -> StepReport {
+        let step = state.step
+        model.zeroGradients()
+        if source.carriesState, step % source.stepsPerEpoch == 0 {
+            for c in carried { c.zero() }
+        }
+        var local = LossSum()
+        let key = DropoutKey(seed: config.train.seed, step: UInt64(step))
+        for m in microRanges.indices {
+            source.fill(&batches[m], step: step, sequences: microRanges[m])
+            local += try model.train(batches[m], initialState: source.carriesState ? carried[m] : nil, dropout: key)
+            if source.carriesState { carried[m].copy(from: model.finalState) }
+        }
+        scalars[0] = local.loss
+        scalars[1] = Double(local.count)
+        scalars[2] = Double(local.correct)
+        let g = model.gradients
+        try comm.allreduceSum(UnsafeMutableBufferPointer(start: g.base, count: g.count))
+        try comm.allreduceSum(UnsafeMutableBufferPointer(start: scalars.base, count: 3))
+        let count = max(1, scalars[1])
+        let norm = Float.sumOfSquares(count: g.count, x: g.base).squareRoot() / count
+        let lr = config.schedule.learningRate(base: config.optimizer.lr, step: step, total: totalSteps)
+        var report = StepReport(loss: scalars[0] / count, tokens: config.train.globalBatch * config.train.seqLen,
+                                gradientNorm: norm, clipped: false, skipped: false, lr: lr)
+        if !norm.isFinite || !report.loss.isFinite {
+            if config.clip.nonfinite == .abort {
+                throw UserError("step \(step + 1): the gradient norm is \(norm) and clip.nonfinite is abort")
+            }
+            report.skipped = true
+            state.skippedSteps += 1
+        } else {
+            let maxNorm = config.clip.maxNorm
+            var factor = 1.0
+            if maxNorm > 0, norm > maxNorm {
+                factor = maxNorm / (norm + 1e-6)
+                report.clipped = true
+            }
+            optimizer.update(parameters: model.parameters, gradients: g, gradientScale: Float(factor / count), lr: lr)
+        }
+        state.step += 1
+        state.tokens += report.tokens
+        return report
+    }
+
+    /// Loss on the validation tokens (the first `log.eval_tokens` of them when set), read as
+    /// contiguous streams with carried state, or as masked windows for fill-in-the-middle.
+    /// Nil when there is no validation text.
+    public func validate() throws -> LossSum? {
+        var tokens = corpus.validation
+        if config.log.evalTokens > 0, tokens.count > config.log.evalTokens {
+            tokens = Array(tokens[..<config.log.evalTokens])
+        }
+        let tau = config.train.seqLen
+        if config.data.task == .fillInTheMiddle {
+            guard tokens.count >= tau else { return nil }
+            return try Evaluation.fillLoss(model: model, tokens: tokens, steps: tau, maskToken: corpus.vocabulary.maskToken!,
+                                           rate: config.data.maskRate, perBatch: microSize, comm: comm, source: "validation")
+        }
+        // As many streams as a micro-batch step has, fewer when the text is short.
+        var streams = microSize * comm.size
+        while streams > comm.size, tokens.count < streams * (tau + 1) { streams -= comm.size }
+        guard tokens.count >= streams + 1 else { return nil }
+        return try Evaluation.streamLoss(model: model, tokens: tokens, streams: streams, steps: tau, comm: comm,
+                                         source: "validation")
+    }
+
+    // MARK: Checkpoint state
+
+    /// The training state with the carried states of all ranks gathered in global order
+    /// (complete on rank 0 only).
+    public func snapshot(elapsed: Double) throws -> TrainingState {
+        var s = state
+        s.elapsed = elapsed
+        s.optimizerUpdates = optimizer.updates
+        s.first = optimizer.first.array
+        s.second = optimizer.second.array
+        if source.carriesState {
+            let width = model.stateLayout.width
+            var mine: [Float] = []
+            for c in carried { mine += c.array }
+            var all = [Float](repeating: 0, count: comm.isRoot ? mine.count * comm.size : 0)
+            try mine.withUnsafeBytes { send in
+                try all.withUnsafeMutableBytes { receive in
+                    try comm.gather(send, into: comm.isRoot ? receive : nil, root: 0)
+                }
+            }
+            s.states = all
+            s.stateWidth = width
+        }
+        return s
+    }
+
+    /// Takes parameters and training state from a checkpoint (identical on every rank).
+    public func restore(parameters: Buffer<Float>, state restored: TrainingState, source name: String) throws {
+        guard parameters.count == model.parameters.count else {
+            throw UserError("\(name): \(parameters.count) parameters, the config makes \(model.parameters.count)")
+        }
+        model.parameters.copy(from: parameters)
+        for (buffer, values, label) in [(optimizer.first, restored.first, "optimizer.first"),
+                                        (optimizer.second, restored.second, "optimizer.second")] {
+            guard values.count == buffer.count else {
+                throw UserError("\(name): \(label) has \(values.count) values, the optimizer needs \(buffer.count)")
+            }
+            values.withUnsafeBufferPointer { if let b = $0.baseAddress { buffer.base.update(from: b, count: values.count) } }
+        }
+        if source.carriesState {
+            let width = model.stateLayout.width
+            guard restored.stateWidth == width, restored.states.count == config.train.globalBatch * width else {
+                throw UserError("\(name): carried states do not match \(config.train.globalBatch) streams of width \(width)")
+            }
+            for (m, range) in microRanges.enumerated() {
+                restored.states.withUnsafeBufferPointer {
+                    carried[m].base.update(from: $0.baseAddress! + range.lowerBound * width, count: range.count * width)
+                }
+            }
+        }
+        optimizer.updates = restored.optimizerUpdates
+        state = restored
+        state.first = []
+        state.second = []
+        state.states = []
+    }
+}
