@@ -29,6 +29,12 @@ public final class Model<T: Real> {
     /// The state after the last forward pass [n × stateLayout.width].
     public var finalState: Buffer<T> { workspace?.finalState ?? zeroState }
 
+    /// Logits of the last `evaluate` [τ·n × V], time-major (after `train` they hold ∂loss/∂logits).
+    public var logits: UnsafeBufferPointer<T> {
+        guard let ws = workspace else { return UnsafeBufferPointer(start: nil, count: 0) }
+        return UnsafeBufferPointer(start: ws.logits.base, count: ws.logits.count)
+    }
+
     /// Loss over the batch without keeping anything for backward and without dropout.
     public func evaluate(_ batch: Batch, initialState: Buffer<T>? = nil) throws -> LossSum {
         try forward(batch, initialState: initialState, dropout: nil, training: false)

@@ -1,0 +1,64 @@
+import Foundation
+import Models
+import Numerics
+
+/// Text from a causal model: the prime sets the state, then each token is drawn from
+/// softmax(logits / temperature), restricted to the k most likely when topK > 0.
+public struct Sampler {
+    public let model: Model<Float>
+    public let vocabulary: Vocabulary
+
+    public init(model: Model<Float>, vocabulary: Vocabulary) throws {
+        guard !model.config.bidirectional else {
+            throw UserError("sampling needs a causal model; this one is bidirectional (fill-in-the-middle)")
+        }
+        self.model = model
+        self.vocabulary = vocabulary
+    }
+
+    /// Calls `emit` with each generated token's text.
+    public func generate(prime: [Int32], length: Int, temperature: Double, topK: Int, seed: UInt64,
+                         emit: (String) -> Void) throws {
+        var rng = SplitMix64(seed: seed)
+        let k = model.config.cell == .mlp ? model.config.context - 1 : 0
+        let state = Buffer<Float>(count: model.stateLayout.width)
+        var recent = [Int32](repeating: -1, count: k)
+        var input = prime.isEmpty ? [defaultStart] : prime
+        for _ in 0..<length {
+            var batch = Batch(steps: input.count, sequences: 1, inputs: input,
+                              targets: [Int32](repeating: -1, count: input.count))
+            if k > 0 { batch.history = recent }
+            _ = try model.evaluate(batch, initialState: state)
+            state.copy(from: model.finalState)
+            if k > 0 { recent = Array((recent + input).suffix(k)) }
+            let V = vocabulary.count
+            let last = UnsafeBufferPointer(rebasing: model.logits[(input.count - 1) * V ..< input.count * V])
+            let token = draw(last, temperature: temperature, topK: topK, rng: &rng)
+            let text = vocabulary.decode([token])
+            emit(vocabulary.kind == .word && text != "\n" ? text + " " : text)
+            input = [token]
+        }
+    }
+
+    /// A newline (or end of line) when the vocabulary has one, else token 0.
+    var defaultStart: Int32 {
+        Int32(vocabulary.tokens.firstIndex(of: "\n") ?? vocabulary.tokens.firstIndex(of: "<eos>") ?? 0)
+    }
+
+    func draw(_ logits: UnsafeBufferPointer<Float>, temperature: Double, topK: Int, rng: inout SplitMix64) -> Int32 {
+        var candidates = Array(0..<logits.count)
+        if let mask = vocabulary.maskToken { candidates.removeAll { $0 == Int(mask) } }
+        if topK > 0, topK < candidates.count {
+            candidates.sort { logits[$0] > logits[$1] }
+            candidates.removeLast(candidates.count - topK)
+        }
+        let top = candidates.map { Double(logits[$0]) }.max()!
+        let weights = candidates.map { Foundation.exp((Double(logits[$0]) - top) / temperature) }
+        var u = rng.nextUnit() * weights.reduce(0, +)
+        for (i, w) in weights.enumerated() {
+            u -= w
+            if u < 0 { return Int32(candidates[i]) }
+        }
+        return Int32(candidates.last!)
+    }
+}

@@ -1,0 +1,57 @@
+import ArgumentParser
+import Collectives
+import Foundation
+import Training
+
+/// `rnntrain eval`: loss of a checkpoint on a text file, as one JSON object.
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Evaluate a checkpoint on a text file; prints loss, bits_per_token, perplexity, tokens as JSON.")
+
+    @Option(help: "Checkpoint directory.")
+    var checkpoint: String
+
+    @Option(help: "Text file to evaluate on.")
+    var data: String
+
+    func run() throws {
+        let ckpt = try Checkpoint.load(checkpoint)
+        let bytes = try readFile(data)
+        let (tokens, unknown) = try ckpt.vocabulary.encode(bytes, source: data)
+        if unknown > 0 { warn("\(data): \(unknown) tokens not in the vocabulary were skipped or mapped to <unk>") }
+        let comm = SingleProcessCommunicator()
+        let tau = ckpt.config.train.seqLen
+        var fields: [(String, String)]
+        if ckpt.config.data.task == .fillInTheMiddle {
+            let sum = try Evaluation.fillLoss(model: ckpt.model, tokens: tokens, steps: tau, maskToken: ckpt.vocabulary.maskToken!,
+                                              rate: ckpt.config.data.maskRate, perBatch: 32, comm: comm, source: data)
+            fields = summary(sum) + [("accuracy", "\(Double(sum.correct) / Double(max(1, sum.count)))")]
+        } else {
+            let sum = try Evaluation.streamLoss(model: ckpt.model, tokens: tokens, streams: 1, steps: tau, comm: comm,
+                                                source: data)
+            fields = summary(sum)
+        }
+        print("{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
+    }
+
+    private func summary(_ sum: LossSum) -> [(String, String)] {
+        let loss = sum.loss / Double(max(1, sum.count))
+        return [("loss", "\(loss)"), ("bits_per_token", "\(loss / log(2))"), ("perplexity", "\(exp(loss))"),
+                ("tokens", "\(sum.count)")]
+    }
+}
+
+/// A whole file, or one clear error.
+func readFile(_ path: String) throws -> [UInt8] {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+        throw UserError("\(path): no such file")
+    }
+    guard let data = FileManager.default.contents(atPath: path) else { throw UserError("\(path): cannot read") }
+    return [UInt8](data)
+}
+
+func warn(_ line: String) {
+    FileHandle.standardError.write(Data("rnntrain: \(line)\n".utf8))
+}
