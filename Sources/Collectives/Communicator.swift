@@ -17,6 +17,8 @@ public protocol Communicator: AnyObject {
     func barrier() throws
     /// Ends the whole job now, printing `message` once.
     func abort(_ message: String) -> Never
+    /// Leaves the world cleanly after the last collective.
+    func finish()
 }
 
 extension Communicator {

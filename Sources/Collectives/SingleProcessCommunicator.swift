@@ -17,6 +17,7 @@ public final class SingleProcessCommunicator: Communicator {
     }
 
     public func barrier() throws {}
+    public func finish() {}
 
     public func abort(_ message: String) -> Never {
         FileHandle.standardError.write(Data("rnntrain: \(message)\n".utf8))

@@ -1,5 +1,6 @@
 import Foundation
 import Models
+import Numerics
 
 /// A checkpoint directory read back and checked: manifest, model, training state, config.
 public struct Checkpoint {

@@ -22,22 +22,24 @@ public final class TrainingRun {
         self.config = config
         self.directory = directory
         self.comm = comm
-        store = CheckpointStore(directory: directory.appendingPathComponent("checkpoints"))
-        let corpus = try Corpus.load(path: config.data.path, valPath: config.data.valPath,
-                                     valFraction: config.data.valFraction, tokenizer: config.data.tokenizer,
-                                     minCount: config.data.minCount,
-                                     withMask: config.data.task == .fillInTheMiddle)
-        trainer = try Trainer(config: config, corpus: corpus, comm: comm)
-        if comm.isRoot {
-            try FileManager.default.createDirectory(at: store.directory, withIntermediateDirectories: true)
+        let store = CheckpointStore(directory: directory.appendingPathComponent("checkpoints"))
+        self.store = store
+        trainer = try agree(comm) {
+            let corpus = try Corpus.load(path: config.data.path, valPath: config.data.valPath,
+                                         valFraction: config.data.valFraction, tokenizer: config.data.tokenizer,
+                                         minCount: config.data.minCount,
+                                         withMask: config.data.task == .fillInTheMiddle)
+            return try Trainer(config: config, corpus: corpus, comm: comm)
         }
         let checkpoint = try findCheckpoint(resume)
         if let checkpoint {
-            try restore(from: checkpoint)
+            try agree(comm) { try restore(from: checkpoint) }
         } else {
             try broadcastParameters()
         }
-        if comm.isRoot {
+        try agree(comm) {
+            guard comm.isRoot else { return }
+            try FileManager.default.createDirectory(at: store.directory, withIntermediateDirectories: true)
             try FileIO.writeAtomically(Array(config.yaml().utf8), to: directory.appendingPathComponent("config.yaml"))
         }
     }
@@ -45,7 +47,8 @@ public final class TrainingRun {
     /// On rank 0, the checkpoint files to resume from, shared with every rank.
     private func findCheckpoint(_ resume: String?) throws -> (name: String, files: [String: [UInt8]])? {
         var found: (String, [String: [UInt8]])?
-        if comm.isRoot {
+        try agree(comm) {
+            guard comm.isRoot else { return }
             switch resume {
             case nil:
                 if let last = store.list().last {

@@ -21,12 +21,15 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "auto (the newest valid checkpoint of the run directory) or a checkpoint directory.")
     var resume: String?
 
+    @OptionGroup var world: WorldOptions
+
     func run() throws {
-        let settings = try TrainingConfig.load(path: config, overrides: overrides)
         let name = URL(fileURLWithPath: config).deletingPathExtension().lastPathComponent
         let directory = URL(fileURLWithPath: runDir ?? "runs/\(name)")
-        let comm = SingleProcessCommunicator()
-        let run = try TrainingRun(config: settings, directory: directory, resume: resume, comm: comm)
-        try run.run()
+        try world.run { comm in
+            let settings = try agree(comm) { try TrainingConfig.load(path: config, overrides: overrides) }
+            let run = try TrainingRun(config: settings, directory: directory, resume: resume, comm: comm)
+            try run.run()
+        }
     }
 }
