@@ -24,6 +24,8 @@ let package = Package(
         .testTarget(name: "NumericsTests", dependencies: ["Numerics"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
+        // Runs the built rnntrain binary (and mpirun) as a user would.
+        .testTarget(name: "EndToEndTests", dependencies: []),
     ],
     swiftLanguageModes: [.v5]
 )
