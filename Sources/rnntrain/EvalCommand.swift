@@ -1,6 +1,7 @@
 import ArgumentParser
 import Collectives
 import Foundation
+import Models
 import Training
 
 /// `rnntrain eval`: loss of a checkpoint on a text file, as one JSON object.
