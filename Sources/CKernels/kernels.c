@@ -57,3 +57,18 @@ static inline float rk_tanhf(float x) {
 #define TANH tanh
 #define CLONES
 #include "kernels_impl.h"
+
+RK_CLONES long rk_fixed_accumulate_f32(long count, const float *x, int64_t *acc, double scale) {
+    long bad = 0;
+    for (long i = 0; i < count; i++) {
+        double v = (double)x[i] * scale;
+        int ok = fabs(v) < 4611686018427387904.0; /* 2^62; false for NaN too */
+        bad += !ok;
+        acc[i] += ok ? (int64_t)nearbyint(v) : 0;
+    }
+    return bad;
+}
+
+RK_CLONES void rk_fixed_to_float_f32(long count, const int64_t *acc, float *x, double inverse) {
+    for (long i = 0; i < count; i++) x[i] = (float)((double)acc[i] * inverse);
+}

@@ -52,6 +52,88 @@ public final class MPICommunicator: Communicator {
         }
     }
 
+    public func startAllreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws -> Reduction {
+        try start(buffer, cmpi_float(), "MPI_Iallreduce of Float")
+    }
+
+    public func startAllreduceSum(_ buffer: UnsafeMutableBufferPointer<Int64>) throws -> Reduction {
+        try start(buffer, cmpi_int64(), "MPI_Iallreduce of Int64")
+    }
+
+    private func start<T>(_ buffer: UnsafeMutableBufferPointer<T>, _ type: MPI_Datatype, _ what: String) throws -> Reduction {
+        guard buffer.count <= Int(Int32.max) else { throw CollectiveError("\(what): \(buffer.count) elements is too many") }
+        var request: MPI_Request? = cmpi_request_null()
+        try check(MPI_Iallreduce(cmpi_in_place(), buffer.baseAddress, Int32(buffer.count), type, cmpi_sum(), world, &request), what)
+        return Reduction(request: request)
+    }
+
+    public func test(_ reductions: [Reduction]) throws -> Bool {
+        var done = true
+        for r in reductions where !r.isComplete {
+            var flag: Int32 = 0
+            try check(MPI_Test(&r.request, &flag, cmpi_status_ignore()), "MPI_Test")
+            if flag != 0 { r.isComplete = true } else { done = false }
+        }
+        return done
+    }
+
+    // Arrival notices: one Int64 (the step) to and from every other rank per step.
+    private static let arrivalTag: Int32 = 7301
+    private var arrivalSends: [MPI_Request?] = []
+    private var arrivalReceives: [MPI_Request?] = []
+    private lazy var outgoingStep = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
+    private lazy var incomingSteps = UnsafeMutablePointer<Int64>.allocate(capacity: max(1, size))
+    private var announcedStep = -1
+
+    public func announce(step: Int) throws {
+        guard size > 1 else { return }
+        try settleArrivals()
+        outgoingStep.pointee = Int64(step)
+        for other in 0..<size where other != rank {
+            var receive: MPI_Request? = cmpi_request_null(), send: MPI_Request? = cmpi_request_null()
+            try check(MPI_Irecv(incomingSteps + other, 1, cmpi_int64(), Int32(other), Self.arrivalTag, world, &receive), "MPI_Irecv")
+            try check(MPI_Isend(outgoingStep, 1, cmpi_int64(), Int32(other), Self.arrivalTag, world, &send), "MPI_Isend")
+            arrivalReceives.append(receive)
+            arrivalSends.append(send)
+        }
+        announcedStep = step
+    }
+
+    /// The previous step's notices have all arrived once its reduction finished; complete them.
+    private func settleArrivals() throws {
+        guard !arrivalSends.isEmpty || !arrivalReceives.isEmpty else { return }
+        var all = arrivalSends + arrivalReceives
+        try check(MPI_Waitall(Int32(all.count), &all, nil), "MPI_Waitall")
+        arrivalSends = []
+        arrivalReceives = []
+    }
+
+    public func wait(_ reductions: [Reduction], step: Int, timeout: Double) throws {
+        let start = monotonicSeconds()
+        var pause: UInt32 = 1
+        while try !test(reductions) {
+            let waited = monotonicSeconds() - start
+            if waited > timeout {
+                throw StallError(step: step, seconds: waited, missing: try ranksNotArrived(step: step))
+            }
+            usleep(pause)
+            pause = min(pause * 2, 200)
+        }
+    }
+
+    /// Ranks whose notice for `step` has not arrived.
+    private func ranksNotArrived(step: Int) throws -> [Int] {
+        guard announcedStep == step else { return [] }
+        var missing: [Int] = []
+        let others = (0..<size).filter { $0 != rank }
+        for (i, other) in others.enumerated() {
+            var flag: Int32 = 0
+            try check(MPI_Test(&arrivalReceives[i], &flag, cmpi_status_ignore()), "MPI_Test")
+            if flag == 0 { missing.append(other) }
+        }
+        return missing
+    }
+
     public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws {
         guard var p = buffer.baseAddress else { return }
         var left = buffer.count
@@ -87,6 +169,12 @@ public final class MPICommunicator: Communicator {
     /// MPI_Finalize: every rank calls it once, after its last collective.
     public func finish() {
         MPI_Finalize()
+    }
+
+    private func monotonicSeconds() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
     }
 
     private func check(_ code: Int32, _ what: String) throws {

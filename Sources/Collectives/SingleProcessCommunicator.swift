@@ -9,6 +9,11 @@ public final class SingleProcessCommunicator: Communicator {
     public func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws {}
     public func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws {}
     public func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Int64>) throws {}
+    public func startAllreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws -> Reduction { Reduction(request: nil) }
+    public func startAllreduceSum(_ buffer: UnsafeMutableBufferPointer<Int64>) throws -> Reduction { Reduction(request: nil) }
+    public func test(_ reductions: [Reduction]) throws -> Bool { true }
+    public func announce(step: Int) throws {}
+    public func wait(_ reductions: [Reduction], step: Int, timeout: Double) throws {}
     public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws {}
 
     public func gather(_ send: UnsafeRawBufferPointer, into receive: UnsafeMutableRawBufferPointer?, root: Int) throws {

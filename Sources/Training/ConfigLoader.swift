@@ -213,6 +213,8 @@ extension TrainingConfig {
         try require(train.accumulate >= 1, "train.accumulate", "must be at least 1, got \(train.accumulate)")
         try require(train.globalBatch % train.accumulate == 0, "train.accumulate",
                     "must divide train.global_batch (\(train.globalBatch)), got \(train.accumulate)")
+        try require(train.deterministicGroup >= 1 && train.globalBatch % train.deterministicGroup == 0,
+                    "train.deterministic_group", "must be at least 1 and divide train.global_batch (\(train.globalBatch)), got \(train.deterministicGroup)")
         try require(train.checkEvery >= 1, "train.check_every", "must be at least 1, got \(train.checkEvery)")
         try require(train.stepTimeout > 0, "train.step_timeout", "must be > 0 seconds, got \(train.stepTimeout)")
 

@@ -109,6 +109,8 @@ extension TrainingConfig {
         .int("train.accumulate", \.train.accumulate, "micro-batches per step (divides global_batch)"),
         .uint64("train.seed", \.train.seed, "seed of every random choice (init, dropout, shuffles)"),
         .bool("train.deterministic", \.train.deterministic, "bit-identical results at any world size"),
+        .int("train.deterministic_group", \.train.deterministicGroup,
+             "deterministic: sequences per fixed-point reduction group (world size must divide B / group)"),
         .int("train.check_every", \.train.checkEvery, "steps between replica hash checks"),
         .double("train.step_timeout", \.train.stepTimeout, "seconds without progress before the job aborts"),
 

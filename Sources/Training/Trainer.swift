@@ -26,12 +26,12 @@ public final class Trainer {
     private let carried: [Buffer<Float>]
     /// [loss, count, correct] of the step, summed over ranks.
     private let scalars = Buffer<Double>(count: 3)
+    /// Deterministic mode: the gradient in fixed point, then loss (fixed point), count,
+    /// correct, and the number of entries that could not be encoded.
+    private let fixed: Buffer<Int64>
 
     public init(config: TrainingConfig, corpus: Corpus, comm: Communicator) throws {
-        let B = config.train.globalBatch, P = comm.size, a = config.train.accumulate
-        guard B % (P * a) == 0 else {
-            throw UserError("train.global_batch \(B) must divide into \(P) ranks × \(a) micro-batches (train.accumulate)")
-        }
+        let (n, count) = try Trainer.microBatches(config: config, worldSize: comm.size)
         self.config = config
         self.comm = comm
         self.corpus = corpus
@@ -47,13 +47,34 @@ public final class Trainer {
                                      source: config.data.path)
         self.source = source
         totalSteps = config.train.epochs > 0 ? config.train.epochs * source.stepsPerEpoch : config.train.steps
-        let n = B / (P * a), first = comm.rank * (B / P)
+        let first = comm.rank * (config.train.globalBatch / comm.size)
         microSize = n
-        let ranges = (0..<a).map { m in (first + m * n)..<(first + (m + 1) * n) }
+        let ranges = (0..<count).map { m in (first + m * n)..<(first + (m + 1) * n) }
         microRanges = ranges
         batches = ranges.map { source.makeBatch(sequences: $0) }
         let width = source.carriesState ? model.stateLayout.width : 0
         carried = ranges.map { range in Buffer<Float>(count: range.count * width) }
+        fixed = Buffer(count: config.train.deterministic ? model.layout.count + 4 : 0)
+    }
+
+    /// Sequences per micro-batch and micro-batches per rank: B / (P · accumulate) sequences in
+    /// `accumulate` parts, or in deterministic mode groups of `deterministic_group`. A world
+    /// size that does not divide the batch is an error every rank finds alike, before any
+    /// collective.
+    public static func microBatches(config: TrainingConfig, worldSize P: Int) throws -> (size: Int, count: Int) {
+        let B = config.train.globalBatch
+        if config.train.deterministic {
+            let g = config.train.deterministicGroup
+            guard B % (P * g) == 0 else {
+                throw AgreedError(description: "train.global_batch \(B) does not divide into \(P) ranks × groups of \(g) (train.deterministic_group)")
+            }
+            return (g, B / (P * g))
+        }
+        let a = config.train.accumulate
+        guard B % (P * a) == 0 else {
+            throw AgreedError(description: "train.global_batch \(B) does not divide into \(P) ranks × \(a) micro-batches (train.accumulate)")
+        }
+        return (B / (P * a), a)
     }
 
     public var step: Int { state.step }
@@ -77,18 +98,40 @@ public final class Trainer {
             for c in carried { c.zero() }
         }
         var local = LossSum()
+        var unencodable = 0
         let key = DropoutKey(seed: config.train.seed, step: UInt64(step))
+        let g = model.gradients, deterministic = config.train.deterministic
+        if deterministic { fixed.zero() }
         for m in microRanges.indices {
             source.fill(&batches[m], step: step, sequences: microRanges[m])
-            local += try model.train(batches[m], initialState: source.carriesState ? carried[m] : nil, dropout: key)
+            if deterministic { model.zeroGradients() }
+            let part = try model.train(batches[m], initialState: source.carriesState ? carried[m] : nil, dropout: key)
             if source.carriesState { carried[m].copy(from: model.finalState) }
+            local += part
+            if deterministic {
+                unencodable += FixedPoint.accumulate(g.base, into: fixed.base, count: g.count)
+                fixed[g.count] &+= FixedPoint.encode(part.loss)
+            }
         }
-        scalars[0] = local.loss
-        scalars[1] = Double(local.count)
-        scalars[2] = Double(local.correct)
-        let g = model.gradients
-        try comm.allreduceSum(UnsafeMutableBufferPointer(start: g.base, count: g.count))
-        try comm.allreduceSum(UnsafeMutableBufferPointer(start: scalars.base, count: 3))
+        try comm.announce(step: step)
+        if deterministic {
+            fixed[g.count + 1] = Int64(local.count)
+            fixed[g.count + 2] = Int64(local.correct)
+            fixed[g.count + 3] = Int64(unencodable)
+            let sum = try comm.startAllreduceSum(UnsafeMutableBufferPointer(start: fixed.base, count: fixed.count))
+            try comm.wait([sum], step: step, timeout: config.train.stepTimeout)
+            FixedPoint.decode(fixed.base, into: g.base, count: g.count)
+            scalars[0] = fixed[g.count + 3] == 0 ? Double(fixed[g.count]) / FixedPoint.scale : .nan
+            scalars[1] = Double(fixed[g.count + 1])
+            scalars[2] = Double(fixed[g.count + 2])
+        } else {
+            scalars[0] = local.loss
+            scalars[1] = Double(local.count)
+            scalars[2] = Double(local.correct)
+            let sum = try comm.startAllreduceSum(UnsafeMutableBufferPointer(start: g.base, count: g.count))
+            try comm.wait([sum], step: step, timeout: config.train.stepTimeout)
+            try comm.allreduceSum(UnsafeMutableBufferPointer(start: scalars.base, count: 3))
+        }
         let count = max(1, scalars[1])
         let norm = Float.sumOfSquares(count: g.count, x: g.base).squareRoot() / count
         let lr = config.schedule.learningRate(base: config.optimizer.lr, step: step, total: totalSteps)
@@ -111,7 +154,21 @@ public final class Trainer {
         }
         state.step += 1
         state.tokens += report.tokens
+        if comm.size > 1, state.step % config.train.checkEvery == 0 { try checkReplicas() }
         return report
+    }
+
+    /// Every rank's parameter hash, compared: replicas that drifted apart end the job.
+    func checkReplicas() throws {
+        let p = model.parameters
+        let digest = SHA256.hash(UnsafeRawBufferPointer(start: p.base, count: p.count * MemoryLayout<Float>.size))
+        var hashes = [Int64](repeating: 0, count: comm.size)
+        hashes[comm.rank] = digest.prefix(8).reduce(0) { $0 << 8 | Int64($1) }
+        try hashes.withUnsafeMutableBufferPointer { try comm.allreduceSum($0) }
+        let differing = hashes.indices.filter { hashes[$0] != hashes[0] }
+        guard differing.isEmpty else {
+            throw AgreedError(description: "replicas differ after step \(state.step): rank 0's parameters do not match rank\(differing.count > 1 ? "s" : "") \(differing.map(String.init).joined(separator: ", "))")
+        }
     }
 
     /// Loss on the validation tokens (the first `log.eval_tokens` of them when set), read as

@@ -53,6 +53,8 @@ public struct TrainConfig: Equatable, Sendable {
     public var seed: UInt64 = 1
     /// Bit-identical results at any world size (fixed reduction groups).
     public var deterministic = false
+    /// Sequences per fixed reduction group in deterministic mode.
+    public var deterministicGroup = 1
     /// Steps between replica hash checks.
     public var checkEvery = 100
     /// Seconds without progress before the job aborts.

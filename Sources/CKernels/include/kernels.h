@@ -79,4 +79,11 @@ static inline uint64_t rk_mix64(uint64_t z) {
     return z ^ (z >> 31);
 }
 
+
+
+/* Fixed point for the deterministic reduction: acc[i] += round(x[i] · scale). Entries that are
+   not finite or whose scaled value reaches 2^62 add nothing; returns how many there were. */
+long rk_fixed_accumulate_f32(long count, const float *x, int64_t *acc, double scale);
+/* x[i] = acc[i] · inverse. */
+void rk_fixed_to_float_f32(long count, const int64_t *acc, float *x, double inverse);
 #endif
