@@ -13,7 +13,9 @@
    [-87.3, 88.3]; inputs are clamped there (exp underflows to 2^-126 instead of 0, which no
    caller can tell apart). Branch-free so loops vectorise. */
 static inline float rk_expf(float x) {
-    x = fminf(fmaxf(x, -87.3f), 88.3f);
+    /* Comparisons, not fminf/fmaxf, so a NaN input stays NaN. */
+    x = x < -87.3f ? -87.3f : x;
+    x = x > 88.3f ? 88.3f : x;
     float fx = floorf(x * 1.44269504088896341f + 0.5f);
     float r = x - fx * 0.693359375f + fx * 2.12194440e-4f;
     float p = 1.9875691500e-4f;
@@ -32,7 +34,7 @@ static inline float rk_expf(float x) {
 /* tanh for float: odd Taylor polynomial below 0.25 (error < 1e-8 relative), 1 − 2/(e^{2|x|}+1)
    above; saturates at |x| = 9 where tanh rounds to ±1. */
 static inline float rk_tanhf(float x) {
-    float a = fminf(fabsf(x), 9.0f);
+    float a = fabsf(x) > 9.0f ? 9.0f : fabsf(x);
     float a2 = a * a;
     float small = a + a * a2 * (-0.333333333f + a2 * (0.133333333f + a2 * (-0.0539682540f + a2 * 0.0218694885f)));
     float big = 1.0f - 2.0f / (rk_expf(2.0f * a) + 1.0f);

@@ -39,7 +39,13 @@ public struct Batch: Sendable {
         if let history, history.count != (config.context - 1) * sequences {
             throw ModelError.shapeMismatch("history has \(history.count) tokens, (k − 1)·n = \((config.context - 1) * sequences)")
         }
+        guard firstSequence >= 0 else {
+            throw ModelError.shapeMismatch("firstSequence must be ≥ 0, got \(firstSequence)")
+        }
         let V = Int32(config.vocabulary)
+        if let bad = history?.first(where: { $0 < -1 || $0 >= V }) {
+            throw ModelError.shapeMismatch("history token \(bad) outside the vocabulary of \(V) (−1 marks no token)")
+        }
         if let bad = inputs.first(where: { $0 < 0 || $0 >= V }) {
             throw ModelError.shapeMismatch("input token \(bad) outside the vocabulary of \(V)")
         }
