@@ -54,6 +54,7 @@ final class ConfigTests: XCTestCase {
       accumulate: 4
       seed: 18446744073709551615
       deterministic: true
+      deterministic_group: 4
       check_every: 50
       step_timeout: 120.5
     optimizer:
@@ -110,6 +111,7 @@ final class ConfigTests: XCTestCase {
         c.train.accumulate = 4
         c.train.seed = .max
         c.train.deterministic = true
+        c.train.deterministicGroup = 4
         c.train.checkEvery = 50
         c.train.stepTimeout = 120.5
         c.optimizer.type = .sgd
@@ -169,6 +171,7 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(c.train.accumulate, 1)
         XCTAssertEqual(c.train.seed, 1)
         XCTAssertFalse(c.train.deterministic)
+        XCTAssertEqual(c.train.deterministicGroup, 1)
         XCTAssertEqual(c.train.checkEvery, 100)
         XCTAssertEqual(c.train.stepTimeout, 600)
         XCTAssertEqual(c.optimizer.type, .adam)
@@ -444,6 +447,8 @@ final class ConfigTests: XCTestCase {
             (["log.eval_every=-1"], "log.eval_every"),
             (["log.eval_tokens=-1"], "log.eval_tokens"),
             (["train.check_every=0"], "train.check_every"),
+            (["train.deterministic_group=0"], "train.deterministic_group"),
+            (["train.deterministic_group=5"], "train.deterministic_group"),
             (["train.step_timeout=0"], "train.step_timeout"),
         ]
         for (overrides, key) in cases {
