@@ -34,7 +34,7 @@ public enum Evaluation {
     public static func fillLoss(model: Model<Float>, tokens: [Int32], steps: Int, maskToken: Int32, rate: Double,
                                 perBatch: Int, comm: Communicator, source: String) throws -> LossSum {
         let windows = try WindowBatches(tokens: tokens, globalBatch: 1, steps: steps, seed: fillSeed,
-                                        fill: (maskToken, rate), source: source)
+                                        fill: (maskToken, rate), source: source, shifted: false)
         let count = windows.windowCount
         let begin = count * comm.rank / comm.size, end = count * (comm.rank + 1) / comm.size
         var total = LossSum()

@@ -19,11 +19,17 @@ public struct WindowBatches: Sendable {
     public let windowCount: Int
     private let cache = PermutationCache()
 
+    /// Training shifts the grid by up to span − 1 tokens per epoch (`shifted`), so it counts
+    /// only the windows every shift has; evaluation reads the unshifted grid.
     public init(tokens: [Int32], globalBatch: Int, steps: Int, seed: UInt64,
-                fill: (maskToken: Int32, rate: Double)?, source: String) throws {
+                fill: (maskToken: Int32, rate: Double)?, source: String, shifted: Bool = true) throws {
         span = fill == nil ? steps + 1 : steps
-        windowCount = tokens.count >= span ? (tokens.count - span + 1) / span : 0
-        guard windowCount >= globalBatch else {
+        let reach = shifted ? tokens.count - span + 1 : tokens.count
+        windowCount = reach >= span ? reach / span : 0
+        guard windowCount >= max(1, globalBatch) else {
+            if !shifted {
+                throw UserError("\(source): \(tokens.count) tokens are fewer than one window of \(span) tokens")
+            }
             throw UserError("\(source): \(tokens.count) tokens make \(windowCount) windows of \(span) tokens, fewer than train.global_batch = \(globalBatch); lower the batch or τ, or use more text")
         }
         self.tokens = tokens
