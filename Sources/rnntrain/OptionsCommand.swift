@@ -1,0 +1,12 @@
+import ArgumentParser
+import Training
+
+/// `rnntrain options`: the config table, from the one place options are defined.
+struct OptionsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "options", abstract: "List every config option with its default and meaning (Markdown).")
+
+    func run() throws {
+        print(TrainingConfig.markdownTable(), terminator: "")
+    }
+}
