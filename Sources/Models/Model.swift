@@ -1,3 +1,4 @@
+import Dispatch
 import Numerics
 
 /// A language model over a chunk of τ steps: embedding, recurrent stack (or the windowed MLP),
@@ -13,6 +14,9 @@ public final class Model<T: Real> {
     private var workspace: Workspace<T>?
     private var zeroState = Buffer<T>(count: 0)
     private var usedDropout = false
+    /// Seconds spent in forward and backward passes of `train` since the last reset, for the
+    /// benchmark's time split.
+    public var timing = (forward: 0.0, backward: 0.0)
 
     public init(config: ModelConfig, seed: UInt64 = 0) throws {
         try config.validate()
@@ -47,10 +51,18 @@ public final class Model<T: Real> {
         if let g = initialStateGradient, g.count != batch.sequences * stateLayout.width {
             throw ModelError.shapeMismatch("initial state gradient has \(g.count) entries, n × state width = \(batch.sequences * stateLayout.width)")
         }
+        let start = DispatchTime.now().uptimeNanoseconds
         let loss = try forward(batch, initialState: initialState, dropout: dropout, training: true)
+        let middle = DispatchTime.now().uptimeNanoseconds
         backward(batch, initialStateGradient: initialStateGradient)
+        let end = DispatchTime.now().uptimeNanoseconds
+        timing.forward += Double(middle - start) * 1e-9
+        timing.backward += Double(end - middle) * 1e-9
         return loss
     }
+
+    /// Bytes of the activation arena of the last pass.
+    public var workspaceBytes: Int { workspace?.bytes ?? 0 }
 
     private func prepare(steps: Int, sequences: Int) -> Workspace<T> {
         if let ws = workspace, ws.steps == steps, ws.sequences == sequences { return ws }

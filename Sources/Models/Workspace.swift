@@ -25,6 +25,20 @@ final class Workspace<T: Real> {
     /// Final state of the last forward [n × state width].
     let finalState: Buffer<T>
 
+    /// Every buffer's bytes.
+    var bytes: Int {
+        var total = embedded.bytes + contextTokens.bytes + hiddenLayer.bytes + rowKeys.bytes + logits.bytes
+            + gradientA.bytes + gradientB.bytes + finalState.bytes
+        total += concatenated.reduce(0) { $0 + $1.bytes }
+        total += dropout.reduce(0) { $0 + $1.output.bytes + $1.mask.bytes }
+        for direction in directions.joined() {
+            total += [direction.gates, direction.states, direction.dgates, direction.cells, direction.tanhCells,
+                      direction.resetHidden, direction.hiddenN, direction.recurrentGates, direction.dRecurrentGates,
+                      direction.dh, direction.dc, direction.drh].reduce(0) { $0 + $1.bytes }
+        }
+        return total
+    }
+
     init(config: ModelConfig, layout: ParameterLayout, steps: Int, sequences: Int) {
         self.steps = steps
         self.sequences = sequences

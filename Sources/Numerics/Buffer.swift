@@ -27,6 +27,8 @@ public final class Buffer<Element: BitwiseCopyable> {
         set { base[index] = newValue }
     }
 
+    public var bytes: Int { count * MemoryLayout<Element>.stride }
+
     public var array: [Element] { Array(UnsafeBufferPointer(start: base, count: count)) }
 
     public func zero() {

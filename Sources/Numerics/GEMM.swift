@@ -7,6 +7,10 @@ public func gemm<T: Real>(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, al
                           a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int,
                           beta: T, c: UnsafeMutablePointer<T>, ldc: Int) {
     guard m > 0, n > 0 else { return }
+    if GEMMTrace.calls != nil {
+        GEMMTrace.calls!.append(GEMMCall(transA: transA, transB: transB, m: m, n: n, k: k, lda: lda, ldb: ldb,
+                                         ldc: ldc, beta: beta != 0, double: T.self == Double.self))
+    }
     T.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
            b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
 }

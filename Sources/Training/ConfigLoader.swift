@@ -241,6 +241,9 @@ extension TrainingConfig {
         try require(log.every >= 1, "log.every", "must be at least 1, got \(log.every)")
         try require(log.evalEvery >= 0, "log.eval_every", "must be at least 0, got \(log.evalEvery)")
         try require(log.evalTokens >= 0, "log.eval_tokens", "must be at least 0, got \(log.evalTokens)")
+        try require(bench.vocabulary >= 3, "bench.vocabulary", "must be at least 3, got \(bench.vocabulary)")
+        try require(bench.warmup >= 0, "bench.warmup", "must be at least 0, got \(bench.warmup)")
+        try require(bench.steps >= 1, "bench.steps", "must be at least 1, got \(bench.steps)")
     }
 }
 

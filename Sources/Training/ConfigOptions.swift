@@ -138,6 +138,10 @@ extension TrainingConfig {
         .int("log.every", \.log.every, "steps per metrics line"),
         .int("log.eval_every", \.log.evalEvery, "steps between validations; 0 = never"),
         .int("log.eval_tokens", \.log.evalTokens, "validation tokens per evaluation; 0 = all"),
+
+        .int("bench.vocabulary", \.bench.vocabulary, "bench: vocabulary of the synthetic tokens"),
+        .int("bench.warmup", \.bench.warmup, "bench: untimed steps before timing"),
+        .int("bench.steps", \.bench.steps, "bench: timed steps"),
     ]
 
     /// Section names in table order.

@@ -12,6 +12,16 @@ public struct Corpus: Sendable {
     /// training part; word: words mapped to "<unk>").
     public let validationUnknown: Int
 
+    /// Tokens from anywhere (`load`, or the benchmark's synthetic text).
+    public init(vocabulary: Vocabulary, train: [Int32], validation: [Int32], trainUnknown: Int = 0,
+                validationUnknown: Int = 0) {
+        self.vocabulary = vocabulary
+        self.train = train
+        self.validation = validation
+        self.trainUnknown = trainUnknown
+        self.validationUnknown = validationUnknown
+    }
+
     /// Reads `path` (missing/unreadable/empty/directory → UserError naming the path). Validation:
     /// `valPath` when non-empty (encoded with the training vocabulary), else the last `valFraction`
     /// of the text (split on a byte boundary that does not cut a UTF-8 scalar for char, and on a

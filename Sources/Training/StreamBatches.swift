@@ -17,11 +17,12 @@ public struct StreamBatches: Sendable {
     /// Training needs at least one full chunk per stream (`fullChunks`); evaluation takes
     /// streams of any length ≥ 1.
     public init(tokens: [Int32], streams: Int, steps: Int, history: Int, source: String, fullChunks: Bool = true) throws {
-        guard tokens.count >= streams * (fullChunks ? steps + 1 : 2) else {
+        // Neighbouring streams share a token (one's last target is the next one's first input).
+        guard tokens.count >= (fullChunks ? streams * steps : streams) + 1 else {
             if !fullChunks {
-                throw UserError("\(source): \(tokens.count) token\(tokens.count == 1 ? " is" : "s are") too few to evaluate: \(streams) stream\(streams == 1 ? " needs" : "s need") at least \(2 * streams)")
+                throw UserError("\(source): \(tokens.count) token\(tokens.count == 1 ? " is" : "s are") too few to evaluate \(streams) stream\(streams == 1 ? "" : "s"): at least \(streams + 1) are needed")
             }
-            throw UserError("\(source): \(tokens.count) tokens are too few for \(streams) streams of τ + 1 = \(steps + 1) tokens; lower train.global_batch or train.seq_len, or use more text")
+            throw UserError("\(source): \(tokens.count) tokens are too few for \(streams) streams of τ = \(steps) steps (\(streams * steps + 1) needed); lower train.global_batch or train.seq_len, or use more text")
         }
         self.tokens = tokens
         self.streams = streams

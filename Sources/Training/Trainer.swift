@@ -1,4 +1,5 @@
 import Collectives
+import Dispatch
 import Foundation
 import Models
 import Numerics
@@ -79,6 +80,20 @@ public final class Trainer {
 
     public var step: Int { state.step }
 
+    /// Seconds per phase, summed over the steps since `timing` was last reset (benchmarks).
+    public struct StepTiming {
+        public var compute = 0.0
+        /// Waiting for the gradient sum after this rank's backward finished: the part of
+        /// communication on the critical path.
+        public var reduction = 0.0
+        /// Norm, clipping and the optimizer.
+        public var update = 0.0
+        public var total = 0.0
+        public var steps = 0
+    }
+
+    public var timing = StepTiming()
+
     /// What one step did, in global terms.
     public struct StepReport {
         public var loss: Double
@@ -93,6 +108,7 @@ public final class Trainer {
     /// norm, update. A non-finite norm skips the update (or throws, as configured).
     public func trainStep() throws -> StepReport {
         let step = state.step
+        let started = DispatchTime.now().uptimeNanoseconds
         model.zeroGradients()
         if source.carriesState, step % source.stepsPerEpoch == 0 {
             for c in carried { c.zero() }
@@ -113,6 +129,7 @@ public final class Trainer {
                 fixed[g.count] &+= FixedPoint.encode(part.loss)
             }
         }
+        let computed = DispatchTime.now().uptimeNanoseconds
         try comm.announce(step: step)
         if deterministic {
             fixed[g.count + 1] = Int64(local.count)
@@ -132,6 +149,7 @@ public final class Trainer {
             try comm.wait([sum], step: step, timeout: config.train.stepTimeout)
             try comm.allreduceSum(UnsafeMutableBufferPointer(start: scalars.base, count: 3))
         }
+        let reduced = DispatchTime.now().uptimeNanoseconds
         let count = max(1, scalars[1])
         let norm = Float.sumOfSquares(count: g.count, x: g.base).squareRoot() / count
         let lr = config.schedule.learningRate(base: config.optimizer.lr, step: step, total: totalSteps)
@@ -152,6 +170,12 @@ public final class Trainer {
             }
             optimizer.update(parameters: model.parameters, gradients: g, gradientScale: Float(factor / count), lr: lr)
         }
+        let finished = DispatchTime.now().uptimeNanoseconds
+        timing.compute += Double(computed - started) * 1e-9
+        timing.reduction += Double(reduced - computed) * 1e-9
+        timing.update += Double(finished - reduced) * 1e-9
+        timing.total += Double(finished - started) * 1e-9
+        timing.steps += 1
         state.step += 1
         state.tokens += report.tokens
         if comm.size > 1, state.step % config.train.checkEvery == 0 { try checkReplicas() }

@@ -117,6 +117,18 @@ public struct LogConfig: Equatable, Sendable {
     public init() {}
 }
 
+/// What `rnntrain bench` times: synthetic tokens, so no corpus is needed.
+public struct BenchConfig: Equatable, Sendable {
+    /// Vocabulary of the synthetic tokens (a mask token included for fill-in-the-middle).
+    public var vocabulary = 65
+    /// Untimed steps first.
+    public var warmup = 3
+    /// Timed steps.
+    public var steps = 20
+
+    public init() {}
+}
+
 /// Everything a training run is told by the user.
 public struct TrainingConfig: Equatable, Sendable {
     /// `vocabulary` stays 0 here: it is set later from the tokenizer.
@@ -128,6 +140,7 @@ public struct TrainingConfig: Equatable, Sendable {
     public var clip = ClipConfig()
     public var checkpoint = CheckpointConfig()
     public var log = LogConfig()
+    public var bench = BenchConfig()
 
     public init() {}
 }

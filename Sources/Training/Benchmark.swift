@@ -1,0 +1,133 @@
+import Collectives
+import Dispatch
+import Foundation
+import Models
+import Numerics
+
+/// Timed training steps on synthetic tokens: throughput, where the time goes, how close the
+/// step is to its own GEMMs, and memory against the analytic minimum.
+public enum Benchmark {
+    public struct Report: Codable {
+        public var ranks: Int
+        public var globalBatch: Int
+        public var seqLen: Int
+        public var steps: Int
+        /// Tokens of the global batch per second (the slowest rank's step time).
+        public var tokensPerSecond: Double
+        /// This rank's figures, one entry per rank.
+        public var rankTokensPerSecond: [Double]
+        /// Forward FLOPs per token: Σ over layers and directions 2·(in + h)·G·h, plus 2·h·dirs·V;
+        /// training is 3× that (backward twice forward).
+        public var forwardFLOPsPerToken: Double
+        public var flopsPerToken: Double
+        public var gflopsPerSecond: Double
+        /// Fractions of the step: forward, backward, exposed gradient reduction, optimizer, rest.
+        public var forward: Double
+        public var backward: Double
+        public var reductionExposed: Double
+        public var optimizer: Double
+        public var other: Double
+        public var stepSeconds: Double
+        /// Time of this step's GEMM calls replayed alone, over the step time (rank 0).
+        public var gemmEfficiency: Double
+        public var gemmSeconds: Double
+        public var peakRSSBytes: Double
+        /// Parameters, gradients, optimizer state, activation arena, carried state.
+        public var minimumBytes: Double
+    }
+
+    public static func run(config: TrainingConfig, comm: Communicator) throws -> Report {
+        let corpus = try synthetic(config: config)
+        let trainer = try Trainer(config: config, corpus: corpus, comm: comm)
+        for _ in 0..<config.bench.warmup { _ = try trainer.trainStep() }
+        trainer.timing = Trainer.StepTiming()
+        trainer.model.timing = (0, 0)
+        for _ in 0..<config.bench.steps { _ = try trainer.trainStep() }
+        let t = trainer.timing, steps = Double(t.steps)
+        let step = t.total / steps
+
+        GEMMTrace.calls = []
+        _ = try trainer.trainStep()
+        let calls = GEMMTrace.calls!
+        GEMMTrace.calls = nil
+        let gemmSeconds = replay(calls)
+
+        let m = trainer.model.config
+        let forwardFLOPs = forwardFLOPsPerToken(m)
+        let tokens = Double(config.train.globalBatch * config.train.seqLen)
+        let localTokens = tokens / Double(comm.size)
+        // Every rank's step time, to find the slowest and report each.
+        var perRank = [Double](repeating: 0, count: comm.size)
+        perRank[comm.rank] = step
+        try perRank.withUnsafeMutableBufferPointer { try comm.allreduceSum($0) }
+        let slowest = perRank.max()!
+        let o = trainer.optimizer
+        let minimum = Double(trainer.model.parameters.bytes * 2 + o.first.bytes + o.second.bytes
+                             + trainer.model.workspaceBytes)
+        let fractions = (forward: trainer.model.timing.forward / t.total, backward: trainer.model.timing.backward / t.total,
+                         reduction: t.reduction / t.total, update: t.update / t.total)
+        return Report(ranks: comm.size, globalBatch: config.train.globalBatch, seqLen: config.train.seqLen,
+                      steps: config.bench.steps, tokensPerSecond: tokens / slowest,
+                      rankTokensPerSecond: perRank.map { localTokens / $0 },
+                      forwardFLOPsPerToken: forwardFLOPs, flopsPerToken: 3 * forwardFLOPs,
+                      gflopsPerSecond: 3 * forwardFLOPs * tokens / slowest / 1e9,
+                      forward: fractions.forward, backward: fractions.backward,
+                      reductionExposed: fractions.reduction, optimizer: fractions.update,
+                      other: max(0, 1 - fractions.forward - fractions.backward - fractions.reduction - fractions.update),
+                      stepSeconds: step, gemmEfficiency: gemmSeconds / step, gemmSeconds: gemmSeconds,
+                      peakRSSBytes: peakRSS(), minimumBytes: minimum)
+    }
+
+    /// Forward FLOPs per token of a model (multiply-adds counted as 2).
+    public static func forwardFLOPsPerToken(_ m: ModelConfig) -> Double {
+        let V = Double(m.vocabulary), h = Double(m.hidden)
+        if m.cell == .mlp {
+            return 2 * Double(m.context * m.embedding) * h + 2 * h * V
+        }
+        var f = 0.0
+        for layer in 0..<m.layers {
+            f += Double(m.directions) * 2 * (Double(m.inputSize(layer: layer)) + h) * Double(m.cell.gateCount) * h
+        }
+        return f + 2 * h * Double(m.directions) * V
+    }
+
+    /// Random tokens of the configured vocabulary, enough for a few epochs' worth of steps.
+    static func synthetic(config: TrainingConfig) throws -> Corpus {
+        let fill = config.data.task == .fillInTheMiddle
+        let plain = config.bench.vocabulary - (fill ? 1 : 0)
+        let names = ["<eos>", "<unk>"] + (2..<plain).map { "t\($0)" } + (fill ? ["<mask>"] : [])
+        let vocabulary = try Vocabulary(kind: .word, tokens: names, maskToken: fill ? Int32(plain) : nil)
+        let span = config.train.seqLen + 1, B = config.train.globalBatch
+        let count = config.data.mode == .stream ? B * span * 4 : (4 * B + 1) * span
+        var rng = SplitMix64(seed: config.train.seed)
+        let tokens = (0..<count).map { _ in Int32(rng.next() % UInt64(plain)) }
+        return Corpus(vocabulary: vocabulary, train: tokens, validation: [])
+    }
+
+    /// Seconds the recorded GEMM calls take alone, on scratch buffers of the same shapes (best of 3).
+    static func replay(_ calls: [GEMMCall]) -> Double {
+        let float = calls.filter { !$0.double }
+        func size(_ rows: Int, _ ld: Int) -> Int { rows * ld }
+        let a = Buffer<Float>(count: float.map { size($0.transA ? $0.k : $0.m, $0.lda) }.max() ?? 1)
+        let b = Buffer<Float>(count: float.map { size($0.transB ? $0.n : $0.k, $0.ldb) }.max() ?? 1)
+        let c = Buffer<Float>(count: float.map { size($0.m, $0.ldc) }.max() ?? 1)
+        for i in 0..<a.count { a[i] = Float(i % 7) * 0.01 }
+        for i in 0..<b.count { b[i] = Float(i % 5) * 0.01 }
+        var best = Double.infinity
+        for _ in 0..<3 {
+            let start = DispatchTime.now().uptimeNanoseconds
+            for g in float {
+                gemm(transA: g.transA, transB: g.transB, m: g.m, n: g.n, k: g.k, alpha: 1, a: a.base, lda: g.lda,
+                     b: b.base, ldb: g.ldb, beta: g.beta ? 1 : 0, c: c.base, ldc: g.ldc)
+            }
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+        }
+        return best
+    }
+
+    static func peakRSS() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_maxrss) * 1024
+    }
+}

@@ -1,0 +1,53 @@
+import ArgumentParser
+import Foundation
+import Training
+
+/// `rnntrain bench`: timed training steps on synthetic tokens.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Time training steps of a config on synthetic tokens (use a release build).")
+
+    @Option(help: "The YAML config (see configs/bench/).")
+    var config: String
+
+    @Option(help: "Timed steps (default: bench.steps of the config).")
+    var steps: Int?
+
+    @Option(name: .customLong("set"), help: "Override one option, section.key=value (repeatable).")
+    var overrides: [String] = []
+
+    @Flag(help: "Print one JSON object instead of text.")
+    var json = false
+
+    @OptionGroup var world: WorldOptions
+
+    func run() throws {
+        try world.run { comm in
+            var settings = try agree(comm) { try TrainingConfig.load(path: config, overrides: overrides) }
+            if let steps { settings.bench.steps = max(1, steps) }
+            let r = try Benchmark.run(config: settings, comm: comm)
+            guard comm.isRoot else { return }
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                print(String(decoding: try encoder.encode(r), as: UTF8.self))
+                return
+            }
+            let name = URL(fileURLWithPath: config).deletingPathExtension().lastPathComponent
+            let threads = ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "default"
+            print("bench \(name): \(r.ranks) rank\(r.ranks == 1 ? "" : "s"), OPENBLAS_NUM_THREADS=\(threads), B \(r.globalBatch), τ \(r.seqLen), \(r.steps) timed steps")
+            print(String(format: "tokens/s %.0f   FLOPs/token %.2f M (forward %.2f M, backward 2×)   %.1f GFLOP/s",
+                         r.tokensPerSecond, r.flopsPerToken / 1e6, r.forwardFLOPsPerToken / 1e6, r.gflopsPerSecond))
+            if r.ranks > 1 {
+                print("per rank tokens/s: " + r.rankTokensPerSecond.map { String(format: "%.0f", $0) }.joined(separator: ", "))
+            }
+            print(String(format: "step %.1f ms: forward %.0f%% | backward %.0f%% | reduction exposed %.1f%% | optimizer %.1f%% | other %.1f%%",
+                         r.stepSeconds * 1e3, r.forward * 100, r.backward * 100, r.reductionExposed * 100,
+                         r.optimizer * 100, r.other * 100))
+            print(String(format: "GEMM efficiency %.2f (the step's GEMMs alone take %.1f ms)", r.gemmEfficiency, r.gemmSeconds * 1e3))
+            print(String(format: "peak RSS %.1f MB, analytic minimum %.1f MB (%.2f×)", r.peakRSSBytes / 1e6,
+                         r.minimumBytes / 1e6, r.peakRSSBytes / r.minimumBytes))
+        }
+    }
+}
