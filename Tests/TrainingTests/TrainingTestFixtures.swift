@@ -1,4 +1,6 @@
+import Collectives
 import Foundation
+import Models
 import Numerics
 import Training
 import XCTest
@@ -73,6 +75,21 @@ enum TrainingTestFixtures {
           eval_every: 0
         """
         return try TrainingConfig.parse(yaml: yaml, source: "fixture.yaml", overrides: overrides)
+    }
+
+    /// A single-process Trainer for `config(path:overrides)` on `text`.
+    static func trainer(_ test: XCTestCase, text: String = TrainingTestFixtures.text,
+                        _ overrides: [String] = []) throws -> Trainer {
+        let config = try config(path: try corpusFile(test, text), overrides)
+        return try Trainer(config: config, corpus: try corpus(config), comm: SingleProcessCommunicator())
+    }
+
+    /// The whole global batch of training step `step` as the trainer's source makes it.
+    static func globalBatch(_ trainer: Trainer, step: Int) -> Batch {
+        let all = 0..<trainer.config.train.globalBatch
+        var batch = trainer.source.makeBatch(sequences: all)
+        trainer.source.fill(&batch, step: step, sequences: all)
+        return batch
     }
 
     static func corpus(_ config: TrainingConfig) throws -> Corpus {
