@@ -91,17 +91,28 @@ final class StreamBatchesTests: XCTestCase {
         XCTAssertEqual(b.makeBatch(chunk: 1, sequences: 1..<2).history!, [15, 16, 17])
     }
 
+    /// Training needs one full chunk per stream, L = ⌊(T − 1)/S⌋ ≥ τ; with S = 3, τ = 4 that
+    /// fails for T = 12 (L = 3). Evaluation needs L ≥ 1; T = 3 gives L = 0.
     func testTooShortCorpusIsAUserErrorNamingTheSource() throws {
-        // 3 streams of τ + 1 = 5 tokens need 15; 14 is refused, 15 accepted.
-        let message = thrownMessage { _ = try self.make(count: 14, streams: 3, steps: 4) }
+        let message = thrownMessage { _ = try self.make(count: 12, streams: 3, steps: 4) }
         XCTAssertTrue(message.contains("positions.txt"), message)
-        XCTAssertTrue(message.contains("14"), message)
-        let fits = try make(count: 15, streams: 3, steps: 4)
-        XCTAssertEqual(fits.chunksPerEpoch, 1)
-        // Evaluation (partial chunks allowed) still needs two tokens per stream.
-        XCTAssertTrue(thrownMessage { _ = try self.make(count: 5, streams: 3, steps: 4, fullChunks: false) }
+        XCTAssertTrue(message.contains("12"), message)
+        XCTAssertTrue(thrownMessage { _ = try self.make(count: 3, streams: 3, steps: 4, fullChunks: false) }
             .contains("positions.txt"))
-        XCTAssertEqual(try make(count: 7, streams: 3, steps: 4, fullChunks: false).chunksToCover, 1)
+    }
+
+    /// The shortest texts the rule above allows. Streams share their boundary tokens (the last
+    /// target of stream s is the first input of stream s + 1), so S·τ + 1 tokens give every
+    /// stream one full chunk, and S + 1 tokens give every stream one input for evaluation.
+    func testShortestCorpusWithOneChunkPerStreamIsAccepted() throws {
+        let training = try make(count: 3 * 4 + 1, streams: 3, steps: 4)
+        XCTAssertEqual(training.length, 4)
+        XCTAssertEqual(training.chunksPerEpoch, 1)
+        let batch = training.makeBatch(chunk: 0, sequences: 0..<3)
+        XCTAssertEqual(batch.targets.max(), 12, "the last target is the last token")
+        let evaluation = try make(count: 3 + 1, streams: 3, steps: 4, fullChunks: false)
+        XCTAssertEqual(evaluation.length, 1)
+        XCTAssertEqual(evaluation.chunksToCover, 1)
     }
 
     /// Through BatchSource: stream mode for a config with mode stream; the MLP gets k − 1 of history,
