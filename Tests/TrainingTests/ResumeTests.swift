@@ -12,10 +12,12 @@ final class ResumeTests: XCTestCase {
         corpusPath = try TrainingTestFixtures.corpusFile(self)
     }
 
-    /// Adam (moments to restore), 2-layer LSTM with dropout 0.3 (masks keyed by step), no clipping.
+    /// Adam (moments to restore), 2-layer LSTM with dropout 0.3 (masks keyed by step), no
+    /// clipping, validation every 2 steps (it runs the model between training steps).
     private func config(_ overrides: [String]) throws -> TrainingConfig {
         try TrainingTestFixtures.config(path: corpusPath, ["optimizer.type=adam", "optimizer.lr=0.01", "model.layers=2",
-                                                           "model.dropout=0.3", "checkpoint.every=2"] + overrides)
+                                                           "model.dropout=0.3", "checkpoint.every=2",
+                                                           "data.val_fraction=0.2", "log.eval_every=2"] + overrides)
     }
 
     private func runDirectory() throws -> URL {
