@@ -27,12 +27,12 @@ private final class RankZeroOf: Communicator {
 /// down to one per rank, and returns nil when even that does not fit (fewer than streams + 1
 /// tokens). It must never fail on a text it has judged long enough.
 final class TrainerValidationTests: XCTestCase {
-    private func trainer(validation: String, ranks: Int) throws -> Trainer {
+    private func trainer(validation: String, ranks: Int, _ overrides: [String] = []) throws -> Trainer {
         let directory = try TrainingTestFixtures.temporaryDirectory(self, "validation")
         let train = directory.appendingPathComponent("train.txt"), val = directory.appendingPathComponent("val.txt")
         try Data(TrainingTestFixtures.text.utf8).write(to: train)
         try Data(validation.utf8).write(to: val)
-        let config = try TrainingTestFixtures.config(path: train.path, ["data.val_path=\(val.path)"])
+        let config = try TrainingTestFixtures.config(path: train.path, ["data.val_path=\(val.path)"] + overrides)
         return try Trainer(config: config, corpus: try TrainingTestFixtures.corpus(config), comm: RankZeroOf(size: ranks))
     }
 
@@ -51,5 +51,26 @@ final class TrainerValidationTests: XCTestCase {
         let result = try t.validate()
         // Rank 0 scores its own stream: one token.
         XCTAssertEqual(result?.count, 1)
+    }
+
+    /// Fill-in-the-middle scores windows of τ tokens; `validate` evaluates once the text holds
+    /// τ tokens. A text of exactly τ = 6 tokens holds one window: it must be scored (or skipped
+    /// as too short), never turned into an error in the middle of a training run.
+    func testFillInTheMiddleTextOfOneWindowIsNotAnError() throws {
+        let t = try trainer(validation: "the ca", ranks: 1, ["data.mode=windows", "data.task=fill-in-the-middle",
+                                                             "model.bidirectional=true"])
+        XCTAssertEqual(t.corpus.validation.count, 6)
+        do {
+            if let result = try t.validate() {
+                XCTAssertGreaterThanOrEqual(result.count, 1)
+                XCTAssertLessThanOrEqual(result.count, 6)
+            }
+        } catch {
+            XCTFail("validate threw on a text of one window: \(error)")
+        }
+        // Two windows' worth is scored.
+        let longer = try trainer(validation: "the cat sat", ranks: 1, ["data.mode=windows", "data.task=fill-in-the-middle",
+                                                                       "model.bidirectional=true"])
+        XCTAssertGreaterThanOrEqual(try longer.validate()?.count ?? 0, 1)
     }
 }
