@@ -45,4 +45,9 @@ final class TrainerAccumulationTests: XCTestCase {
     func testStreamModeAccumulationWithDropoutMatchesOneBatch() throws {
         try assertSameTrajectory(["data.mode=stream", "model.layers=2", "model.dropout=0.3"])
     }
+
+    /// The MLP in stream mode reads k − 1 tokens of history per stream, whichever micro-batch holds it.
+    func testMLPStreamModeAccumulationMatchesOneBatch() throws {
+        try assertSameTrajectory(["data.mode=stream", "model.cell=mlp", "model.context=3"])
+    }
 }
