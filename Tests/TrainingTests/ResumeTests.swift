@@ -47,13 +47,13 @@ final class ResumeTests: XCTestCase {
         return s
     }
 
-    private func assertResumeIsExact(_ mode: String, text: String? = nil,
+    private func assertResumeIsExact(_ mode: String, text: String? = nil, extra: [String] = [],
                                      file: StaticString = #filePath, line: UInt = #line) throws {
         if let text { corpusPath = try TrainingTestFixtures.corpusFile(self, text) }
         let straight = try runDirectory(), split = try runDirectory()
-        try train(straight, resume: nil, ["data.mode=\(mode)", "train.steps=6"])
-        try train(split, resume: nil, ["data.mode=\(mode)", "train.steps=3"])
-        let resumed = try TrainingRun(config: try config(["data.mode=\(mode)", "train.steps=6"]), directory: split,
+        try train(straight, resume: nil, ["data.mode=\(mode)", "train.steps=6"] + extra)
+        try train(split, resume: nil, ["data.mode=\(mode)", "train.steps=3"] + extra)
+        let resumed = try TrainingRun(config: try config(["data.mode=\(mode)", "train.steps=6"] + extra), directory: split,
                                       resume: "auto", comm: SingleProcessCommunicator())
         XCTAssertEqual(resumed.trainer.step, 3, "resumed from the newest checkpoint", file: file, line: line)
         try resumed.run()
@@ -75,6 +75,11 @@ final class ResumeTests: XCTestCase {
 
     func testWindowsModeResumeIsBitIdentical() throws {
         try assertResumeIsExact("windows")
+    }
+
+    /// The MLP carries no hidden state (state width 0) but still resumes exactly.
+    func testMLPStreamModeResumeIsBitIdentical() throws {
+        try assertResumeIsExact("stream", extra: ["model.cell=mlp", "model.layers=1", "model.context=3"])
     }
 
     /// A 61-character text: 2 chunks per epoch in stream mode (states reset at steps 2 and 4),
