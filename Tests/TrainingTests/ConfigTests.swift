@@ -82,6 +82,10 @@ final class ConfigTests: XCTestCase {
       every: 1
       eval_every: 0
       eval_tokens: 4096
+    bench:
+      vocabulary: 10000
+      warmup: 5
+      steps: 40
     """
 
     private var fullConfig: TrainingConfig {
@@ -135,6 +139,9 @@ final class ConfigTests: XCTestCase {
         c.log.every = 1
         c.log.evalEvery = 0
         c.log.evalTokens = 4096
+        c.bench.vocabulary = 10000
+        c.bench.warmup = 5
+        c.bench.steps = 40
         return c
     }
 
@@ -195,6 +202,8 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(c.log.every, 10)
         XCTAssertEqual(c.log.evalEvery, 200)
         XCTAssertEqual(c.log.evalTokens, 0)
+        XCTAssertEqual(c.bench.vocabulary, 65)
+        XCTAssertEqual(c.bench.steps, 20)
         XCTAssertNoThrow(try c.validate())
     }
 
@@ -448,6 +457,8 @@ final class ConfigTests: XCTestCase {
             (["log.eval_tokens=-1"], "log.eval_tokens"),
             (["train.check_every=0"], "train.check_every"),
             (["train.deterministic_group=0"], "train.deterministic_group"),
+            (["bench.vocabulary=2"], "bench.vocabulary"),
+            (["bench.steps=0"], "bench.steps"),
             (["train.deterministic_group=5"], "train.deterministic_group"),
             (["train.step_timeout=0"], "train.step_timeout"),
         ]

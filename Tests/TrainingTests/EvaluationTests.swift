@@ -89,8 +89,8 @@ final class EvaluationTests: XCTestCase {
                                              perBatch: 3, comm: comm, source: "eval.txt")
 
         let windows = try WindowBatches(tokens: tokens, globalBatch: 1, steps: tau, seed: Evaluation.fillSeed,
-                                        fill: (mask, rate), source: "eval.txt")
-        XCTAssertEqual(windows.windowCount, (tokens.count - tau + 1) / tau)
+                                        fill: (mask, rate), source: "eval.txt", shifted: false)
+        XCTAssertEqual(windows.windowCount, tokens.count / tau)
         var maskedInputs = 0, expected = 0.0, everyPosition = 0.0
         for w in 0..<windows.windowCount {
             var batch = windows.makeBatch(sequences: 0..<1)

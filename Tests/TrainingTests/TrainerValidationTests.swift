@@ -13,6 +13,15 @@ private final class RankZeroOf: Communicator {
     func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws {}
     func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws {}
     func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Int64>) throws {}
+    func startAllreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws -> Reduction {
+        try SingleProcessCommunicator().startAllreduceSum(buffer)
+    }
+    func startAllreduceSum(_ buffer: UnsafeMutableBufferPointer<Int64>) throws -> Reduction {
+        try SingleProcessCommunicator().startAllreduceSum(buffer)
+    }
+    func test(_ reductions: [Reduction]) throws -> Bool { true }
+    func announce(step: Int) throws {}
+    func wait(_ reductions: [Reduction], step: Int, timeout: Double) throws {}
     func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws {}
     func gather(_ send: UnsafeRawBufferPointer, into receive: UnsafeMutableRawBufferPointer?, root: Int) throws {
         guard let receive, let base = send.baseAddress, send.count > 0 else { return }
