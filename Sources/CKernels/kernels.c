@@ -9,6 +9,16 @@
 #define RK_CLONES
 #endif
 
+/* Iterations of an elementwise loop never depend on each other, even where a kernel is called
+   in place (each writes only the element it read). Said outright, the vectoriser skips runtime
+   alias checks that, measured here, sent the LSTM kernel down its scalar path (27 ns per unit
+   instead of 3.4). */
+#if defined(__clang__)
+#define RK_INDEPENDENT _Pragma("clang loop vectorize(assume_safety)")
+#else
+#define RK_INDEPENDENT _Pragma("GCC ivdep")
+#endif
+
 /* exp for float: Cephes' range reduction x = n·ln2 + r and degree-6 polynomial, about 1 ulp on
    [-87.3, 88.3]; inputs are clamped there (exp underflows to 2^-126 instead of 0, which no
    caller can tell apart). Branch-free so loops vectorise. */

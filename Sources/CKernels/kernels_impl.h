@@ -10,8 +10,10 @@ static inline T RK(sigmoid)(T x) { return (T)1 / ((T)1 + EXP(-x)); }
 
 CLONES void RK(rk_act_forward)(long count, int relu, const T *pre, T *out) {
     if (relu) {
+        RK_INDEPENDENT
         for (long i = 0; i < count; i++) out[i] = pre[i] > 0 ? pre[i] : 0;
     } else {
+        RK_INDEPENDENT
         for (long i = 0; i < count; i++) out[i] = TANH(pre[i]);
     }
 }
@@ -21,6 +23,7 @@ CLONES void RK(rk_act_backward)(long n, long h, int relu, const T *out, const T 
     for (long r = 0; r < n; r++) {
         const T *o = out + r * h, *du = dup + r * ldup, *dr = drec ? drec + r * h : 0;
         T *dp = dpre + r * h;
+        RK_INDEPENDENT
         for (long j = 0; j < h; j++) {
             T d = du[j] + (dr ? dr[j] : 0);
             dp[j] = relu ? (o[j] > 0 ? d : 0) : d * ((T)1 - o[j] * o[j]);
@@ -33,6 +36,7 @@ CLONES void RK(rk_lstm_forward)(long n, long h, T *gates, const T *cprev, T *c, 
         T *gi = gates + r * 4 * h, *gf = gi + h, *gg = gf + h, *go = gg + h;
         const T *cp = cprev + r * h;
         T *cr = c + r * h, *tr = tc + r * h, *hr = hout + r * h;
+        RK_INDEPENDENT
         for (long j = 0; j < h; j++) {
             T i = RK(sigmoid)(gi[j]), f = RK(sigmoid)(gf[j]), g = TANH(gg[j]), o = RK(sigmoid)(go[j]);
             T cn = f * cp[j] + i * g;
@@ -50,6 +54,7 @@ CLONES void RK(rk_lstm_backward)(long n, long h, const T *gates, const T *cprev,
         const T *cp = cprev + r * h, *tr = tc + r * h, *du = dup + r * ldup, *dhr = dhrec + r * h;
         T *dcr = dc + r * h;
         T *di = dgates + r * 4 * h, *df = di + h, *dg = df + h, *dO = dg + h;
+        RK_INDEPENDENT
         for (long j = 0; j < h; j++) {
             T i = gi[j], f = gf[j], g = gg[j], o = go[j], t = tr[j];
             T dh = du[j] + dhr[j];
@@ -68,6 +73,7 @@ CLONES void RK(rk_gru_reset)(long n, long h, T *g, const T *hprev, T *rh) {
         T *gr = g + r * 3 * h, *gz = gr + h;
         const T *hp = hprev + r * h;
         T *out = rh + r * h;
+        RK_INDEPENDENT
         for (long j = 0; j < h; j++) {
             T rr = RK(sigmoid)(gr[j]);
             gr[j] = rr;
@@ -83,6 +89,7 @@ CLONES void RK(rk_gru_update)(long n, long h, T *g, const T *hprev, T *hout) {
         T *gn = g + r * 3 * h + 2 * h;
         const T *hp = hprev + r * h;
         T *ho = hout + r * h;
+        RK_INDEPENDENT
         for (long j = 0; j < h; j++) {
             T nn = TANH(gn[j]);
             gn[j] = nn;
@@ -96,6 +103,7 @@ CLONES void RK(rk_gru_update_backward)(long n, long h, const T *g, const T *hpre
     for (long r = 0; r < n; r++) {
         const T *gz = g + r * 3 * h + h, *gn = gz + h, *hp = hprev + r * h, *du = dup + r * ldup;
         T *dhr = dhrec + r * h, *dz = dg + r * 3 * h + h, *dn = dz + h;
+        RK_INDEPENDENT
         for (long j = 0; j < h; j++) {
             T z = gz[j], nn = gn[j];
             T dh = du[j] + dhr[j];
@@ -111,6 +119,7 @@ CLONES void RK(rk_gru_reset_backward)(long n, long h, const T *g, const T *hprev
     for (long r = 0; r < n; r++) {
         const T *gr = g + r * 3 * h, *hp = hprev + r * h, *d = drh + r * h;
         T *dhr = dhrec + r * h, *dr = dg + r * 3 * h;
+        RK_INDEPENDENT
         for (long j = 0; j < h; j++) {
             T rr = gr[j];
             dr[j] = d[j] * hp[j] * rr * ((T)1 - rr);
@@ -125,6 +134,7 @@ CLONES void RK(rk_gru_lbr_forward)(long n, long h, T *gi, const T *gh, const T *
         T *ir = gi + r * 3 * h, *iz = ir + h, *in = iz + h;
         const T *hr = gh + r * 3 * h, *hz = hr + h, *hn = hz + h, *hp = hprev + r * h;
         T *sn = ghn + r * h, *ho = hout + r * h;
+        RK_INDEPENDENT
         for (long j = 0; j < h; j++) {
             T rr = RK(sigmoid)(ir[j] + hr[j]);
             T z = RK(sigmoid)(iz[j] + hz[j]);
@@ -143,6 +153,7 @@ CLONES void RK(rk_gru_lbr_backward)(long n, long h, const T *g, const T *ghn, co
         T *dhr = dhrec + r * h;
         T *ir = dgi + r * 3 * h, *iz = ir + h, *in = iz + h;
         T *hr = dgh + r * 3 * h, *hz = hr + h, *hn = hz + h;
+        RK_INDEPENDENT
         for (long j = 0; j < h; j++) {
             T rr = gr[j], z = gz[j], nn = gn[j];
             T dh = du[j] + dhr[j];
@@ -199,6 +210,7 @@ CLONES double RK(rk_softmax_xent)(long rows, long V, T *logits, const int32_t *t
         if (best == target) *correct += 1;
         if (grad) {
             T inv = (T)(1.0 / sum);
+            RK_INDEPENDENT
             for (long q = 0; q < V; q++) x[q] *= inv;
             x[target] -= 1;
         }
@@ -215,6 +227,7 @@ CLONES void RK(rk_dropout_forward)(long rows, long cols, const T *x, long ldx, T
         const T *xr = x + r * ldx;
         T *yr = y + r * ldy, *mr = mask + r * cols;
         uint64_t key = rowkeys[r];
+        RK_INDEPENDENT
         for (long j = 0; j < cols; j++) {
             uint64_t u = rk_mix64(key + (uint64_t)(j + 1) * 0x9e3779b97f4a7c15ULL) >> 40;
             T m = u >= threshold ? scale : 0;
@@ -229,6 +242,7 @@ CLONES void RK(rk_dropout_backward)(long rows, long cols, const T *dy, long lddy
     for (long r = 0; r < rows; r++) {
         const T *d = dy + r * lddy, *m = mask + r * cols;
         T *o = dx + r * lddx;
+        RK_INDEPENDENT
         for (long j = 0; j < cols; j++) o[j] = d[j] * m[j];
     }
 }
@@ -248,6 +262,7 @@ CLONES void RK(rk_embedding_backward)(long rows, long E, T *dtable, const int32_
         if (tokens[r] < 0) continue;
         T *d = dtable + (long)tokens[r] * E;
         const T *s = dout + r * lddout;
+        RK_INDEPENDENT
         for (long j = 0; j < E; j++) d[j] += s[j];
     }
 }
@@ -255,14 +270,16 @@ CLONES void RK(rk_embedding_backward)(long rows, long E, T *dtable, const int32_
 CLONES void RK(rk_bias_rows)(long rows, long cols, T *out, long ld, const T *b1, const T *b2) {
     for (long r = 0; r < rows; r++) {
         T *o = out + r * ld;
-        if (b2) for (long j = 0; j < cols; j++) o[j] = b1[j] + b2[j];
-        else memcpy(o, b1, (size_t)cols * sizeof(T));
+        if (!b2) { memcpy(o, b1, (size_t)cols * sizeof(T)); continue; }
+        RK_INDEPENDENT
+        for (long j = 0; j < cols; j++) o[j] = b1[j] + b2[j];
     }
 }
 
 CLONES void RK(rk_colsum_add)(long rows, long cols, const T *x, long ld, T *out) {
     for (long r = 0; r < rows; r++) {
         const T *xr = x + r * ld;
+        RK_INDEPENDENT
         for (long j = 0; j < cols; j++) out[j] += xr[j];
     }
 }
@@ -287,6 +304,7 @@ CLONES void RK(rk_add_rows)(long rows, long cols, const T *src, long lds, T *dst
     for (long r = 0; r < rows; r++) {
         const T *s = src + r * lds;
         T *d = dst + r * ldd;
+        RK_INDEPENDENT
         for (long j = 0; j < cols; j++) d[j] += s[j];
     }
 }
