@@ -309,6 +309,16 @@ CLONES void RK(rk_add_rows)(long rows, long cols, const T *src, long lds, T *dst
     }
 }
 
+/* In 32 × 32 tiles, so both sides stay in cache. */
+void RK(rk_transpose)(long rows, long cols, const T *src, long lds, T *dst, long ldd) {
+    for (long i0 = 0; i0 < rows; i0 += 32)
+        for (long j0 = 0; j0 < cols; j0 += 32) {
+            long i1 = i0 + 32 < rows ? i0 + 32 : rows, j1 = j0 + 32 < cols ? j0 + 32 : cols;
+            for (long i = i0; i < i1; i++)
+                for (long j = j0; j < j1; j++) dst[j * ldd + i] = src[i * lds + j];
+        }
+}
+
 #undef RK_LANES
 #undef RK
 #undef RK_CAT

@@ -34,7 +34,7 @@ final class Workspace<T: Real> {
         for direction in directions.joined() {
             total += [direction.gates, direction.states, direction.dgates, direction.cells, direction.tanhCells,
                       direction.resetHidden, direction.hiddenN, direction.recurrentGates, direction.dRecurrentGates,
-                      direction.dh, direction.dc, direction.drh].reduce(0) { $0 + $1.bytes }
+                      direction.dh, direction.dc, direction.drh, direction.transposedWeights].reduce(0) { $0 + $1.bytes }
         }
         return total
     }

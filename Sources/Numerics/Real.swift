@@ -47,6 +47,8 @@ public protocol Real: BinaryFloatingPoint, BitwiseCopyable, Sendable, CustomStri
     static func copyRows(rows: Int, cols: Int, src: UnsafePointer<Self>, lds: Int, dst: UnsafeMutablePointer<Self>, ldd: Int)
     /// dst += src.
     static func addRows(rows: Int, cols: Int, src: UnsafePointer<Self>, lds: Int, dst: UnsafeMutablePointer<Self>, ldd: Int)
+    /// dst [cols × rows] = srcᵀ, src [rows × cols].
+    static func transpose(rows: Int, cols: Int, src: UnsafePointer<Self>, lds: Int, dst: UnsafeMutablePointer<Self>, ldd: Int)
 }
 
 extension Float: Real {
@@ -157,6 +159,11 @@ extension Float: Real {
     public static func addRows(rows: Int, cols: Int, src: UnsafePointer<Float>, lds: Int, dst: UnsafeMutablePointer<Float>, ldd: Int) {
         rk_add_rows_f32(rows, cols, src, lds, dst, ldd)
     }
+
+    @inline(__always)
+    public static func transpose(rows: Int, cols: Int, src: UnsafePointer<Float>, lds: Int, dst: UnsafeMutablePointer<Float>, ldd: Int) {
+        rk_transpose_f32(rows, cols, src, lds, dst, ldd)
+    }
 }
 
 extension Double: Real {
@@ -266,5 +273,10 @@ extension Double: Real {
     @inline(__always)
     public static func addRows(rows: Int, cols: Int, src: UnsafePointer<Double>, lds: Int, dst: UnsafeMutablePointer<Double>, ldd: Int) {
         rk_add_rows_f64(rows, cols, src, lds, dst, ldd)
+    }
+
+    @inline(__always)
+    public static func transpose(rows: Int, cols: Int, src: UnsafePointer<Double>, lds: Int, dst: UnsafeMutablePointer<Double>, ldd: Int) {
+        rk_transpose_f64(rows, cols, src, lds, dst, ldd)
     }
 }

@@ -45,6 +45,8 @@ public enum Benchmark {
         for _ in 0..<config.bench.steps { _ = try trainer.trainStep() }
         let t = trainer.timing, steps = Double(t.steps)
         let step = t.total / steps
+        let passes = trainer.model.timing
+        let rss = peakRSS()
 
         GEMMTrace.calls = []
         _ = try trainer.trainStep()
@@ -64,7 +66,7 @@ public enum Benchmark {
         let o = trainer.optimizer
         let minimum = Double(trainer.model.parameters.bytes * 2 + o.first.bytes + o.second.bytes
                              + trainer.model.workspaceBytes)
-        let fractions = (forward: trainer.model.timing.forward / t.total, backward: trainer.model.timing.backward / t.total,
+        let fractions = (forward: passes.forward / t.total, backward: passes.backward / t.total,
                          reduction: t.reduction / t.total, update: t.update / t.total)
         return Report(ranks: comm.size, globalBatch: config.train.globalBatch, seqLen: config.train.seqLen,
                       steps: config.bench.steps, tokensPerSecond: tokens / slowest,
@@ -75,7 +77,7 @@ public enum Benchmark {
                       reductionExposed: fractions.reduction, optimizer: fractions.update,
                       other: max(0, 1 - fractions.forward - fractions.backward - fractions.reduction - fractions.update),
                       stepSeconds: step, gemmEfficiency: gemmSeconds / step, gemmSeconds: gemmSeconds,
-                      peakRSSBytes: peakRSS(), minimumBytes: minimum)
+                      peakRSSBytes: rss, minimumBytes: minimum)
     }
 
     /// Forward FLOPs per token of a model (multiply-adds counted as 2).

@@ -93,6 +93,7 @@ public final class Trainer {
     }
 
     public var timing = StepTiming()
+    private var gradientsClear = false
 
     /// What one step did, in global terms.
     public struct StepReport {
@@ -109,7 +110,8 @@ public final class Trainer {
     public func trainStep() throws -> StepReport {
         let step = state.step
         let started = DispatchTime.now().uptimeNanoseconds
-        model.zeroGradients()
+        // An applied update leaves the gradient cleared; a skipped one does not.
+        if !gradientsClear { model.zeroGradients() }
         if source.carriesState, step % source.stepsPerEpoch == 0 {
             for c in carried { c.zero() }
         }
@@ -170,6 +172,7 @@ public final class Trainer {
             }
             optimizer.update(parameters: model.parameters, gradients: g, gradientScale: Float(factor / count), lr: lr)
         }
+        gradientsClear = !report.skipped
         let finished = DispatchTime.now().uptimeNanoseconds
         timing.compute += Double(computed - started) * 1e-9
         timing.reduction += Double(reduced - computed) * 1e-9

@@ -67,7 +67,9 @@ double rk_sumsq_##S(long count, const T *x);                                    
 /* dst = src, row by row. */                                                                      \
 void rk_copy_rows_##S(long rows, long cols, const T *src, long lds, T *dst, long ldd);           \
 /* dst += src, row by row. */                                                                     \
-void rk_add_rows_##S(long rows, long cols, const T *src, long lds, T *dst, long ldd);
+void rk_add_rows_##S(long rows, long cols, const T *src, long lds, T *dst, long ldd);             \
+/* dst [cols × rows] (leading dimension ldd) = srcᵀ, src [rows × cols]. */                         \
+void rk_transpose_##S(long rows, long cols, const T *src, long lds, T *dst, long ldd);
 
 RK_DECLARE(float, f32)
 RK_DECLARE(double, f64)
@@ -86,4 +88,15 @@ static inline uint64_t rk_mix64(uint64_t z) {
 long rk_fixed_accumulate_f32(long count, const float *x, int64_t *acc, double scale);
 /* x[i] = acc[i] · inverse. */
 void rk_fixed_to_float_f32(long count, const int64_t *acc, float *x, double inverse);
+
+/* Optimizer updates over the flat buffers, PyTorch's rules, with the gradient scaled by gs on
+   the fly and cleared once read (so the next step needs no separate zeroing pass).
+   SGD: d = gs·g + wd·p; with momentum mu: v = first ? d : mu·v + d; p -= lr·(nesterov ? d + mu·v : v).
+   Adam/AdamW: d = gs·g (+ wd·p for Adam; AdamW decays p by lr·wd first); m, v moments;
+   p -= step·m / (sqrt(v)/rootc2 + eps), step = lr / (1 − β1^t), rootc2 = sqrt(1 − β2^t).
+   RMSprop: d = gs·g + wd·p; v = a·v + (1 − a)·d²; p -= lr·d / (sqrt(v) + eps). */
+void rk_sgd_f32(long n, float *p, float *g, float *m, float gs, float lr, float wd, float mu, int nesterov, int first);
+void rk_adam_f32(long n, float *p, float *g, float *m, float *v, float gs, float lr, float wd, int decoupled,
+                 float b1, float b2, float eps, float step, float rootc2);
+void rk_rmsprop_f32(long n, float *p, float *g, float *v, float gs, float lr, float wd, float a, float eps);
 #endif
