@@ -14,6 +14,24 @@ public final class Model<T: Real> {
     private var workspace: Workspace<T>?
     private var zeroState = Buffer<T>(count: 0)
     private var usedDropout = false
+    /// Watches `train`'s backward pass, so a data-parallel caller can reduce finished gradients
+    /// while the rest are still being computed.
+    public struct BackwardObserver {
+        /// A range of the gradient buffer (storage order) is final: the decoder first, then
+        /// each layer from the top, the embedding last. The ranges cover the buffer once.
+        public var ready: (Range<Int>) -> Void
+        /// Called every few time steps, to let communication in flight advance.
+        public var poll: () -> Void
+
+        public init(ready: @escaping (Range<Int>) -> Void, poll: @escaping () -> Void) {
+            self.ready = ready
+            self.poll = poll
+        }
+    }
+
+    /// Set for the backward passes to watch; nil for none.
+    public var observer: BackwardObserver?
+
     /// Seconds spent in forward and backward passes of `train` since the last reset, for the
     /// benchmark's time split.
     public var timing = (forward: 0.0, backward: 0.0)
@@ -168,6 +186,12 @@ public final class Model<T: Real> {
         gemm(transA: false, transB: false, m: rows, n: D, k: V, alpha: 1, a: ws.logits.base, lda: V,
              b: p + offset("decoder.weight"), ldb: D, beta: 0, c: dy.base, ldc: D)
         if usedDropout { ws.dropout.last!.backward(dy.base, rows: rows) }
+        var finished = 0
+        let finish = { (end: Int) in
+            if end > finished { self.observer?.ready(finished..<end) }
+            finished = max(finished, end)
+        }
+        finish(config.cell == .mlp ? offset("hidden.weight") : storageStart(layer: config.layers - 1))
 
         if config.cell == .mlp {
             let E = config.embedding, k = config.context, H = config.hidden
@@ -179,9 +203,11 @@ public final class Model<T: Real> {
             T.columnSumAdd(rows: rows, cols: H, x: dy.base, ld: H, out: g + offset("hidden.bias"))
             gemm(transA: false, transB: false, m: rows, n: k * E, k: H, alpha: 1, a: dy.base, lda: H,
                  b: p + offset("hidden.weight"), ldb: k * E, beta: 0, c: dx.base, ldc: k * E)
+            finish(offset("encoder.weight"))
             if usedDropout { ws.dropout[0].backward(dx.base, rows: rows) }
             T.embeddingBackward(rows: rows * k, width: E, dtable: g + offset("encoder.weight"),
                                 tokens: ws.contextTokens.base, dout: dx.base, lddout: E)
+            finish(layout.count)
             return
         }
 
@@ -191,11 +217,12 @@ public final class Model<T: Real> {
             let x = layerInput(l, ws)
             for (k, direction) in ws.directions[l].enumerated() {
                 direction.backward(parameters: p, gradients: g, x: x, ldx: d, dy: dy.base + k * h, ldy: D,
-                                   dx: dx.base, lddx: d, accumulate: k > 0)
+                                   dx: dx.base, lddx: d, accumulate: k > 0, poll: observer?.poll)
                 if let target = initialStateGradient {
                     direction.storeInitialStateGradient(target.base + stateLayout.offset(layer: l, direction: k), ld: width)
                 }
             }
+            finish(l > 0 ? storageStart(layer: l - 1) : offset("encoder.weight"))
             if usedDropout { ws.dropout[l].backward(dx.base, rows: rows) }
             swap(&dy, &dx)
         }
@@ -203,6 +230,12 @@ public final class Model<T: Real> {
             T.embeddingBackward(rows: rows, width: config.embedding, dtable: g + offset("encoder.weight"),
                                 tokens: tokens.baseAddress!, dout: dy.base, lddout: config.embedding)
         }
+        finish(layout.count)
+    }
+
+    /// Where recurrent layer l's tensors begin in storage (its directions are stored together).
+    private func storageStart(layer l: Int) -> Int {
+        (0..<config.directions).map { offset("rnn.weight_ih_\(ParameterLayout.suffix(layer: l, direction: $0))") }.min()!
     }
 
     /// The MLP's k input tokens for each row (t, i): tokens t−k+1 ... t, reaching into the

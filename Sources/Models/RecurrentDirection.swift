@@ -171,12 +171,13 @@ final class RecurrentDirection<T: Real> {
     /// chunk is zero: truncated BPTT.
     func backward(parameters p: UnsafePointer<T>, gradients gp: UnsafeMutablePointer<T>,
                   x: UnsafePointer<T>, ldx: Int, dy: UnsafePointer<T>, ldy: Int,
-                  dx: UnsafeMutablePointer<T>, lddx: Int, accumulate: Bool) {
+                  dx: UnsafeMutablePointer<T>, lddx: Int, accumulate: Bool, poll: (() -> Void)? = nil) {
         let n = sequences, h = hidden, G = gateWidth
         let whh = p + weightHH
         dh.zero()
         dc.zero()
         for i in 0..<steps {
+            if let poll, i % 8 == 7 { poll() }
             let t = reverse ? i : steps - 1 - i
             let g = row(gates, t, width: G), dg = row(dgates, t, width: G)
             let hPrev = slot(states, previousSlot(t))

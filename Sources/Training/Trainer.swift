@@ -120,10 +120,28 @@ public final class Trainer {
         let key = DropoutKey(seed: config.train.seed, step: UInt64(step))
         let g = model.gradients, deterministic = config.train.deterministic
         if deterministic { fixed.zero() }
+        // The last micro-batch's backward finishes the gradient range by range; each range's
+        // sum starts at once and advances while backward goes on (DESIGN.md, idea 1).
+        var pending: [Reduction] = []
+        var failure: Error?
         for m in microRanges.indices {
             source.fill(&batches[m], step: step, sequences: microRanges[m])
             if deterministic { model.zeroGradients() }
+            if !deterministic, m == microRanges.count - 1 {
+                model.observer = Model.BackwardObserver(
+                    ready: { range in
+                        do {
+                            pending.append(try self.comm.startAllreduceSum(
+                                UnsafeMutableBufferPointer(start: g.base + range.lowerBound, count: range.count)))
+                        } catch { failure = failure ?? error }
+                    },
+                    poll: {
+                        do { _ = try self.comm.test(pending) } catch { failure = failure ?? error }
+                    })
+            }
+            defer { model.observer = nil }
             let part = try model.train(batches[m], initialState: source.carriesState ? carried[m] : nil, dropout: key)
+            if let failure { throw failure }
             if source.carriesState { carried[m].copy(from: model.finalState) }
             local += part
             if deterministic {
@@ -147,8 +165,7 @@ public final class Trainer {
             scalars[0] = local.loss
             scalars[1] = Double(local.count)
             scalars[2] = Double(local.correct)
-            let sum = try comm.startAllreduceSum(UnsafeMutableBufferPointer(start: g.base, count: g.count))
-            try comm.wait([sum], step: step, timeout: config.train.stepTimeout)
+            try comm.wait(pending, step: step, timeout: config.train.stepTimeout)
             try comm.allreduceSum(UnsafeMutableBufferPointer(start: scalars.base, count: 3))
         }
         let reduced = DispatchTime.now().uptimeNanoseconds
