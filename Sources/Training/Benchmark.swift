@@ -34,6 +34,11 @@ public enum Benchmark {
         public var peakRSSBytes: Double
         /// Parameters, gradients, optimizer state, activation arena, carried state.
         public var minimumBytes: Double
+        /// Seconds per step of forward and backward (the slowest rank), before any waiting.
+        public var computeSeconds: Double
+        /// Bytes of the gradient, and the seconds a blocking sum of it takes alone (median of 5).
+        public var gradientBytes: Double
+        public var allreduceSeconds: Double
     }
 
     public static func run(config: TrainingConfig, comm: Communicator) throws -> Report {
@@ -53,6 +58,7 @@ public enum Benchmark {
         let calls = GEMMTrace.calls!
         GEMMTrace.calls = nil
         let gemmSeconds = replay(calls)
+        let allreduce = try timeAllreduce(trainer.model.gradients, comm: comm)
 
         let m = trainer.model.config
         let forwardFLOPs = forwardFLOPsPerToken(m)
@@ -63,6 +69,9 @@ public enum Benchmark {
         perRank[comm.rank] = step
         try perRank.withUnsafeMutableBufferPointer { try comm.allreduceSum($0) }
         let slowest = perRank.max()!
+        var computes = [Double](repeating: 0, count: comm.size)
+        computes[comm.rank] = t.compute / steps
+        try computes.withUnsafeMutableBufferPointer { try comm.allreduceSum($0) }
         let o = trainer.optimizer
         let minimum = Double(trainer.model.parameters.bytes * 2 + o.first.bytes + o.second.bytes
                              + trainer.model.workspaceBytes)
@@ -77,7 +86,8 @@ public enum Benchmark {
                       reductionExposed: fractions.reduction, optimizer: fractions.update,
                       other: max(0, 1 - fractions.forward - fractions.backward - fractions.reduction - fractions.update),
                       stepSeconds: step, gemmEfficiency: gemmSeconds / step, gemmSeconds: gemmSeconds,
-                      peakRSSBytes: rss, minimumBytes: minimum)
+                      peakRSSBytes: rss, minimumBytes: minimum, computeSeconds: computes.max()!,
+                      gradientBytes: Double(trainer.model.gradients.bytes), allreduceSeconds: allreduce)
     }
 
     /// Forward FLOPs per token of a model (multiply-adds counted as 2).
@@ -125,6 +135,19 @@ public enum Benchmark {
             best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
         }
         return best
+    }
+
+    /// A blocking sum of the whole gradient, alone: what the communication costs unhidden.
+    static func timeAllreduce(_ g: Buffer<Float>, comm: Communicator) throws -> Double {
+        guard comm.size > 1 else { return 0 }
+        var times: [Double] = []
+        for _ in 0..<5 {
+            try comm.barrier()
+            let start = DispatchTime.now().uptimeNanoseconds
+            try comm.allreduceSum(UnsafeMutableBufferPointer(start: g.base, count: g.count))
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+        }
+        return times.sorted()[2]
     }
 
     static func peakRSS() -> Double {
