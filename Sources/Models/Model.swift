@@ -182,16 +182,16 @@ public final class Model<T: Real> {
         gemm(transA: true, transB: false, m: V, n: D, k: rows, alpha: 1, a: ws.logits.base, lda: V,
              b: z, ldb: D, beta: 1, c: g + offset("decoder.weight"), ldc: D)
         T.columnSumAdd(rows: rows, cols: V, x: ws.logits.base, ld: V, out: g + offset("decoder.bias"))
-        var dy = ws.gradientA, dx = ws.gradientB
-        gemm(transA: false, transB: false, m: rows, n: D, k: V, alpha: 1, a: ws.logits.base, lda: V,
-             b: p + offset("decoder.weight"), ldb: D, beta: 0, c: dy.base, ldc: D)
-        if usedDropout { ws.dropout.last!.backward(dy.base, rows: rows) }
         var finished = 0
         let finish = { (end: Int) in
             if end > finished { self.observer?.ready(finished..<end) }
             finished = max(finished, end)
         }
         finish(config.cell == .mlp ? offset("hidden.weight") : storageStart(layer: config.layers - 1))
+        var dy = ws.gradientA, dx = ws.gradientB
+        gemm(transA: false, transB: false, m: rows, n: D, k: V, alpha: 1, a: ws.logits.base, lda: V,
+             b: p + offset("decoder.weight"), ldb: D, beta: 0, c: dy.base, ldc: D)
+        if usedDropout { ws.dropout.last!.backward(dy.base, rows: rows) }
 
         if config.cell == .mlp {
             let E = config.embedding, k = config.context, H = config.hidden
@@ -217,12 +217,18 @@ public final class Model<T: Real> {
             let x = layerInput(l, ws)
             for (k, direction) in ws.directions[l].enumerated() {
                 direction.backward(parameters: p, gradients: g, x: x, ldx: d, dy: dy.base + k * h, ldy: D,
-                                   dx: dx.base, lddx: d, accumulate: k > 0, poll: observer?.poll)
+                                   poll: observer?.poll)
                 if let target = initialStateGradient {
                     direction.storeInitialStateGradient(target.base + stateLayout.offset(layer: l, direction: k), ld: width)
                 }
             }
+            // The layer's weights are final before its input gradient is computed, so their sum
+            // can run during that GEMM.
             finish(l > 0 ? storageStart(layer: l - 1) : offset("encoder.weight"))
+            for (k, direction) in ws.directions[l].enumerated() {
+                direction.inputGradient(parameters: p, dx: dx.base, lddx: d, accumulate: k > 0)
+            }
+            observer?.poll()
             if usedDropout { ws.dropout[l].backward(dx.base, rows: rows) }
             swap(&dy, &dx)
         }

@@ -166,18 +166,17 @@ final class RecurrentDirection<T: Real> {
     }
 
     /// Back-propagates through the chunk. dy: ∂loss/∂outputs [τ·n × h] with leading dimension
-    /// ldy. Adds weight gradients into `grads`; writes ∂loss/∂x into dx (adds when accumulate);
-    /// leaves ∂loss/∂h0 (and ∂loss/∂c0) in dh (and dc). The gradient arriving from beyond the
-    /// chunk is zero: truncated BPTT.
+    /// ldy. Adds weight gradients into `grads`; leaves ∂loss/∂pre-activations in dgates for
+    /// `inputGradient`, and ∂loss/∂h0 (and ∂loss/∂c0) in dh (and dc). The gradient arriving from
+    /// beyond the chunk is zero: truncated BPTT. `poll` runs between time steps.
     func backward(parameters p: UnsafePointer<T>, gradients gp: UnsafeMutablePointer<T>,
-                  x: UnsafePointer<T>, ldx: Int, dy: UnsafePointer<T>, ldy: Int,
-                  dx: UnsafeMutablePointer<T>, lddx: Int, accumulate: Bool, poll: (() -> Void)? = nil) {
+                  x: UnsafePointer<T>, ldx: Int, dy: UnsafePointer<T>, ldy: Int, poll: (() -> Void)? = nil) {
         let n = sequences, h = hidden, G = gateWidth
         let whh = p + weightHH
         dh.zero()
         dc.zero()
         for i in 0..<steps {
-            if let poll, i % 8 == 7 { poll() }
+            poll?()
             let t = reverse ? i : steps - 1 - i
             let g = row(gates, t, width: G), dg = row(dgates, t, width: G)
             let hPrev = slot(states, previousSlot(t))
@@ -213,8 +212,10 @@ final class RecurrentDirection<T: Real> {
         }
         // Weight gradients of all τ steps, one GEMM each.
         let rows = steps * n
+        poll?()
         gemm(transA: true, transB: false, m: G, n: inputSize, k: rows, alpha: 1, a: dgates.base, lda: G,
              b: x, ldb: ldx, beta: 1, c: gp + weightIH, ldc: inputSize)
+        poll?()
         T.columnSumAdd(rows: rows, cols: G, x: dgates.base, ld: G, out: gp + biasIH)
         switch cell {
         case .gru where linearBeforeReset:
@@ -232,8 +233,12 @@ final class RecurrentDirection<T: Real> {
                  b: previous, ldb: h, beta: 1, c: gp + weightHH, ldc: h)
             T.columnSumAdd(rows: rows, cols: G, x: dgates.base, ld: G, out: gp + biasHH)
         }
-        gemm(transA: false, transB: false, m: rows, n: inputSize, k: G, alpha: 1, a: dgates.base, lda: G,
-             b: p + weightIH, ldb: inputSize, beta: accumulate ? 1 : 0, c: dx, ldc: lddx)
+    }
+
+    /// ∂loss/∂x [τ·n × d] from the last `backward`, into dx (added when `accumulate`).
+    func inputGradient(parameters p: UnsafePointer<T>, dx: UnsafeMutablePointer<T>, lddx: Int, accumulate: Bool) {
+        gemm(transA: false, transB: false, m: steps * sequences, n: inputSize, k: gateWidth, alpha: 1,
+             a: dgates.base, lda: gateWidth, b: p + weightIH, ldb: inputSize, beta: accumulate ? 1 : 0, c: dx, ldc: lddx)
     }
 }
 
