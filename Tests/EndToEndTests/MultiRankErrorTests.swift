@@ -74,6 +74,22 @@ final class MultiRankErrorTests: MultiRankTestCase {
         XCTAssertTrue(r.output.contains(missing), "the output should name \(missing):\n\(r.output)")
     }
 
+    /// Ranks whose configs disagree on the number of steps do not make the same collective calls:
+    /// rank 0 stops after 30 steps and waits in the final checkpoint's gather while rank 1 waits
+    /// for step 31's sum. The job must end (train.step_timeout is 5 s here, so it cannot hang
+    /// for long) with a message that names the setting the ranks disagree on, not blame a rank
+    /// that merely finished.
+    func testRanksThatDisagreeOnTheStepCountAreToldSo() throws {
+        let short = try writeConfig("short.yaml", extra: ["train": ["steps: 30", "step_timeout: 5"]])
+        let long = try writeConfig("long.yaml", extra: ["train": ["steps: 40", "step_timeout: 5"]])
+        let dir = scratch.appendingPathComponent("run").path
+        let r = try runMPMD(["train", "--config", short.path, "--run-dir", dir],
+                            ["train", "--config", long.path, "--run-dir", dir])
+        XCTAssertNotEqual(r.status, 0, r.output)
+        XCTAssertLessThan(r.seconds, 30, r.output)
+        XCTAssertTrue(r.output.contains("train.steps"), "the message should name train.steps, the setting the ranks disagree on:\n\(r.output)")
+    }
+
     /// Two ranks whose configs differ only in the learning rate drift apart from the first
     /// update; the hash check every 5 steps must catch it at step 5 and name rank 1.
     func testReplicasThatDriftApartAreCaughtAtTheFirstCheck() throws {
