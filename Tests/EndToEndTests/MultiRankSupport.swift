@@ -12,8 +12,10 @@ final class MultiRankJob {
     let stdoutURL: URL
     let stderrURL: URL
     let started = Date()
-    /// Every process of the tree seen so far (mpirun, its daemons, the ranks), for teardown.
-    private(set) var seen: Set<pid_t> = []
+    /// Every process of the tree seen so far (mpirun's daemons, the ranks) with its start time, for
+    /// teardown: a pid is signalled only while it still names the same process, never a newcomer
+    /// that reused the number.
+    private(set) var seen: [pid_t: UInt64] = [:]
 
     /// The environment every launch gets: root allowed for Open MPI, one BLAS thread per rank.
     static let baseEnvironment = ["OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
@@ -64,7 +66,7 @@ final class MultiRankJob {
         while process.isRunning {
             _ = descendants()
             if Date() > deadline { return false }
-            usleep(20_000)
+            usleep(50_000)
         }
         return true
     }
@@ -82,7 +84,9 @@ final class MultiRankJob {
     }
 
     /// The live processes below this one, read from /proc (parent links); remembered for teardown.
+    /// Empty once the process has been reaped (its pid may then belong to someone else).
     func descendants() -> [pid_t] {
+        guard process.isRunning else { return [] }
         var children: [pid_t: [pid_t]] = [:]
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
             guard let p = pid_t(entry), let parent = MultiRankJob.parent(of: p) else { continue }
@@ -95,7 +99,9 @@ final class MultiRankJob {
                 frontier.append(c)
             }
         }
-        seen.formUnion(found)
+        for p in found where seen[p] == nil {
+            if let t = MultiRankJob.startTime(of: p) { seen[p] = t }
+        }
         return found
     }
 
@@ -118,11 +124,21 @@ final class MultiRankJob {
 
     /// SIGCONT then SIGKILL to every process of the tree (so stopped ones die too), then reaps.
     func killTree() {
-        let all = Set(descendants()).union(seen)
-        for p in all { kill(p, SIGCONT) }
-        for p in all { kill(p, SIGKILL) }
+        _ = descendants()
+        let same = seen.filter { MultiRankJob.startTime(of: $0.key) == $0.value }.map(\.key)
+        for p in same { kill(p, SIGCONT) }
+        for p in same { kill(p, SIGKILL) }
         if process.isRunning { kill(pid, SIGKILL) }
         _ = wait(timeout: 10)
+    }
+
+    /// Field 22 of /proc/PID/stat: when the process started, in clock ticks since boot.
+    static func startTime(of p: pid_t) -> UInt64? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(p)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        // After the comm: state is field 3, so start time (field 22) is the 20th.
+        return fields.count > 19 ? UInt64(fields[19]) : nil
     }
 
     static func parent(of p: pid_t) -> pid_t? {
