@@ -17,3 +17,5 @@ static inline MPI_Status *cmpi_status_ignore(void) { return MPI_STATUS_IGNORE; }
 static inline MPI_Errhandler cmpi_errors_return(void) { return MPI_ERRORS_RETURN; }
 static inline int cmpi_success(void) { return MPI_SUCCESS; }
 static inline int cmpi_max_error_string(void) { return MPI_MAX_ERROR_STRING; }
+static inline int cmpi_any_source(void) { return MPI_ANY_SOURCE; }
+static inline MPI_Status cmpi_empty_status(void) { MPI_Status s; return s; }

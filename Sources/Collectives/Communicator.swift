@@ -1,10 +1,16 @@
 /// What data-parallel training needs from the ranks of a job: sums, broadcasts and gathers of
 /// flat buffers. Collectives know nothing of models.
 ///
-/// Every rank must make the same calls in the same order with the same sizes.
+/// Every rank must make the same calls in the same order with the same sizes. A collective that
+/// waits longer than `timeout` seconds throws `StallError` naming the ranks that stopped
+/// answering, so a hung or stopped rank ends the job instead of freezing it.
 public protocol Communicator: AnyObject {
     var rank: Int { get }
     var size: Int { get }
+    /// Seconds any collective may wait (train.step_timeout); infinity until set.
+    var timeout: Double { get set }
+    /// The training step the rank is at, for messages.
+    var step: Int { get set }
     /// In-place elementwise sum over all ranks.
     func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws
     func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws
@@ -16,11 +22,8 @@ public protocol Communicator: AnyObject {
     /// Advances reductions in flight without blocking (Open MPI moves a non-blocking collective
     /// only inside MPI calls); true when all are complete.
     func test(_ reductions: [Reduction]) throws -> Bool
-    /// Tells every other rank this one reached `step`, so a rank that never does can be named.
-    func announce(step: Int) throws
-    /// Completes `reductions`. After `timeout` seconds throws `StallError` naming the ranks
-    /// that have not announced `step`.
-    func wait(_ reductions: [Reduction], step: Int, timeout: Double) throws
+    /// Completes `reductions`, within `timeout`.
+    func wait(_ reductions: [Reduction]) throws
     /// Copies `root`'s bytes into every rank's buffer (same byte count everywhere).
     func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws
     /// Concatenates every rank's `send` (same byte count everywhere) in rank order into

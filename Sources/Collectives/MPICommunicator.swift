@@ -3,9 +3,17 @@ import Foundation
 
 /// The world of an `mpirun` (or `srun`) job, through Open MPI. Errors come back as codes
 /// (MPI_ERRORS_RETURN) and are thrown with MPI's own text.
+///
+/// Every collective is started non-blocking and completed by polling, because Open MPI moves a
+/// non-blocking collective only inside MPI calls, and because a poll can give up: after
+/// `timeout` seconds the rank pings every other rank, and the ranks that do not answer within
+/// a grace period — the ones not waiting in MPI, so hung, stopped or computing — are named.
+/// Every rank answers pings while it polls.
 public final class MPICommunicator: Communicator {
     public let rank: Int
     public let size: Int
+    public var timeout = Double.infinity
+    public var step = 0
     private let world = cmpi_comm_world()
 
     /// MPI_Init; a second MPICommunicator in one process is a programming error.
@@ -19,6 +27,7 @@ public final class MPICommunicator: Communicator {
         MPI_Comm_size(world, &s)
         rank = Int(r)
         size = Int(s)
+        pongs = UnsafeMutablePointer<Int64>.allocate(capacity: max(1, size))
     }
 
     /// Whether this process was started by a launcher that gives it an MPI world (mpirun,
@@ -28,28 +37,18 @@ public final class MPICommunicator: Communicator {
         return ["OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE"].contains { env[$0] != nil }
     }
 
+    // MARK: Sums
+
     public func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws {
-        try reduce(buffer, cmpi_float(), "MPI_Allreduce of Float")
+        try wait([try startAllreduceSum(buffer)])
     }
 
     public func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws {
-        try reduce(buffer, cmpi_double(), "MPI_Allreduce of Double")
+        try wait([try start(buffer, cmpi_double(), "MPI_Iallreduce of Double")])
     }
 
     public func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Int64>) throws {
-        try reduce(buffer, cmpi_int64(), "MPI_Allreduce of Int64")
-    }
-
-    /// MPI counts are Int32: longer buffers go in pieces.
-    private func reduce<T>(_ buffer: UnsafeMutableBufferPointer<T>, _ type: MPI_Datatype, _ what: String) throws {
-        guard var p = buffer.baseAddress else { return }
-        var left = buffer.count
-        while left > 0 {
-            let n = min(left, Int(Int32.max))
-            try check(MPI_Allreduce(cmpi_in_place(), p, Int32(n), type, cmpi_sum(), world), what)
-            p += n
-            left -= n
-        }
+        try wait([try startAllreduceSum(buffer)])
     }
 
     public func startAllreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws -> Reduction {
@@ -77,87 +76,52 @@ public final class MPICommunicator: Communicator {
         return done
     }
 
-    // Arrival notices: one Int64 (the step) to and from every other rank per step.
-    private static let arrivalTag: Int32 = 7301
-    private var arrivalSends: [MPI_Request?] = []
-    private var arrivalReceives: [MPI_Request?] = []
-    private lazy var outgoingStep = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
-    private lazy var incomingSteps = UnsafeMutablePointer<Int64>.allocate(capacity: max(1, size))
-    private var announcedStep = -1
-
-    public func announce(step: Int) throws {
-        guard size > 1 else { return }
-        try settleArrivals()
-        outgoingStep.pointee = Int64(step)
-        for other in 0..<size where other != rank {
-            var receive: MPI_Request? = cmpi_request_null(), send: MPI_Request? = cmpi_request_null()
-            try check(MPI_Irecv(incomingSteps + other, 1, cmpi_int64(), Int32(other), Self.arrivalTag, world, &receive), "MPI_Irecv")
-            try check(MPI_Isend(outgoingStep, 1, cmpi_int64(), Int32(other), Self.arrivalTag, world, &send), "MPI_Isend")
-            arrivalReceives.append(receive)
-            arrivalSends.append(send)
-        }
-        announcedStep = step
+    public func wait(_ reductions: [Reduction]) throws {
+        try progress("the gradient sum") { try self.test(reductions) }
     }
 
-    /// The previous step's notices have all arrived once its reduction finished; complete them.
-    private func settleArrivals() throws {
-        guard !arrivalSends.isEmpty || !arrivalReceives.isEmpty else { return }
-        var all = arrivalSends + arrivalReceives
-        try check(MPI_Waitall(Int32(all.count), &all, nil), "MPI_Waitall")
-        arrivalSends = []
-        arrivalReceives = []
-    }
-
-    public func wait(_ reductions: [Reduction], step: Int, timeout: Double) throws {
-        let start = monotonicSeconds()
-        var pause: UInt32 = 1
-        while try !test(reductions) {
-            let waited = monotonicSeconds() - start
-            if waited > timeout {
-                throw StallError(step: step, seconds: waited, missing: try ranksNotArrived(step: step))
-            }
-            usleep(pause)
-            pause = min(pause * 2, 200)
-        }
-    }
-
-    /// Ranks whose notice for `step` has not arrived.
-    private func ranksNotArrived(step: Int) throws -> [Int] {
-        guard announcedStep == step else { return [] }
-        var missing: [Int] = []
-        let others = (0..<size).filter { $0 != rank }
-        for (i, other) in others.enumerated() {
-            var flag: Int32 = 0
-            try check(MPI_Test(&arrivalReceives[i], &flag, cmpi_status_ignore()), "MPI_Test")
-            if flag == 0 { missing.append(other) }
-        }
-        return missing
-    }
+    // MARK: Other collectives
 
     public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws {
         guard var p = buffer.baseAddress else { return }
         var left = buffer.count
         while left > 0 {
             let n = min(left, Int(Int32.max))
-            try check(MPI_Bcast(p, Int32(n), cmpi_byte(), Int32(root), world), "MPI_Bcast")
+            var request: MPI_Request? = cmpi_request_null()
+            try check(MPI_Ibcast(p, Int32(n), cmpi_byte(), Int32(root), world, &request), "MPI_Ibcast")
+            try complete(&request, "a broadcast")
             p += n
             left -= n
         }
     }
 
     public func gather(_ send: UnsafeRawBufferPointer, into receive: UnsafeMutableRawBufferPointer?, root: Int) throws {
-        guard send.count <= Int(Int32.max) else { throw CollectiveError("MPI_Gather: \(send.count) bytes per rank is too many") }
+        guard send.count <= Int(Int32.max) else { throw CollectiveError("MPI_Igather: \(send.count) bytes per rank is too many") }
         if rank == root {
             guard let receive, receive.count >= send.count * size else {
-                throw CollectiveError("MPI_Gather: the receive buffer is smaller than \(size) × \(send.count) bytes")
+                throw CollectiveError("MPI_Igather: the receive buffer is smaller than \(size) × \(send.count) bytes")
             }
         }
-        try check(MPI_Gather(send.baseAddress, Int32(send.count), cmpi_byte(), receive?.baseAddress,
-                             Int32(send.count), cmpi_byte(), Int32(root), world), "MPI_Gather")
+        var request: MPI_Request? = cmpi_request_null()
+        try check(MPI_Igather(send.baseAddress, Int32(send.count), cmpi_byte(), receive?.baseAddress,
+                              Int32(send.count), cmpi_byte(), Int32(root), world, &request), "MPI_Igather")
+        try complete(&request, "a gather")
     }
 
     public func barrier() throws {
-        try check(MPI_Barrier(world), "MPI_Barrier")
+        var request: MPI_Request? = cmpi_request_null()
+        try check(MPI_Ibarrier(world, &request), "MPI_Ibarrier")
+        try complete(&request, "a barrier")
+    }
+
+    private func complete(_ request: inout MPI_Request?, _ what: String) throws {
+        try withUnsafeMutablePointer(to: &request) { r in
+            try progress(what) {
+                var flag: Int32 = 0
+                try self.check(MPI_Test(r, &flag, cmpi_status_ignore()), "MPI_Test")
+                return flag != 0
+            }
+        }
     }
 
     public func abort(_ message: String) -> Never {
@@ -169,6 +133,86 @@ public final class MPICommunicator: Communicator {
     /// MPI_Finalize: every rank calls it once, after its last collective.
     public func finish() {
         MPI_Finalize()
+    }
+
+    // MARK: Progress, timeout and liveness
+
+    private static let pingTag: Int32 = 7302, pongTag: Int32 = 7303
+    /// Ping rounds are numbered so a late answer to an old round is not taken for a new one.
+    private var round: Int64 = 0
+    private let pongs: UnsafeMutablePointer<Int64>
+    /// Answers in flight, each with the value it sends (kept alive until sent).
+    private var replies: [(request: MPI_Request?, value: UnsafeMutablePointer<Int64>)] = []
+
+    /// Polls `done` until it holds, answering pings; after `timeout` seconds names the ranks
+    /// that do not answer and throws.
+    private func progress(_ what: String, _ done: () throws -> Bool) throws {
+        let start = monotonicSeconds()
+        var pause: UInt32 = 1
+        while try !done() {
+            try answerPings()
+            let waited = monotonicSeconds() - start
+            if waited > timeout {
+                throw StallError(step: step, seconds: waited, operation: what, missing: try unresponsiveRanks())
+            }
+            usleep(pause)
+            pause = min(pause * 2, 200)
+        }
+    }
+
+    private func answerPings() throws {
+        guard size > 1 else { return }
+        while true {
+            var flag: Int32 = 0
+            var status = cmpi_empty_status()
+            try check(MPI_Iprobe(cmpi_any_source(), Self.pingTag, world, &flag, &status), "MPI_Iprobe")
+            guard flag != 0 else { break }
+            let value = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
+            try check(MPI_Recv(value, 1, cmpi_int64(), status.MPI_SOURCE, Self.pingTag, world, cmpi_status_ignore()), "MPI_Recv")
+            var request: MPI_Request? = cmpi_request_null()
+            try check(MPI_Isend(value, 1, cmpi_int64(), status.MPI_SOURCE, Self.pongTag, world, &request), "MPI_Isend")
+            replies.append((request, value))
+        }
+        replies.removeAll { reply in
+            var request = reply.request, flag: Int32 = 0
+            MPI_Test(&request, &flag, cmpi_status_ignore())
+            if flag != 0 { reply.value.deallocate() }
+            return flag != 0
+        }
+    }
+
+    /// Pings every other rank and waits a grace period for the answers of this round.
+    private func unresponsiveRanks() throws -> [Int] {
+        round += 1
+        let grace = min(5.0, max(1.0, timeout / 4))
+        var outgoing = round
+        var receives: [Int: MPI_Request?] = [:]
+        for other in 0..<size where other != rank {
+            var send: MPI_Request? = cmpi_request_null()
+            try check(MPI_Isend(&outgoing, 1, cmpi_int64(), Int32(other), Self.pingTag, world, &send), "MPI_Isend")
+            var receive: MPI_Request? = cmpi_request_null()
+            try check(MPI_Irecv(pongs + other, 1, cmpi_int64(), Int32(other), Self.pongTag, world, &receive), "MPI_Irecv")
+            receives[other] = receive
+        }
+        var answered = Set<Int>()
+        let start = monotonicSeconds()
+        while answered.count < receives.count, monotonicSeconds() - start < grace {
+            try answerPings()
+            for (other, var request) in receives where !answered.contains(other) {
+                var flag: Int32 = 0
+                try check(MPI_Test(&request, &flag, cmpi_status_ignore()), "MPI_Test")
+                guard flag != 0 else { continue }
+                if pongs[other] == round {
+                    answered.insert(other)
+                } else {
+                    // An answer to an older round: listen again.
+                    try check(MPI_Irecv(pongs + other, 1, cmpi_int64(), Int32(other), Self.pongTag, world, &request), "MPI_Irecv")
+                }
+                receives[other] = request
+            }
+            usleep(1000)
+        }
+        return receives.keys.filter { !answered.contains($0) }.sorted()
     }
 
     private func monotonicSeconds() -> Double {

@@ -13,15 +13,18 @@ public final class Reduction {
     }
 }
 
-/// Ranks did not reach a step's reduction within the step timeout.
+/// A collective waited longer than the timeout.
 public struct StallError: Error, CustomStringConvertible {
     public let step: Int
     public let seconds: Double
-    /// Ranks that had not announced the step; empty when all had but the sum still did not finish.
+    /// What the rank was waiting in.
+    public let operation: String
+    /// Ranks that did not answer a liveness ping: busy elsewhere, hung or stopped. Empty when
+    /// every rank answered, so the collective itself did not advance (a network fault).
     public let missing: [Int]
 
     public var description: String {
-        let who = missing.isEmpty ? "the reduction"
+        let who = missing.isEmpty ? "\(operation) (every rank answers)"
             : (missing.count == 1 ? "rank \(missing[0])" : "ranks \(missing.map(String.init).joined(separator: ", "))")
         return "\(who) made no progress for \(Int(seconds)) s at step \(step) (train.step_timeout); aborting the job"
     }

@@ -6,14 +6,15 @@ public final class SingleProcessCommunicator: Communicator {
 
     public var rank: Int { 0 }
     public var size: Int { 1 }
+    public var timeout = Double.infinity
+    public var step = 0
     public func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws {}
     public func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws {}
     public func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Int64>) throws {}
     public func startAllreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws -> Reduction { Reduction(request: nil) }
     public func startAllreduceSum(_ buffer: UnsafeMutableBufferPointer<Int64>) throws -> Reduction { Reduction(request: nil) }
     public func test(_ reductions: [Reduction]) throws -> Bool { true }
-    public func announce(step: Int) throws {}
-    public func wait(_ reductions: [Reduction], step: Int, timeout: Double) throws {}
+    public func wait(_ reductions: [Reduction]) throws {}
     public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws {}
 
     public func gather(_ send: UnsafeRawBufferPointer, into receive: UnsafeMutableRawBufferPointer?, root: Int) throws {

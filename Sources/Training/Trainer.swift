@@ -27,12 +27,16 @@ public final class Trainer {
     private let carried: [Buffer<Float>]
     /// [loss, count, correct] of the step, summed over ranks.
     private let scalars = Buffer<Double>(count: 3)
+    /// The same as integers for the sum: [loss in fixed point, count, correct, ranks whose loss
+    /// could not be encoded].
+    private let counters = Buffer<Int64>(count: 4)
     /// Deterministic mode: the gradient in fixed point, then loss (fixed point), count,
     /// correct, and the number of entries that could not be encoded.
     private let fixed: Buffer<Int64>
 
     public init(config: TrainingConfig, corpus: Corpus, comm: Communicator) throws {
         let (n, count) = try Trainer.microBatches(config: config, worldSize: comm.size)
+        comm.timeout = config.train.stepTimeout
         self.config = config
         self.comm = comm
         self.corpus = corpus
@@ -109,6 +113,7 @@ public final class Trainer {
     /// norm, update. A non-finite norm skips the update (or throws, as configured).
     public func trainStep() throws -> StepReport {
         let step = state.step
+        comm.step = step + 1
         let started = DispatchTime.now().uptimeNanoseconds
         // An applied update leaves the gradient cleared; a skipped one does not.
         if !gradientsClear { model.zeroGradients() }
@@ -150,23 +155,28 @@ public final class Trainer {
             }
         }
         let computed = DispatchTime.now().uptimeNanoseconds
-        try comm.announce(step: step)
         if deterministic {
             fixed[g.count + 1] = Int64(local.count)
             fixed[g.count + 2] = Int64(local.correct)
             fixed[g.count + 3] = Int64(unencodable)
             let sum = try comm.startAllreduceSum(UnsafeMutableBufferPointer(start: fixed.base, count: fixed.count))
-            try comm.wait([sum], step: step, timeout: config.train.stepTimeout)
+            try comm.wait([sum])
             FixedPoint.decode(fixed.base, into: g.base, count: g.count)
             scalars[0] = fixed[g.count + 3] == 0 ? Double(fixed[g.count]) / FixedPoint.scale : .nan
             scalars[1] = Double(fixed[g.count + 1])
             scalars[2] = Double(fixed[g.count + 2])
         } else {
-            scalars[0] = local.loss
-            scalars[1] = Double(local.count)
-            scalars[2] = Double(local.correct)
-            try comm.wait(pending, step: step, timeout: config.train.stepTimeout)
-            try comm.allreduceSum(UnsafeMutableBufferPointer(start: scalars.base, count: 3))
+            // Loss (fixed point), count and correct travel with the gradient, under the same timeout.
+            let loss = FixedPoint.encode(local.loss)
+            counters[0] = loss == Int64.max ? 0 : loss
+            counters[1] = Int64(local.count)
+            counters[2] = Int64(local.correct)
+            counters[3] = loss == Int64.max ? 1 : 0
+            pending.append(try comm.startAllreduceSum(UnsafeMutableBufferPointer(start: counters.base, count: 4)))
+            try comm.wait(pending)
+            scalars[0] = counters[3] == 0 ? Double(counters[0]) / FixedPoint.scale : .nan
+            scalars[1] = Double(counters[1])
+            scalars[2] = Double(counters[2])
         }
         let reduced = DispatchTime.now().uptimeNanoseconds
         let count = max(1, scalars[1])

@@ -31,6 +31,7 @@ public final class TrainingRun {
                                          withMask: config.data.task == .fillInTheMiddle)
             return try Trainer(config: config, corpus: corpus, comm: comm)
         }
+        try SettingsAgreement.check(config: config, corpus: trainer.corpus, comm: comm)
         let checkpoint = try findCheckpoint(resume)
         if let checkpoint {
             try agree(comm) { try restore(from: checkpoint) }

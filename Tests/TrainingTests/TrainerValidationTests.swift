@@ -20,8 +20,9 @@ private final class RankZeroOf: Communicator {
         try SingleProcessCommunicator().startAllreduceSum(buffer)
     }
     func test(_ reductions: [Reduction]) throws -> Bool { true }
-    func announce(step: Int) throws {}
-    func wait(_ reductions: [Reduction], step: Int, timeout: Double) throws {}
+    func wait(_ reductions: [Reduction]) throws {}
+    var timeout = Double.infinity
+    var step = 0
     func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws {}
     func gather(_ send: UnsafeRawBufferPointer, into receive: UnsafeMutableRawBufferPointer?, root: Int) throws {
         guard let receive, let base = send.baseAddress, send.count > 0 else { return }
