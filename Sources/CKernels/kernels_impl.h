@@ -8,13 +8,15 @@
 
 static inline T RK(sigmoid)(T x) { return (T)1 / ((T)1 + EXP(-x)); }
 
-CLONES void RK(rk_act_forward)(long count, int relu, const T *pre, T *out) {
-    if (relu) {
+CLONES void RK(rk_act_forward)(long rows, long width, int relu, const T *pre, const T *bias, T *out) {
+    for (long r = 0; r < rows; r++) {
+        const T *p = pre + r * width;
+        T *o = out + r * width;
         RK_INDEPENDENT
-        for (long i = 0; i < count; i++) out[i] = pre[i] > 0 ? pre[i] : 0;
-    } else {
-        RK_INDEPENDENT
-        for (long i = 0; i < count; i++) out[i] = TANH(pre[i]);
+        for (long j = 0; j < width; j++) {
+            T x = p[j] + (bias ? bias[j] : 0);
+            o[j] = relu ? (x > 0 ? x : 0) : TANH(x);
+        }
     }
 }
 
@@ -31,14 +33,17 @@ CLONES void RK(rk_act_backward)(long n, long h, int relu, const T *out, const T 
     }
 }
 
-CLONES void RK(rk_lstm_forward)(long n, long h, T *gates, const T *cprev, T *c, T *tc, T *hout) {
+CLONES void RK(rk_lstm_forward)(long n, long h, T *gates, const T *bias, const T *cprev, T *c, T *tc,
+                                T *hout) {
     for (long r = 0; r < n; r++) {
         T *gi = gates + r * 4 * h, *gf = gi + h, *gg = gf + h, *go = gg + h;
         const T *cp = cprev + r * h;
         T *cr = c + r * h, *tr = tc + r * h, *hr = hout + r * h;
         RK_INDEPENDENT
         for (long j = 0; j < h; j++) {
-            T i = RK(sigmoid)(gi[j]), f = RK(sigmoid)(gf[j]), g = TANH(gg[j]), o = RK(sigmoid)(go[j]);
+            T bi = 0, bf = 0, bg = 0, bo = 0;
+            if (bias) { bi = bias[j]; bf = bias[h + j]; bg = bias[2 * h + j]; bo = bias[3 * h + j]; }
+            T i = RK(sigmoid)(gi[j] + bi), f = RK(sigmoid)(gf[j] + bf), g = TANH(gg[j] + bg), o = RK(sigmoid)(go[j] + bo);
             T cn = f * cp[j] + i * g;
             T t = TANH(cn);
             gi[j] = i; gf[j] = f; gg[j] = g; go[j] = o;
@@ -68,22 +73,23 @@ CLONES void RK(rk_lstm_backward)(long n, long h, const T *gates, const T *cprev,
     }
 }
 
-CLONES void RK(rk_gru_reset)(long n, long h, T *g, const T *hprev, T *rh) {
+CLONES void RK(rk_gru_reset)(long n, long h, T *g, const T *bias, const T *hprev, T *rh) {
     for (long r = 0; r < n; r++) {
         T *gr = g + r * 3 * h, *gz = gr + h;
         const T *hp = hprev + r * h;
         T *out = rh + r * h;
         RK_INDEPENDENT
         for (long j = 0; j < h; j++) {
-            T rr = RK(sigmoid)(gr[j]);
+            T br = bias ? bias[j] : 0, bz = bias ? bias[h + j] : 0;
+            T rr = RK(sigmoid)(gr[j] + br);
             gr[j] = rr;
-            gz[j] = RK(sigmoid)(gz[j]);
+            gz[j] = RK(sigmoid)(gz[j] + bz);
             out[j] = rr * hp[j];
         }
     }
 }
 
-CLONES void RK(rk_gru_update)(long n, long h, T *g, const T *hprev, T *hout) {
+CLONES void RK(rk_gru_update)(long n, long h, T *g, const T *bias, const T *hprev, T *hout) {
     for (long r = 0; r < n; r++) {
         const T *gz = g + r * 3 * h + h;
         T *gn = g + r * 3 * h + 2 * h;
@@ -91,7 +97,7 @@ CLONES void RK(rk_gru_update)(long n, long h, T *g, const T *hprev, T *hout) {
         T *ho = hout + r * h;
         RK_INDEPENDENT
         for (long j = 0; j < h; j++) {
-            T nn = TANH(gn[j]);
+            T nn = TANH(gn[j] + (bias ? bias[2 * h + j] : 0));
             gn[j] = nn;
             ho[j] = gz[j] * hp[j] + ((T)1 - gz[j]) * nn;
         }
@@ -128,17 +134,19 @@ CLONES void RK(rk_gru_reset_backward)(long n, long h, const T *g, const T *hprev
     }
 }
 
-CLONES void RK(rk_gru_lbr_forward)(long n, long h, T *gi, const T *gh, const T *hprev, T *ghn,
-                                   T *hout) {
+CLONES void RK(rk_gru_lbr_forward)(long n, long h, T *gi, const T *bias, const T *gh, const T *hprev,
+                                   T *ghn, T *hout) {
     for (long r = 0; r < n; r++) {
         T *ir = gi + r * 3 * h, *iz = ir + h, *in = iz + h;
         const T *hr = gh + r * 3 * h, *hz = hr + h, *hn = hz + h, *hp = hprev + r * h;
         T *sn = ghn + r * h, *ho = hout + r * h;
         RK_INDEPENDENT
         for (long j = 0; j < h; j++) {
-            T rr = RK(sigmoid)(ir[j] + hr[j]);
-            T z = RK(sigmoid)(iz[j] + hz[j]);
-            T nn = TANH(in[j] + rr * hn[j]);
+            T br = 0, bz = 0, bn = 0;
+            if (bias) { br = bias[j]; bz = bias[h + j]; bn = bias[2 * h + j]; }
+            T rr = RK(sigmoid)(ir[j] + br + hr[j]);
+            T z = RK(sigmoid)(iz[j] + bz + hz[j]);
+            T nn = TANH(in[j] + bn + rr * hn[j]);
             ir[j] = rr; iz[j] = z; in[j] = nn; sn[j] = hn[j];
             ho[j] = z * hp[j] + ((T)1 - z) * nn;
         }
@@ -171,11 +179,15 @@ CLONES void RK(rk_gru_lbr_backward)(long n, long h, const T *g, const T *ghn, co
 /* Reductions keep 16 partial sums so the compiler can vectorise them without reassociating. */
 #define RK_LANES 16
 
-CLONES double RK(rk_softmax_xent)(long rows, long V, T *logits, const int32_t *targets,
-                                  const uint8_t *mask, int grad, long *count, long *correct) {
+CLONES double RK(rk_softmax_xent)(long rows, long V, T *logits, const T *bias, const int32_t *targets,
+                                  const uint8_t *mask, int grad, T *dbias, long *count, long *correct) {
     double total = 0;
     for (long r = 0; r < rows; r++) {
         T *x = logits + r * V;
+        if (bias) {
+            RK_INDEPENDENT
+            for (long j = 0; j < V; j++) x[j] += bias[j];
+        }
         int32_t target = targets[r];
         int counted = (!mask || mask[r]) && target >= 0 && target < V;
         if (!counted) {
@@ -213,6 +225,10 @@ CLONES double RK(rk_softmax_xent)(long rows, long V, T *logits, const int32_t *t
             RK_INDEPENDENT
             for (long q = 0; q < V; q++) x[q] *= inv;
             x[target] -= 1;
+            if (dbias) {
+                RK_INDEPENDENT
+                for (long q = 0; q < V; q++) dbias[q] += x[q];
+            }
         }
     }
     return total;

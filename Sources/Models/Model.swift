@@ -129,11 +129,10 @@ public final class Model<T: Real> {
                                tokens: ws.contextTokens.base, out: ws.embedded.base, ldout: E)
             if usedDropout { applyDropout(0, ws.embedded.base, k * E) }
             let x = usedDropout ? ws.dropout[0].output.base : ws.embedded.base
-            T.biasRows(rows: rows, cols: H, out: ws.hiddenLayer.base, ld: H, b1: p + offset("hidden.bias"), b2: nil)
             gemm(transA: false, transB: true, m: rows, n: H, k: k * E, alpha: 1, a: x, lda: k * E,
-                 b: p + offset("hidden.weight"), ldb: k * E, beta: 1, c: ws.hiddenLayer.base, ldc: H)
-            T.actForward(count: rows * H, relu: config.activation == .relu, pre: ws.hiddenLayer.base,
-                         out: ws.hiddenLayer.base)
+                 b: p + offset("hidden.weight"), ldb: k * E, beta: 0, c: ws.hiddenLayer.base, ldc: H)
+            T.actForward(rows: rows, width: H, relu: config.activation == .relu, pre: ws.hiddenLayer.base,
+                         bias: p + offset("hidden.bias"), out: ws.hiddenLayer.base)
             if usedDropout { applyDropout(1, ws.hiddenLayer.base, H) }
         } else {
             batch.inputs.withUnsafeBufferPointer { tokens in
@@ -159,14 +158,16 @@ public final class Model<T: Real> {
             }
         }
         let V = config.vocabulary, D = config.decoderInput
-        T.biasRows(rows: rows, cols: V, out: ws.logits.base, ld: V, b1: p + offset("decoder.bias"), b2: nil)
         gemm(transA: false, transB: true, m: rows, n: V, k: D, alpha: 1, a: decoderInput(ws), lda: D,
-             b: p + offset("decoder.weight"), ldb: D, beta: 1, c: ws.logits.base, ldc: V)
+             b: p + offset("decoder.weight"), ldb: D, beta: 0, c: ws.logits.base, ldc: V)
+        // The softmax adds the decoder bias and, when training, accumulates its gradient.
         var result = LossSum()
+        let biasGradient = training ? gradients.base + offset("decoder.bias") : nil
         result.loss = batch.targets.withUnsafeBufferPointer { targets in
             withOptionalPointer(batch.mask) { mask in
-                T.softmaxCrossEntropy(rows: rows, vocabulary: V, logits: ws.logits.base, targets: targets.baseAddress!,
-                                      mask: mask, gradient: training, count: &result.count, correct: &result.correct)
+                T.softmaxCrossEntropy(rows: rows, vocabulary: V, logits: ws.logits.base, bias: p + offset("decoder.bias"),
+                                      targets: targets.baseAddress!, mask: mask, gradient: training,
+                                      biasGradient: biasGradient, count: &result.count, correct: &result.correct)
             }
         }
         return result
@@ -181,7 +182,6 @@ public final class Model<T: Real> {
         let z = decoderInput(ws)
         gemm(transA: true, transB: false, m: V, n: D, k: rows, alpha: 1, a: ws.logits.base, lda: V,
              b: z, ldb: D, beta: 1, c: g + offset("decoder.weight"), ldc: D)
-        T.columnSumAdd(rows: rows, cols: V, x: ws.logits.base, ld: V, out: g + offset("decoder.bias"))
         var finished = 0
         let finish = { (end: Int) in
             if end > finished { self.observer?.ready(finished..<end) }

@@ -45,6 +45,12 @@ final class RecurrentDirection<T: Real> {
     /// a transposed operand (measured at [32 × 256]·[256 × 1024] and [64 × 512]·[512 × 512]).
     let transposedWeights: Buffer<T>
     let transposedStride: Int
+    /// The bias the kernels add to the pre-activations [G·h]: b_ih + b_hh (b_ih alone for the
+    /// linear-before-reset GRU, whose b_hh sits inside the reset). Adding it in the kernel
+    /// saves writing the whole [τ·n × G·h] block once more before the input projection.
+    let bias: Buffer<T>
+    /// Column sums of dgates [G·h], the gradient of both biases.
+    let biasGradient: Buffer<T>
 
     init(config: ModelConfig, layout: ParameterLayout, layer: Int, direction: Int, steps: Int, sequences: Int) {
         cell = config.cell
@@ -77,6 +83,8 @@ final class RecurrentDirection<T: Real> {
         drh = Buffer(count: nh)
         transposedStride = paddedStride(gateWidth)
         transposedWeights = Buffer(count: hidden * transposedStride)
+        bias = Buffer(count: gateWidth)
+        biasGradient = Buffer(count: gateWidth)
     }
 
     var initialSlot: Int { reverse ? steps : 0 }
@@ -124,11 +132,12 @@ final class RecurrentDirection<T: Real> {
     /// Runs the direction over the chunk. x: [τ·n × d] with leading dimension ldx.
     func forward(parameters p: UnsafePointer<T>, x: UnsafePointer<T>, ldx: Int) {
         let n = sequences, h = hidden, G = gateWidth
-        // Input projection of all τ steps in one GEMM: gates = x W_ihᵀ + biases.
+        // Input projection of all τ steps in one GEMM: gates = x W_ihᵀ (the kernels add the bias).
         let recurrentBias: UnsafePointer<T>? = cell == .gru && linearBeforeReset ? nil : p + biasHH
-        T.biasRows(rows: steps * n, cols: G, out: gates.base, ld: G, b1: p + biasIH, b2: recurrentBias)
+        T.biasRows(rows: 1, cols: G, out: bias.base, ld: G, b1: p + biasIH, b2: recurrentBias)
+        let b = UnsafePointer(bias.base)
         gemm(transA: false, transB: true, m: steps * n, n: G, k: inputSize, alpha: 1, a: x, lda: ldx,
-             b: p + weightIH, ldb: inputSize, beta: 1, c: gates.base, ldc: G)
+             b: p + weightIH, ldb: inputSize, beta: 0, c: gates.base, ldc: G)
         let wt = transposedWeights.base, ldw = transposedStride
         T.transpose(rows: G, cols: h, src: p + weightHH, lds: h, dst: wt, ldd: ldw)
         for i in 0..<steps {
@@ -139,26 +148,26 @@ final class RecurrentDirection<T: Real> {
             case .rnn:
                 gemm(transA: false, transB: false, m: n, n: h, k: h, alpha: 1, a: hPrev, lda: h,
                      b: wt, ldb: ldw, beta: 1, c: g, ldc: h)
-                T.actForward(count: n * h, relu: relu, pre: g, out: hOut)
+                T.actForward(rows: n, width: h, relu: relu, pre: g, bias: b, out: hOut)
             case .lstm:
                 gemm(transA: false, transB: false, m: n, n: G, k: h, alpha: 1, a: hPrev, lda: h,
                      b: wt, ldb: ldw, beta: 1, c: g, ldc: G)
-                T.lstmForward(n: n, h: h, gates: g, cprev: slot(cells, previousSlot(t)),
+                T.lstmForward(n: n, h: h, gates: g, bias: b, cprev: slot(cells, previousSlot(t)),
                               c: slot(cells, outputSlot(t)), tc: row(tanhCells, t, width: h), hout: hOut)
             case .gru where linearBeforeReset:
                 let gh = recurrentGates.base
                 T.biasRows(rows: n, cols: G, out: gh, ld: G, b1: p + biasHH, b2: nil)
                 gemm(transA: false, transB: false, m: n, n: G, k: h, alpha: 1, a: hPrev, lda: h,
                      b: wt, ldb: ldw, beta: 1, c: gh, ldc: G)
-                T.gruLBRForward(n: n, h: h, gi: g, gh: gh, hprev: hPrev, ghn: row(hiddenN, t, width: h), hout: hOut)
+                T.gruLBRForward(n: n, h: h, gi: g, bias: b, gh: gh, hprev: hPrev, ghn: row(hiddenN, t, width: h), hout: hOut)
             case .gru:
                 let rh = row(resetHidden, t, width: h)
                 gemm(transA: false, transB: false, m: n, n: 2 * h, k: h, alpha: 1, a: hPrev, lda: h,
                      b: wt, ldb: ldw, beta: 1, c: g, ldc: G)
-                T.gruReset(n: n, h: h, g: g, hprev: hPrev, rh: rh)
+                T.gruReset(n: n, h: h, g: g, bias: b, hprev: hPrev, rh: rh)
                 gemm(transA: false, transB: false, m: n, n: h, k: h, alpha: 1, a: rh, lda: h,
                      b: wt + 2 * h, ldb: ldw, beta: 1, c: g + 2 * h, ldc: G)
-                T.gruUpdate(n: n, h: h, g: g, hprev: hPrev, hout: hOut)
+                T.gruUpdate(n: n, h: h, g: g, bias: b, hprev: hPrev, hout: hOut)
             case .mlp:
                 preconditionFailure("the MLP has no recurrent direction")
             }
@@ -216,7 +225,11 @@ final class RecurrentDirection<T: Real> {
         gemm(transA: true, transB: false, m: G, n: inputSize, k: rows, alpha: 1, a: dgates.base, lda: G,
              b: x, ldb: ldx, beta: 1, c: gp + weightIH, ldc: inputSize)
         poll?()
-        T.columnSumAdd(rows: rows, cols: G, x: dgates.base, ld: G, out: gp + biasIH)
+        // Both biases enter the same pre-activations: one column sum serves both (the
+        // linear-before-reset GRU's b_hh has its own, dRecurrentGates).
+        biasGradient.zero()
+        T.columnSumAdd(rows: rows, cols: G, x: dgates.base, ld: G, out: biasGradient.base)
+        T.addRows(rows: 1, cols: G, src: biasGradient.base, lds: G, dst: gp + biasIH, ldd: G)
         switch cell {
         case .gru where linearBeforeReset:
             gemm(transA: true, transB: false, m: G, n: h, k: rows, alpha: 1, a: dRecurrentGates.base, lda: G,
@@ -227,11 +240,11 @@ final class RecurrentDirection<T: Real> {
                  b: previous, ldb: h, beta: 1, c: gp + weightHH, ldc: h)
             gemm(transA: true, transB: false, m: h, n: h, k: rows, alpha: 1, a: dgates.base + 2 * h, lda: G,
                  b: resetHidden.base, ldb: h, beta: 1, c: gp + weightHH + 2 * h * h, ldc: h)
-            T.columnSumAdd(rows: rows, cols: G, x: dgates.base, ld: G, out: gp + biasHH)
+            T.addRows(rows: 1, cols: G, src: biasGradient.base, lds: G, dst: gp + biasHH, ldd: G)
         default:
             gemm(transA: true, transB: false, m: G, n: h, k: rows, alpha: 1, a: dgates.base, lda: G,
                  b: previous, ldb: h, beta: 1, c: gp + weightHH, ldc: h)
-            T.columnSumAdd(rows: rows, cols: G, x: dgates.base, ld: G, out: gp + biasHH)
+            T.addRows(rows: 1, cols: G, src: biasGradient.base, lds: G, dst: gp + biasHH, ldd: G)
         }
     }
 

@@ -7,28 +7,28 @@ public protocol Real: BinaryFloatingPoint, BitwiseCopyable, Sendable, CustomStri
     static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Self,
                      a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
                      beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
-    /// out = φ(pre), φ = relu or tanh.
-    static func actForward(count: Int, relu: Bool, pre: UnsafePointer<Self>, out: UnsafeMutablePointer<Self>)
+    /// out [rows × width] = φ(pre + bias), φ = relu or tanh.
+    static func actForward(rows: Int, width: Int, relu: Bool, pre: UnsafePointer<Self>, bias: UnsafePointer<Self>?, out: UnsafeMutablePointer<Self>)
     /// dpre [n × h] = (dup + drec) ⊙ φ'(out).
     static func actBackward(n: Int, h: Int, relu: Bool, out: UnsafePointer<Self>, dup: UnsafePointer<Self>, ldup: Int, drec: UnsafePointer<Self>?, dpre: UnsafeMutablePointer<Self>)
     /// One LSTM step after the GEMMs; gates [n × 4h] i|f|g|o.
-    static func lstmForward(n: Int, h: Int, gates: UnsafeMutablePointer<Self>, cprev: UnsafePointer<Self>, c: UnsafeMutablePointer<Self>, tc: UnsafeMutablePointer<Self>, hout: UnsafeMutablePointer<Self>)
+    static func lstmForward(n: Int, h: Int, gates: UnsafeMutablePointer<Self>, bias: UnsafePointer<Self>?, cprev: UnsafePointer<Self>, c: UnsafeMutablePointer<Self>, tc: UnsafeMutablePointer<Self>, hout: UnsafeMutablePointer<Self>)
     /// One LSTM step backward.
     static func lstmBackward(n: Int, h: Int, gates: UnsafePointer<Self>, cprev: UnsafePointer<Self>, tc: UnsafePointer<Self>, dup: UnsafePointer<Self>, ldup: Int, dhrec: UnsafePointer<Self>, dc: UnsafeMutablePointer<Self>, dgates: UnsafeMutablePointer<Self>)
     /// GRU (notes) gates r, z and r ⊙ h_{t-1}.
-    static func gruReset(n: Int, h: Int, g: UnsafeMutablePointer<Self>, hprev: UnsafePointer<Self>, rh: UnsafeMutablePointer<Self>)
+    static func gruReset(n: Int, h: Int, g: UnsafeMutablePointer<Self>, bias: UnsafePointer<Self>?, hprev: UnsafePointer<Self>, rh: UnsafeMutablePointer<Self>)
     /// GRU (notes) candidate and new state.
-    static func gruUpdate(n: Int, h: Int, g: UnsafeMutablePointer<Self>, hprev: UnsafePointer<Self>, hout: UnsafeMutablePointer<Self>)
+    static func gruUpdate(n: Int, h: Int, g: UnsafeMutablePointer<Self>, bias: UnsafePointer<Self>?, hprev: UnsafePointer<Self>, hout: UnsafeMutablePointer<Self>)
     /// Backward of gruUpdate.
     static func gruUpdateBackward(n: Int, h: Int, g: UnsafePointer<Self>, hprev: UnsafePointer<Self>, dup: UnsafePointer<Self>, ldup: Int, dhrec: UnsafeMutablePointer<Self>, dg: UnsafeMutablePointer<Self>)
     /// Backward of gruReset.
     static func gruResetBackward(n: Int, h: Int, g: UnsafePointer<Self>, hprev: UnsafePointer<Self>, drh: UnsafePointer<Self>, dhrec: UnsafeMutablePointer<Self>, dg: UnsafeMutablePointer<Self>)
     /// One linear-before-reset GRU step after the GEMMs.
-    static func gruLBRForward(n: Int, h: Int, gi: UnsafeMutablePointer<Self>, gh: UnsafePointer<Self>, hprev: UnsafePointer<Self>, ghn: UnsafeMutablePointer<Self>, hout: UnsafeMutablePointer<Self>)
+    static func gruLBRForward(n: Int, h: Int, gi: UnsafeMutablePointer<Self>, bias: UnsafePointer<Self>?, gh: UnsafePointer<Self>, hprev: UnsafePointer<Self>, ghn: UnsafeMutablePointer<Self>, hout: UnsafeMutablePointer<Self>)
     /// One linear-before-reset GRU step backward.
     static func gruLBRBackward(n: Int, h: Int, g: UnsafePointer<Self>, ghn: UnsafePointer<Self>, hprev: UnsafePointer<Self>, dup: UnsafePointer<Self>, ldup: Int, dhrec: UnsafeMutablePointer<Self>, dgi: UnsafeMutablePointer<Self>, dgh: UnsafeMutablePointer<Self>)
-    /// Summed softmax cross-entropy; with gradient, logits become ∂loss/∂logits.
-    static func softmaxCrossEntropy(rows: Int, vocabulary: Int, logits: UnsafeMutablePointer<Self>, targets: UnsafePointer<Int32>, mask: UnsafePointer<UInt8>?, gradient: Bool, count: inout Int, correct: inout Int) -> Double
+    /// Summed softmax cross-entropy of logits + bias; with gradient, logits become ∂loss/∂logits and their column sums are added to biasGradient.
+    static func softmaxCrossEntropy(rows: Int, vocabulary: Int, logits: UnsafeMutablePointer<Self>, bias: UnsafePointer<Self>?, targets: UnsafePointer<Int32>, mask: UnsafePointer<UInt8>?, gradient: Bool, biasGradient: UnsafeMutablePointer<Self>?, count: inout Int, correct: inout Int) -> Double
     /// Inverted dropout with counter-based masks.
     static func dropoutForward(rows: Int, cols: Int, x: UnsafePointer<Self>, ldx: Int, y: UnsafeMutablePointer<Self>, ldy: Int, mask: UnsafeMutablePointer<Self>, rowKeys: UnsafePointer<UInt64>, p: Double)
     /// dx = dy ⊙ mask.
@@ -61,8 +61,8 @@ extension Float: Real {
     }
 
     @inline(__always)
-    public static func actForward(count: Int, relu: Bool, pre: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) {
-        rk_act_forward_f32(count, relu ? 1 : 0, pre, out)
+    public static func actForward(rows: Int, width: Int, relu: Bool, pre: UnsafePointer<Float>, bias: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>) {
+        rk_act_forward_f32(rows, width, relu ? 1 : 0, pre, bias, out)
     }
 
     @inline(__always)
@@ -71,8 +71,8 @@ extension Float: Real {
     }
 
     @inline(__always)
-    public static func lstmForward(n: Int, h: Int, gates: UnsafeMutablePointer<Float>, cprev: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, tc: UnsafeMutablePointer<Float>, hout: UnsafeMutablePointer<Float>) {
-        rk_lstm_forward_f32(n, h, gates, cprev, c, tc, hout)
+    public static func lstmForward(n: Int, h: Int, gates: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, cprev: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, tc: UnsafeMutablePointer<Float>, hout: UnsafeMutablePointer<Float>) {
+        rk_lstm_forward_f32(n, h, gates, bias, cprev, c, tc, hout)
     }
 
     @inline(__always)
@@ -81,13 +81,13 @@ extension Float: Real {
     }
 
     @inline(__always)
-    public static func gruReset(n: Int, h: Int, g: UnsafeMutablePointer<Float>, hprev: UnsafePointer<Float>, rh: UnsafeMutablePointer<Float>) {
-        rk_gru_reset_f32(n, h, g, hprev, rh)
+    public static func gruReset(n: Int, h: Int, g: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, hprev: UnsafePointer<Float>, rh: UnsafeMutablePointer<Float>) {
+        rk_gru_reset_f32(n, h, g, bias, hprev, rh)
     }
 
     @inline(__always)
-    public static func gruUpdate(n: Int, h: Int, g: UnsafeMutablePointer<Float>, hprev: UnsafePointer<Float>, hout: UnsafeMutablePointer<Float>) {
-        rk_gru_update_f32(n, h, g, hprev, hout)
+    public static func gruUpdate(n: Int, h: Int, g: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, hprev: UnsafePointer<Float>, hout: UnsafeMutablePointer<Float>) {
+        rk_gru_update_f32(n, h, g, bias, hprev, hout)
     }
 
     @inline(__always)
@@ -101,8 +101,8 @@ extension Float: Real {
     }
 
     @inline(__always)
-    public static func gruLBRForward(n: Int, h: Int, gi: UnsafeMutablePointer<Float>, gh: UnsafePointer<Float>, hprev: UnsafePointer<Float>, ghn: UnsafeMutablePointer<Float>, hout: UnsafeMutablePointer<Float>) {
-        rk_gru_lbr_forward_f32(n, h, gi, gh, hprev, ghn, hout)
+    public static func gruLBRForward(n: Int, h: Int, gi: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, gh: UnsafePointer<Float>, hprev: UnsafePointer<Float>, ghn: UnsafeMutablePointer<Float>, hout: UnsafeMutablePointer<Float>) {
+        rk_gru_lbr_forward_f32(n, h, gi, bias, gh, hprev, ghn, hout)
     }
 
     @inline(__always)
@@ -111,8 +111,8 @@ extension Float: Real {
     }
 
     @inline(__always)
-    public static func softmaxCrossEntropy(rows: Int, vocabulary: Int, logits: UnsafeMutablePointer<Float>, targets: UnsafePointer<Int32>, mask: UnsafePointer<UInt8>?, gradient: Bool, count: inout Int, correct: inout Int) -> Double {
-        return rk_softmax_xent_f32(rows, vocabulary, logits, targets, mask, gradient ? 1 : 0, &count, &correct)
+    public static func softmaxCrossEntropy(rows: Int, vocabulary: Int, logits: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, targets: UnsafePointer<Int32>, mask: UnsafePointer<UInt8>?, gradient: Bool, biasGradient: UnsafeMutablePointer<Float>?, count: inout Int, correct: inout Int) -> Double {
+        return rk_softmax_xent_f32(rows, vocabulary, logits, bias, targets, mask, gradient ? 1 : 0, biasGradient, &count, &correct)
     }
 
     @inline(__always)
@@ -176,8 +176,8 @@ extension Double: Real {
     }
 
     @inline(__always)
-    public static func actForward(count: Int, relu: Bool, pre: UnsafePointer<Double>, out: UnsafeMutablePointer<Double>) {
-        rk_act_forward_f64(count, relu ? 1 : 0, pre, out)
+    public static func actForward(rows: Int, width: Int, relu: Bool, pre: UnsafePointer<Double>, bias: UnsafePointer<Double>?, out: UnsafeMutablePointer<Double>) {
+        rk_act_forward_f64(rows, width, relu ? 1 : 0, pre, bias, out)
     }
 
     @inline(__always)
@@ -186,8 +186,8 @@ extension Double: Real {
     }
 
     @inline(__always)
-    public static func lstmForward(n: Int, h: Int, gates: UnsafeMutablePointer<Double>, cprev: UnsafePointer<Double>, c: UnsafeMutablePointer<Double>, tc: UnsafeMutablePointer<Double>, hout: UnsafeMutablePointer<Double>) {
-        rk_lstm_forward_f64(n, h, gates, cprev, c, tc, hout)
+    public static func lstmForward(n: Int, h: Int, gates: UnsafeMutablePointer<Double>, bias: UnsafePointer<Double>?, cprev: UnsafePointer<Double>, c: UnsafeMutablePointer<Double>, tc: UnsafeMutablePointer<Double>, hout: UnsafeMutablePointer<Double>) {
+        rk_lstm_forward_f64(n, h, gates, bias, cprev, c, tc, hout)
     }
 
     @inline(__always)
@@ -196,13 +196,13 @@ extension Double: Real {
     }
 
     @inline(__always)
-    public static func gruReset(n: Int, h: Int, g: UnsafeMutablePointer<Double>, hprev: UnsafePointer<Double>, rh: UnsafeMutablePointer<Double>) {
-        rk_gru_reset_f64(n, h, g, hprev, rh)
+    public static func gruReset(n: Int, h: Int, g: UnsafeMutablePointer<Double>, bias: UnsafePointer<Double>?, hprev: UnsafePointer<Double>, rh: UnsafeMutablePointer<Double>) {
+        rk_gru_reset_f64(n, h, g, bias, hprev, rh)
     }
 
     @inline(__always)
-    public static func gruUpdate(n: Int, h: Int, g: UnsafeMutablePointer<Double>, hprev: UnsafePointer<Double>, hout: UnsafeMutablePointer<Double>) {
-        rk_gru_update_f64(n, h, g, hprev, hout)
+    public static func gruUpdate(n: Int, h: Int, g: UnsafeMutablePointer<Double>, bias: UnsafePointer<Double>?, hprev: UnsafePointer<Double>, hout: UnsafeMutablePointer<Double>) {
+        rk_gru_update_f64(n, h, g, bias, hprev, hout)
     }
 
     @inline(__always)
@@ -216,8 +216,8 @@ extension Double: Real {
     }
 
     @inline(__always)
-    public static func gruLBRForward(n: Int, h: Int, gi: UnsafeMutablePointer<Double>, gh: UnsafePointer<Double>, hprev: UnsafePointer<Double>, ghn: UnsafeMutablePointer<Double>, hout: UnsafeMutablePointer<Double>) {
-        rk_gru_lbr_forward_f64(n, h, gi, gh, hprev, ghn, hout)
+    public static func gruLBRForward(n: Int, h: Int, gi: UnsafeMutablePointer<Double>, bias: UnsafePointer<Double>?, gh: UnsafePointer<Double>, hprev: UnsafePointer<Double>, ghn: UnsafeMutablePointer<Double>, hout: UnsafeMutablePointer<Double>) {
+        rk_gru_lbr_forward_f64(n, h, gi, bias, gh, hprev, ghn, hout)
     }
 
     @inline(__always)
@@ -226,8 +226,8 @@ extension Double: Real {
     }
 
     @inline(__always)
-    public static func softmaxCrossEntropy(rows: Int, vocabulary: Int, logits: UnsafeMutablePointer<Double>, targets: UnsafePointer<Int32>, mask: UnsafePointer<UInt8>?, gradient: Bool, count: inout Int, correct: inout Int) -> Double {
-        return rk_softmax_xent_f64(rows, vocabulary, logits, targets, mask, gradient ? 1 : 0, &count, &correct)
+    public static func softmaxCrossEntropy(rows: Int, vocabulary: Int, logits: UnsafeMutablePointer<Double>, bias: UnsafePointer<Double>?, targets: UnsafePointer<Int32>, mask: UnsafePointer<UInt8>?, gradient: Bool, biasGradient: UnsafeMutablePointer<Double>?, count: inout Int, correct: inout Int) -> Double {
+        return rk_softmax_xent_f64(rows, vocabulary, logits, bias, targets, mask, gradient ? 1 : 0, biasGradient, &count, &correct)
     }
 
     @inline(__always)

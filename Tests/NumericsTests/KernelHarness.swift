@@ -3,10 +3,13 @@ import Numerics
 /// Each fused kernel as a function of Double arrays, run in T: the accuracy, Float-vs-Double and
 /// finite-difference tests call the same wrappers. Shapes as in kernels.h.
 enum Kernels<T: Real> {
-    static func actForward(relu: Bool, pre: [Double]) -> [Double] {
-        let p = Buffer<T>(doubles: pre), out = Buffer<T>(count: pre.count)
-        withExtendedLifetime((p, out)) {
-            T.actForward(count: pre.count, relu: relu, pre: p.base, out: out.base)
+    /// pre is [rows × width] with width = bias.count when a bias is given, else one row.
+    static func actForward(relu: Bool, pre: [Double], bias: [Double]? = nil) -> [Double] {
+        let p = Buffer<T>(doubles: pre), out = Buffer<T>(count: pre.count), b = bias.map { Buffer<T>(doubles: $0) }
+        let width = bias?.count ?? pre.count
+        withExtendedLifetime((p, out, b)) {
+            T.actForward(rows: pre.count / width, width: width, relu: relu, pre: p.base,
+                         bias: b.map { UnsafePointer($0.base) }, out: out.base)
         }
         return out.doubles
     }
@@ -23,12 +26,13 @@ enum Kernels<T: Real> {
         return dp.doubles
     }
 
-    static func lstmForward(n: Int, h: Int, gates: [Double], cprev: [Double])
+    static func lstmForward(n: Int, h: Int, gates: [Double], cprev: [Double], bias: [Double]? = nil)
         -> (gates: [Double], c: [Double], tc: [Double], h: [Double]) {
-        let g = Buffer<T>(doubles: gates), cp = Buffer<T>(doubles: cprev)
+        let g = Buffer<T>(doubles: gates), cp = Buffer<T>(doubles: cprev), b = bias.map { Buffer<T>(doubles: $0) }
         let c = Buffer<T>(count: n * h), tc = Buffer<T>(count: n * h), ho = Buffer<T>(count: n * h)
-        withExtendedLifetime((g, cp, c, tc, ho)) {
-            T.lstmForward(n: n, h: h, gates: g.base, cprev: cp.base, c: c.base, tc: tc.base, hout: ho.base)
+        withExtendedLifetime((g, cp, c, tc, ho, b)) {
+            T.lstmForward(n: n, h: h, gates: g.base, bias: b.map { UnsafePointer($0.base) }, cprev: cp.base, c: c.base,
+                          tc: tc.base, hout: ho.base)
         }
         return (g.doubles, c.doubles, tc.doubles, ho.doubles)
     }
@@ -45,18 +49,20 @@ enum Kernels<T: Real> {
         return (d.doubles, dg.doubles)
     }
 
-    static func gruReset(n: Int, h: Int, g: [Double], hprev: [Double]) -> (g: [Double], rh: [Double]) {
+    static func gruReset(n: Int, h: Int, g: [Double], hprev: [Double], bias: [Double]? = nil) -> (g: [Double], rh: [Double]) {
         let gb = Buffer<T>(doubles: g), hp = Buffer<T>(doubles: hprev), rh = Buffer<T>(count: n * h)
-        withExtendedLifetime((gb, hp, rh)) {
-            T.gruReset(n: n, h: h, g: gb.base, hprev: hp.base, rh: rh.base)
+        let b = bias.map { Buffer<T>(doubles: $0) }
+        withExtendedLifetime((gb, hp, rh, b)) {
+            T.gruReset(n: n, h: h, g: gb.base, bias: b.map { UnsafePointer($0.base) }, hprev: hp.base, rh: rh.base)
         }
         return (gb.doubles, rh.doubles)
     }
 
-    static func gruUpdate(n: Int, h: Int, g: [Double], hprev: [Double]) -> (g: [Double], h: [Double]) {
+    static func gruUpdate(n: Int, h: Int, g: [Double], hprev: [Double], bias: [Double]? = nil) -> (g: [Double], h: [Double]) {
         let gb = Buffer<T>(doubles: g), hp = Buffer<T>(doubles: hprev), ho = Buffer<T>(count: n * h)
-        withExtendedLifetime((gb, hp, ho)) {
-            T.gruUpdate(n: n, h: h, g: gb.base, hprev: hp.base, hout: ho.base)
+        let b = bias.map { Buffer<T>(doubles: $0) }
+        withExtendedLifetime((gb, hp, ho, b)) {
+            T.gruUpdate(n: n, h: h, g: gb.base, bias: b.map { UnsafePointer($0.base) }, hprev: hp.base, hout: ho.base)
         }
         return (gb.doubles, ho.doubles)
     }
@@ -82,12 +88,13 @@ enum Kernels<T: Real> {
         return (dr.doubles, dgb.doubles)
     }
 
-    static func gruLBRForward(n: Int, h: Int, gi: [Double], gh: [Double], hprev: [Double])
+    static func gruLBRForward(n: Int, h: Int, gi: [Double], gh: [Double], hprev: [Double], bias: [Double]? = nil)
         -> (g: [Double], ghn: [Double], h: [Double]) {
         let a = Buffer<T>(doubles: gi), b = Buffer<T>(doubles: gh), hp = Buffer<T>(doubles: hprev)
-        let ghn = Buffer<T>(count: n * h), ho = Buffer<T>(count: n * h)
-        withExtendedLifetime((a, b, hp, ghn, ho)) {
-            T.gruLBRForward(n: n, h: h, gi: a.base, gh: b.base, hprev: hp.base, ghn: ghn.base, hout: ho.base)
+        let ghn = Buffer<T>(count: n * h), ho = Buffer<T>(count: n * h), bi = bias.map { Buffer<T>(doubles: $0) }
+        withExtendedLifetime((a, b, hp, ghn, ho, bi)) {
+            T.gruLBRForward(n: n, h: h, gi: a.base, bias: bi.map { UnsafePointer($0.base) }, gh: b.base, hprev: hp.base,
+                            ghn: ghn.base, hout: ho.base)
         }
         return (a.doubles, ghn.doubles, ho.doubles)
     }

@@ -16,12 +16,13 @@ final class SoftmaxCrossEntropyTests: XCTestCase {
         let loss = withExtendedLifetime(x) { targets.withUnsafeBufferPointer { t in
             if let mask {
                 return mask.withUnsafeBufferPointer { m in
-                    T.softmaxCrossEntropy(rows: rows, vocabulary: V, logits: x.base, targets: t.baseAddress!,
-                                          mask: m.baseAddress, gradient: gradient, count: &count, correct: &correct)
+                    T.softmaxCrossEntropy(rows: rows, vocabulary: V, logits: x.base, bias: nil, targets: t.baseAddress!,
+                                          mask: m.baseAddress, gradient: gradient, biasGradient: nil, count: &count,
+                                          correct: &correct)
                 }
             }
-            return T.softmaxCrossEntropy(rows: rows, vocabulary: V, logits: x.base, targets: t.baseAddress!, mask: nil,
-                                         gradient: gradient, count: &count, correct: &correct)
+            return T.softmaxCrossEntropy(rows: rows, vocabulary: V, logits: x.base, bias: nil, targets: t.baseAddress!,
+                                         mask: nil, gradient: gradient, biasGradient: nil, count: &count, correct: &correct)
         } }
         return Result(loss: loss, count: count, correct: correct, logits: x.doubles)
     }

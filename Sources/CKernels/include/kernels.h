@@ -11,40 +11,45 @@
 #include <stdint.h>
 
 #define RK_DECLARE(T, S)                                                                          \
-/* out[i] = φ(pre[i]), φ = relu ? relu : tanh. */                                                 \
-void rk_act_forward_##S(long count, int relu, const T *pre, T *out);                              \
+/* out [rows × width] = φ(pre + bias), φ = relu ? relu : tanh; bias [width] may be NULL. */      \
+void rk_act_forward_##S(long rows, long width, int relu, const T *pre, const T *bias, T *out);   \
 /* dpre [n × h] = (dup + drec) ⊙ φ'(out); dup has leading dimension ldup; drec may be NULL. */    \
 void rk_act_backward_##S(long n, long h, int relu, const T *out, const T *dup, long ldup,         \
                          const T *drec, T *dpre);                                                 \
-/* LSTM step: gates [n × 4h] pre-activations in, activations out; c = f⊙cprev + i⊙g,            \
-   tc = tanh(c), hout = o⊙tc. */                                                                  \
-void rk_lstm_forward_##S(long n, long h, T *gates, const T *cprev, T *c, T *tc, T *hout);        \
+/* LSTM step: gates [n × 4h] pre-activations (without bias [4h], which may be NULL) in,         \
+   activations out; c = f⊙cprev + i⊙g, tc = tanh(c), hout = o⊙tc. */                             \
+void rk_lstm_forward_##S(long n, long h, T *gates, const T *bias, const T *cprev, T *c, T *tc,   \
+                         T *hout);                                                                \
 /* LSTM step backward: dh = dup + dhrec; dc in: ∂/∂c_t from t+1, out: ∂/∂c_{t-1};                \
    dgates [n × 4h] = ∂/∂ pre-activations. */                                                      \
 void rk_lstm_backward_##S(long n, long h, const T *gates, const T *cprev, const T *tc,           \
                           const T *dup, long ldup, const T *dhrec, T *dc, T *dgates);             \
-/* GRU as in the notes, first half: σ on r|z of g [n × 3h]; rh = r ⊙ hprev. */                    \
-void rk_gru_reset_##S(long n, long h, T *g, const T *hprev, T *rh);                               \
-/* GRU as in the notes, second half: tanh on n; hout = z⊙hprev + (1−z)⊙n. */                     \
-void rk_gru_update_##S(long n, long h, T *g, const T *hprev, T *hout);                            \
+/* GRU as in the notes, first half: σ on r|z of g + bias ([n × 3h], bias [3h] or NULL);         \
+   rh = r ⊙ hprev. */                                                                             \
+void rk_gru_reset_##S(long n, long h, T *g, const T *bias, const T *hprev, T *rh);                \
+/* GRU as in the notes, second half: tanh on n + bias_n; hout = z⊙hprev + (1−z)⊙n. */            \
+void rk_gru_update_##S(long n, long h, T *g, const T *bias, const T *hprev, T *hout);             \
 /* Backward of rk_gru_update: dh = dup + dhrec; writes dg's z and n parts; dhrec ← dh⊙z. */       \
 void rk_gru_update_backward_##S(long n, long h, const T *g, const T *hprev, const T *dup,         \
                                 long ldup, T *dhrec, T *dg);                                      \
 /* Backward of rk_gru_reset: drh = ∂/∂(r⊙hprev); writes dg's r part; dhrec += drh⊙r. */          \
 void rk_gru_reset_backward_##S(long n, long h, const T *g, const T *hprev, const T *drh,         \
                                T *dhrec, T *dg);                                                  \
-/* GRU linear-before-reset step: gi [n × 3h] = x W_ihᵀ + b_ih in, r|z|n out; gh = h W_hhᵀ + b_hh;\
-   n = tanh(gi_n + r⊙gh_n); ghn ← gh_n; hout = z⊙hprev + (1−z)⊙n. */                             \
-void rk_gru_lbr_forward_##S(long n, long h, T *gi, const T *gh, const T *hprev, T *ghn, T *hout); \
+/* GRU linear-before-reset step: gi [n × 3h] = x W_ihᵀ in (bias [3h] = b_ih added here, or     \
+   NULL), r|z|n out; gh = h W_hhᵀ + b_hh; n = tanh(gi_n + r⊙gh_n); ghn ← gh_n;                   \
+   hout = z⊙hprev + (1−z)⊙n. */                                                                   \
+void rk_gru_lbr_forward_##S(long n, long h, T *gi, const T *bias, const T *gh, const T *hprev,   \
+                            T *ghn, T *hout);                                                     \
 /* Its backward: dgi, dgh [n × 3h]; dhrec in: ∂/∂h_t from t+1, out: dh⊙z. */                      \
 void rk_gru_lbr_backward_##S(long n, long h, const T *g, const T *ghn, const T *hprev,           \
                              const T *dup, long ldup, T *dhrec, T *dgi, T *dgh);                  \
-/* Softmax cross-entropy over logits [rows × V]. A row counts when mask is NULL or mask[r] != 0,  \
-   and targets[r] >= 0. Returns the summed loss; adds counted rows to *count and rows whose       \
-   argmax equals the target to *correct. With grad, logits become ∂loss/∂logits                   \
-   (softmax − onehot, zero on rows that do not count). */                                         \
-double rk_softmax_xent_##S(long rows, long V, T *logits, const int32_t *targets,                 \
-                           const uint8_t *mask, int grad, long *count, long *correct);            \
+/* Softmax cross-entropy over logits [rows × V] + bias [V] (bias may be NULL; it is added into   \
+   logits in place). A row counts when mask is NULL or mask[r] != 0, and targets[r] >= 0.          \
+   Returns the summed loss; adds counted rows to *count and rows whose argmax equals the target   \
+   to *correct. With grad, logits become ∂loss/∂logits (softmax − onehot, zero on rows that do    \
+   not count), whose column sums are added to dbias when it is not NULL. */                       \
+double rk_softmax_xent_##S(long rows, long V, T *logits, const T *bias, const int32_t *targets,  \
+                           const uint8_t *mask, int grad, T *dbias, long *count, long *correct); \
 /* Inverted dropout: mask [rows × cols] ← (u ≥ p ? 1/(1−p) : 0) with u drawn from               \
    hash(rowkeys[r], column); y = x ⊙ mask. */                                                     \
 void rk_dropout_forward_##S(long rows, long cols, const T *x, long ldx, T *y, long ldy, T *mask, \
