@@ -189,8 +189,14 @@ public final class Model<T: Real> {
         }
         finish(config.cell == .mlp ? offset("hidden.weight") : storageStart(layer: config.layers - 1))
         var dy = ws.gradientA, dx = ws.gradientB
-        gemm(transA: false, transB: false, m: rows, n: D, k: V, alpha: 1, a: ws.logits.base, lda: V,
-             b: p + offset("decoder.weight"), ldb: D, beta: 0, c: dy.base, ldc: D)
+        // In blocks of rows with polls between, so the decoder's sum advances meanwhile.
+        let block = observer == nil ? rows : max(64, rows / 8)
+        for start in stride(from: 0, to: rows, by: block) {
+            gemm(transA: false, transB: false, m: min(block, rows - start), n: D, k: V, alpha: 1,
+                 a: ws.logits.base + start * V, lda: V, b: p + offset("decoder.weight"), ldb: D, beta: 0,
+                 c: dy.base + start * D, ldc: D)
+            observer?.poll()
+        }
         if usedDropout { ws.dropout.last!.backward(dy.base, rows: rows) }
 
         if config.cell == .mlp {
@@ -226,7 +232,7 @@ public final class Model<T: Real> {
             // can run during that GEMM.
             finish(l > 0 ? storageStart(layer: l - 1) : offset("encoder.weight"))
             for (k, direction) in ws.directions[l].enumerated() {
-                direction.inputGradient(parameters: p, dx: dx.base, lddx: d, accumulate: k > 0)
+                direction.inputGradient(parameters: p, dx: dx.base, lddx: d, accumulate: k > 0, poll: observer?.poll)
             }
             observer?.poll()
             if usedDropout { ws.dropout[l].backward(dx.base, rows: rows) }

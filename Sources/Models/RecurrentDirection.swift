@@ -248,10 +248,22 @@ final class RecurrentDirection<T: Real> {
         }
     }
 
-    /// ∂loss/∂x [τ·n × d] from the last `backward`, into dx (added when `accumulate`).
-    func inputGradient(parameters p: UnsafePointer<T>, dx: UnsafeMutablePointer<T>, lddx: Int, accumulate: Bool) {
-        gemm(transA: false, transB: false, m: steps * sequences, n: inputSize, k: gateWidth, alpha: 1,
-             a: dgates.base, lda: gateWidth, b: p + weightIH, ldb: inputSize, beta: accumulate ? 1 : 0, c: dx, ldc: lddx)
+    /// ∂loss/∂x [τ·n × d] from the last `backward`, into dx (added when `accumulate`), in eight
+    /// blocks of rows when `poll` is given: communication started earlier advances only
+    /// between MPI calls, and this GEMM is what it overlaps with. Rows of a product do not
+    /// depend on how the rows are split, so the result is the same either way.
+    func inputGradient(parameters p: UnsafePointer<T>, dx: UnsafeMutablePointer<T>, lddx: Int, accumulate: Bool,
+                       poll: (() -> Void)? = nil) {
+        let rows = steps * sequences, block = poll == nil ? rows : max(64, rows / 8)
+        var start = 0
+        while start < rows {
+            let m = min(block, rows - start)
+            gemm(transA: false, transB: false, m: m, n: inputSize, k: gateWidth, alpha: 1,
+                 a: dgates.base + start * gateWidth, lda: gateWidth, b: p + weightIH, ldb: inputSize,
+                 beta: accumulate ? 1 : 0, c: dx + start * lddx, ldc: lddx)
+            poll?()
+            start += m
+        }
     }
 }
 
