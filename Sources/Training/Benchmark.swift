@@ -12,7 +12,7 @@ public enum Benchmark {
         public var globalBatch: Int
         public var seqLen: Int
         public var steps: Int
-        /// Tokens of the global batch per second (the slowest rank's step time).
+        /// Tokens of the global batch per second (the slowest rank's median step time).
         public var tokensPerSecond: Double
         /// This rank's figures, one entry per rank.
         public var rankTokensPerSecond: [Double]
@@ -47,9 +47,15 @@ public enum Benchmark {
         for _ in 0..<config.bench.warmup { _ = try trainer.trainStep() }
         trainer.timing = Trainer.StepTiming()
         trainer.model.timing = (0, 0)
-        for _ in 0..<config.bench.steps { _ = try trainer.trainStep() }
+        var times: [Double] = []
+        for _ in 0..<config.bench.steps {
+            let start = DispatchTime.now().uptimeNanoseconds
+            _ = try trainer.trainStep()
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+        }
         let t = trainer.timing, steps = Double(t.steps)
-        let step = t.total / steps
+        // The median step: this machine's neighbours make the mean wander by several percent.
+        let step = times.sorted()[times.count / 2]
         let passes = trainer.model.timing
         let rss = peakRSS()
 
