@@ -134,6 +134,7 @@ extension TrainingConfig {
 
         .int("checkpoint.every", \.checkpoint.every, "steps between checkpoints; 0 = only at the end"),
         .int("checkpoint.keep", \.checkpoint.keep, "newest checkpoints kept"),
+        .choice("checkpoint.on_error", \.checkpoint.onError, "a failed write (disk full, I/O error): stop the job, or continue training"),
 
         .int("log.every", \.log.every, "steps per metrics line"),
         .int("log.eval_every", \.log.evalEvery, "steps between validations; 0 = never"),

@@ -28,8 +28,8 @@ public final class Trainer {
     /// [loss, count, correct] of the step, summed over ranks.
     private let scalars = Buffer<Double>(count: 3)
     /// The same as integers for the sum: [loss in fixed point, count, correct, ranks whose loss
-    /// could not be encoded].
-    private let counters = Buffer<Int64>(count: 4)
+    /// could not be encoded, then ranks with a pending SIGTERM, SIGINT, SIGUSR1].
+    private let counters = Buffer<Int64>(count: 7)
     /// Deterministic mode: the gradient in fixed point, then loss (fixed point), count,
     /// correct, and the number of entries that could not be encoded.
     private let fixed: Buffer<Int64>
@@ -59,7 +59,7 @@ public final class Trainer {
         batches = ranges.map { source.makeBatch(sequences: $0) }
         let width = source.carriesState ? model.stateLayout.width : 0
         carried = ranges.map { range in Buffer<Float>(count: range.count * width) }
-        fixed = Buffer(count: config.train.deterministic ? model.layout.count + 4 : 0)
+        fixed = Buffer(count: config.train.deterministic ? model.layout.count + 7 : 0)
     }
 
     /// Sequences per micro-batch and micro-batches per rank: B / (P · accumulate) sequences in
@@ -107,6 +107,10 @@ public final class Trainer {
         public var clipped: Bool
         public var skipped: Bool
         public var lr: Double
+        /// A rank got SIGTERM (15) or SIGINT (2): stop after this step.
+        public var stopSignal: Int32 = 0
+        /// A rank got SIGUSR1: write a checkpoint after this step.
+        public var checkpointRequested = false
     }
 
     /// Forward and backward over this rank's micro-batches, sum over ranks, clip by the global
@@ -155,16 +159,20 @@ public final class Trainer {
             }
         }
         let computed = DispatchTime.now().uptimeNanoseconds
+        let signals = StopSignals.take()
+        var requests: (term: Int64, int: Int64, usr1: Int64)
         if deterministic {
             fixed[g.count + 1] = Int64(local.count)
             fixed[g.count + 2] = Int64(local.correct)
             fixed[g.count + 3] = Int64(unencodable)
+            (fixed[g.count + 4], fixed[g.count + 5], fixed[g.count + 6]) = signals
             let sum = try comm.startAllreduceSum(UnsafeMutableBufferPointer(start: fixed.base, count: fixed.count))
             try comm.wait([sum])
             FixedPoint.decode(fixed.base, into: g.base, count: g.count)
             scalars[0] = fixed[g.count + 3] == 0 ? Double(fixed[g.count]) / FixedPoint.scale : .nan
             scalars[1] = Double(fixed[g.count + 1])
             scalars[2] = Double(fixed[g.count + 2])
+            requests = (fixed[g.count + 4], fixed[g.count + 5], fixed[g.count + 6])
         } else {
             // Loss (fixed point), count and correct travel with the gradient, under the same timeout.
             let loss = FixedPoint.encode(local.loss)
@@ -172,11 +180,13 @@ public final class Trainer {
             counters[1] = Int64(local.count)
             counters[2] = Int64(local.correct)
             counters[3] = loss == Int64.max ? 1 : 0
-            pending.append(try comm.startAllreduceSum(UnsafeMutableBufferPointer(start: counters.base, count: 4)))
+            (counters[4], counters[5], counters[6]) = signals
+            pending.append(try comm.startAllreduceSum(UnsafeMutableBufferPointer(start: counters.base, count: 7)))
             try comm.wait(pending)
             scalars[0] = counters[3] == 0 ? Double(counters[0]) / FixedPoint.scale : .nan
             scalars[1] = Double(counters[1])
             scalars[2] = Double(counters[2])
+            requests = (counters[4], counters[5], counters[6])
         }
         let reduced = DispatchTime.now().uptimeNanoseconds
         let count = max(1, scalars[1])
@@ -184,6 +194,8 @@ public final class Trainer {
         let lr = config.schedule.learningRate(base: config.optimizer.lr, step: step, total: totalSteps)
         var report = StepReport(loss: scalars[0] / count, tokens: config.train.globalBatch * config.train.seqLen,
                                 gradientNorm: norm, clipped: false, skipped: false, lr: lr)
+        report.stopSignal = requests.term > 0 ? SIGTERM : (requests.int > 0 ? SIGINT : 0)
+        report.checkpointRequested = requests.usr1 > 0
         if !norm.isFinite || !report.loss.isFinite {
             if config.clip.nonfinite == .abort {
                 throw UserError("step \(step + 1): the gradient norm is \(norm) and clip.nonfinite is abort")

@@ -23,6 +23,8 @@ public enum ScheduleKind: String, CaseIterable, Sendable { case constant, step, 
 
 /// What a step with a non-finite gradient norm does: drop the update, or stop the run.
 public enum NonfinitePolicy: String, CaseIterable, Sendable { case skip, abort }
+/// What a failed checkpoint write does: stop the job, or say so and train on.
+public enum CheckpointErrorPolicy: String, CaseIterable, Sendable { case stop, `continue` }
 
 public struct DataConfig: Equatable, Sendable {
     public var path = ""
@@ -103,6 +105,7 @@ public struct CheckpointConfig: Equatable, Sendable {
     /// 0: only at the end.
     public var every = 500
     public var keep = 3
+    public var onError: CheckpointErrorPolicy = .stop
 
     public init() {}
 }

@@ -136,23 +136,43 @@ public final class TrainingRun {
                 }
                 interval = (0, 0, 0, 0, Date())
             }
-            if (config.checkpoint.every > 0 && step % config.checkpoint.every == 0) || step == total {
+            let scheduled = (config.checkpoint.every > 0 && step % config.checkpoint.every == 0) || step == total
+            if scheduled || report.checkpointRequested || report.stopSignal != 0 {
                 try writeCheckpoint()
+            }
+            if report.stopSignal != 0 {
+                if comm.isRoot {
+                    progress.finish()
+                    print("stopped at step \(step) on \(report.stopSignal == SIGTERM ? "SIGTERM" : "SIGINT"); --resume auto continues")
+                }
+                throw Interrupted(status: 128 + report.stopSignal)
             }
         }
         if comm.isRoot { progress.finish() }
     }
 
-    /// Every rank contributes its carried states; rank 0 writes.
+    /// Every rank contributes its carried states; rank 0 writes. A failed write leaves the
+    /// previous checkpoint as it was; with `checkpoint.on_error: stop` every rank then stops with
+    /// rank 0's message, with `continue` rank 0 says so and training goes on.
     public func writeCheckpoint() throws {
         let state = try trainer.snapshot(elapsed: elapsed)
-        guard comm.isRoot else { return }
-        let files = [ModelFile.name: ModelFile.encode(model: trainer.model, vocabulary: trainer.corpus.vocabulary),
-                     TrainingState.name: state.encode(),
-                     Checkpoint.configName: Array(config.yaml().utf8)]
-        let url = try store.write(step: state.step, files: files)
-        try store.prune(keep: config.checkpoint.keep)
-        if ProgressLine.isTTY { print("") }
-        print("checkpoint: \(url.path)")
+        let write = {
+            guard self.comm.isRoot else { return }
+            let files = [ModelFile.name: ModelFile.encode(model: self.trainer.model, vocabulary: self.trainer.corpus.vocabulary),
+                         TrainingState.name: state.encode(),
+                         Checkpoint.configName: Array(self.config.yaml().utf8)]
+            let url = try self.store.write(step: state.step, files: files)
+            try self.store.prune(keep: self.config.checkpoint.keep)
+            if ProgressLine.isTTY { print("") }
+            print("checkpoint: \(url.path)")
+        }
+        switch config.checkpoint.onError {
+        case .stop:
+            try agree(comm, write)
+        case .continue:
+            do { try write() } catch {
+                FileHandle.standardError.write(Data("rnntrain: checkpoint not written: \(error); training continues (checkpoint.on_error: continue)\n".utf8))
+            }
+        }
     }
 }

@@ -26,6 +26,7 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         let name = URL(fileURLWithPath: config).deletingPathExtension().lastPathComponent
         let directory = URL(fileURLWithPath: runDir ?? "runs/\(name)")
+        StopSignals.install()
         try world.run { comm in
             let settings = try agree(comm) { try TrainingConfig.load(path: config, overrides: overrides) }
             let run = try TrainingRun(config: settings, directory: directory, resume: resume, comm: comm)

@@ -27,6 +27,9 @@ struct WorldOptions: ParsableArguments {
         do {
             try body(comm)
             comm.finish()
+        } catch let stop as Interrupted {
+            comm.finish()
+            throw ExitCode(stop.status)
         } catch let error as AgreedError {
             if comm.isRoot { FileHandle.standardError.write(Data("rnntrain: \(error)\n".utf8)) }
             comm.finish()

@@ -78,6 +78,7 @@ final class ConfigTests: XCTestCase {
     checkpoint:
       every: 0
       keep: 5
+      on_error: continue
     log:
       every: 1
       eval_every: 0
@@ -139,6 +140,7 @@ final class ConfigTests: XCTestCase {
         c.log.every = 1
         c.log.evalEvery = 0
         c.log.evalTokens = 4096
+        c.checkpoint.onError = .continue
         c.bench.vocabulary = 10000
         c.bench.warmup = 5
         c.bench.steps = 40
