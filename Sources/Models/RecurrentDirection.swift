@@ -25,7 +25,9 @@ final class RecurrentDirection<T: Real> {
     let gates: Buffer<T>
     let states: Buffer<T>
     /// ∂loss/∂pre-activations [τ × n × G·h] (for the linear-before-reset GRU: of x W_ihᵀ + b_ih).
-    let dgates: Buffer<T>
+    /// The same memory as `gates`: each step's backward kernel reads the activations of a row and
+    /// writes their gradient in their place, so the arena holds one such block, not two.
+    var dgates: Buffer<T> { gates }
     /// LSTM memory cells, laid out like `states`.
     let cells: Buffer<T>
     /// LSTM tanh(c_t) [τ × n × h].
@@ -70,7 +72,6 @@ final class RecurrentDirection<T: Real> {
         let nh = sequences * hidden, tnh = steps * nh
         let isLSTM = cell == .lstm, isGRU = cell == .gru
         gates = Buffer(count: steps * sequences * gateWidth)
-        dgates = Buffer(count: steps * sequences * gateWidth)
         states = Buffer(count: (steps + 1) * nh)
         cells = Buffer(count: isLSTM ? (steps + 1) * nh : 0)
         tanhCells = Buffer(count: isLSTM ? tnh : 0)

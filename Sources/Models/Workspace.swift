@@ -32,7 +32,7 @@ final class Workspace<T: Real> {
         total += concatenated.reduce(0) { $0 + $1.bytes }
         total += dropout.reduce(0) { $0 + $1.output.bytes + $1.mask.bytes }
         for direction in directions.joined() {
-            total += [direction.gates, direction.states, direction.dgates, direction.cells, direction.tanhCells,
+            total += [direction.gates, direction.states, direction.cells, direction.tanhCells,
                       direction.resetHidden, direction.hiddenN, direction.recurrentGates, direction.dRecurrentGates,
                       direction.dh, direction.dc, direction.drh, direction.transposedWeights].reduce(0) { $0 + $1.bytes }
         }
