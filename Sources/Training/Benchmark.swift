@@ -32,6 +32,10 @@ public enum Benchmark {
         public var gemmEfficiency: Double
         public var gemmSeconds: Double
         public var peakRSSBytes: Double
+        /// Of the resident memory after the timed steps: file-backed pages (the code of the Swift
+        /// runtime, Foundation, Open MPI, OpenBLAS) and anonymous ones (the data).
+        public var rssFileBytes: Double
+        public var rssAnonymousBytes: Double
         /// Parameters, gradients, optimizer state, activation arena, carried state.
         public var minimumBytes: Double
         /// Seconds per step of forward and backward (the slowest rank), before any waiting.
@@ -58,6 +62,7 @@ public enum Benchmark {
         let step = times.sorted()[times.count / 2]
         let passes = trainer.model.timing
         let rss = peakRSS()
+        let resident = residentSplit()
 
         GEMMTrace.calls = []
         _ = try trainer.trainStep()
@@ -92,7 +97,8 @@ public enum Benchmark {
                       reductionExposed: fractions.reduction, optimizer: fractions.update,
                       other: max(0, 1 - fractions.forward - fractions.backward - fractions.reduction - fractions.update),
                       stepSeconds: step, gemmEfficiency: gemmSeconds / step, gemmSeconds: gemmSeconds,
-                      peakRSSBytes: rss, minimumBytes: minimum, computeSeconds: computes.max()!,
+                      peakRSSBytes: rss, rssFileBytes: resident.file, rssAnonymousBytes: resident.anonymous,
+                      minimumBytes: minimum, computeSeconds: computes.max()!,
                       gradientBytes: Double(trainer.model.gradients.bytes), allreduceSeconds: allreduce)
     }
 
@@ -154,6 +160,16 @@ public enum Benchmark {
             times.append(Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
         }
         return times.sorted()[2]
+    }
+
+    /// RssFile and RssAnon of /proc/self/status, in bytes (zeros where there is no /proc).
+    static func residentSplit() -> (file: Double, anonymous: Double) {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return (0, 0) }
+        func field(_ name: String) -> Double {
+            guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix(name + ":") }) else { return 0 }
+            return (Double(line.split(separator: " ").dropFirst().first ?? "") ?? 0) * 1024
+        }
+        return (field("RssFile"), field("RssAnon"))
     }
 
     static func peakRSS() -> Double {

@@ -46,8 +46,9 @@ struct BenchCommand: ParsableCommand {
                          r.stepSeconds * 1e3, r.forward * 100, r.backward * 100, r.reductionExposed * 100,
                          r.optimizer * 100, r.other * 100))
             print(String(format: "GEMM efficiency %.2f (the step's GEMMs alone take %.1f ms)", r.gemmEfficiency, r.gemmSeconds * 1e3))
-            print(String(format: "peak RSS %.1f MB, analytic minimum %.1f MB (%.2f×)", r.peakRSSBytes / 1e6,
-                         r.minimumBytes / 1e6, r.peakRSSBytes / r.minimumBytes))
+            print(String(format: "peak RSS %.1f MB, analytic minimum %.1f MB (%.2f×); resident now: %.1f MB of mapped libraries, %.1f MB of data (%.2f× the minimum)",
+                         r.peakRSSBytes / 1e6, r.minimumBytes / 1e6, r.peakRSSBytes / r.minimumBytes, r.rssFileBytes / 1e6,
+                         r.rssAnonymousBytes / 1e6, r.rssAnonymousBytes / r.minimumBytes))
         }
     }
 }
