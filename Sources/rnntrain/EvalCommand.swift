@@ -29,8 +29,9 @@ struct EvalCommand: ParsableCommand {
                                               rate: ckpt.config.data.maskRate, perBatch: 32, comm: comm, source: data)
             fields = summary(sum) + [("accuracy", "\(Double(sum.correct) / Double(max(1, sum.count)))")]
         } else {
-            let sum = try Evaluation.streamLoss(model: ckpt.model, tokens: tokens, streams: 1, steps: tau, comm: comm,
-                                                source: data)
+            // Long chunks: the state carries across them either way, and each costs a pass over W_hh.
+            let sum = try Evaluation.streamLoss(model: ckpt.model, tokens: tokens, streams: 1, steps: max(tau, 1000),
+                                                comm: comm, source: data)
             fields = summary(sum)
         }
         print("{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
