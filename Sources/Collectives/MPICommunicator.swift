@@ -28,6 +28,13 @@ public final class MPICommunicator: Communicator {
         rank = Int(r)
         size = Int(s)
         pongs = UnsafeMutablePointer<Int64>.allocate(capacity: max(1, size))
+        ping = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
+    }
+
+    /// Receives posted into `pongs` live only on the stall path, which ends the job.
+    deinit {
+        pongs.deallocate()
+        ping.deallocate()
     }
 
     /// Whether this process was started by a launcher that gives it an MPI world (mpirun,
@@ -141,6 +148,8 @@ public final class MPICommunicator: Communicator {
     /// Ping rounds are numbered so a late answer to an old round is not taken for a new one.
     private var round: Int64 = 0
     private let pongs: UnsafeMutablePointer<Int64>
+    /// The round number a ping carries; it must outlive the sends, so it lives with the object.
+    private let ping: UnsafeMutablePointer<Int64>
     /// Answers in flight, each with the value it sends (kept alive until sent).
     private var replies: [(request: MPI_Request?, value: UnsafeMutablePointer<Int64>)] = []
 
@@ -185,11 +194,13 @@ public final class MPICommunicator: Communicator {
     private func unresponsiveRanks() throws -> [Int] {
         round += 1
         let grace = min(5.0, max(1.0, timeout / 4))
-        var outgoing = round
+        ping.pointee = round
         var receives: [Int: MPI_Request?] = [:]
         for other in 0..<size where other != rank {
             var send: MPI_Request? = cmpi_request_null()
-            try check(MPI_Isend(&outgoing, 1, cmpi_int64(), Int32(other), Self.pingTag, world, &send), "MPI_Isend")
+            try check(MPI_Isend(ping, 1, cmpi_int64(), Int32(other), Self.pingTag, world, &send), "MPI_Isend")
+            // Nobody waits for a ping to be sent: let MPI complete and free it on its own.
+            MPI_Request_free(&send)
             var receive: MPI_Request? = cmpi_request_null()
             try check(MPI_Irecv(pongs + other, 1, cmpi_int64(), Int32(other), Self.pongTag, world, &receive), "MPI_Irecv")
             receives[other] = receive
