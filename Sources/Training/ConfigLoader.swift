@@ -158,6 +158,12 @@ extension TrainingConfig {
     /// Most nodes (scalars and collections) accepted (the full config has about 130).
     static let maximumYAMLNodes = 4096
 
+    /// YAML 1.1's implicit types that options read: bool, int, float, null. Without Yams' other
+    /// rules (merge "<<", timestamp, value "="), a scalar matches at most these four expressions
+    /// (NSRegularExpression: the bulk of the time a config takes to read), and "<<" is a plain
+    /// key, never a merge of anchored mappings.
+    static let resolver = Resolver.default.removing(.merge).removing(.timestamp).removing(.value)
+
     /// `Yams.compose`, after `checkEvents`, with its multi-line errors reduced to one line that
     /// names the source.
     static func composeDocument(_ text: String, source: String) throws -> Node? {
@@ -166,7 +172,7 @@ extension TrainingConfig {
         }
         try checkEvents(text, source: source)
         do {
-            return try Yams.compose(yaml: text)
+            return try Yams.compose(yaml: text, resolver)
         } catch let YamlError.duplicatedKeysInMapping(duplicates, context) {
             let name = shown(duplicates.sorted().first ?? "?")
             let key = enclosingSection(line: context.mark.line, column: context.mark.column, in: text)
