@@ -117,11 +117,13 @@ extension TrainingConfig {
     }
 
     /// Text from the input as it appears in a message: as it is when short and printable, else
-    /// JSON-quoted and cut at 80 characters, so a hostile name cannot break the one-line message.
+    /// JSON-quoted and cut at 80 characters, so a hostile name cannot break the one-line message
+    /// (nor, starting with a combining mark, fuse with the ": " before it).
     static func shown(_ text: String) -> String {
-        let plain = text.unicodeScalars.count <= 200 && text.unicodeScalars.allSatisfy {
-            $0.value >= 0x20 && $0.value != 0x7f && !$0.properties.isWhitespace || $0 == " "
-        }
+        let marks: Set<Unicode.GeneralCategory> = [.nonspacingMark, .spacingMark, .enclosingMark]
+        let plain = text.unicodeScalars.count <= 200
+            && text.unicodeScalars.first.map { !marks.contains($0.properties.generalCategory) } ?? true
+            && text.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value != 0x7f && !$0.properties.isWhitespace || $0 == " " }
         return plain ? text : SafeTensors.quoted(text)
     }
 
@@ -202,9 +204,10 @@ extension TrainingConfig {
                 var event = yaml_event_t()
                 guard yaml_parser_parse(&parser, &event) == 1 else { return }
                 defer { yaml_event_delete(&event) }
-                let at = "line \(event.start_mark.line + 1), column \(event.start_mark.column + 1)"
+                let mark = event.start_mark
+                func at() -> String { "line \(mark.line + 1), column \(mark.column + 1)" }
                 func refuse(_ what: String) -> UserError {
-                    UserError("\(source): \(at): \(what) (a config takes plain values only: no anchors, aliases or tags)")
+                    UserError("\(source): \(at()): \(what) (a config takes plain values only: no anchors, aliases or tags)")
                 }
                 func name(_ pointer: UnsafeMutablePointer<yaml_char_t>?) -> String {
                     pointer.map { SafeTensors.quoted(String(cString: $0)) } ?? "?"
@@ -230,7 +233,7 @@ extension TrainingConfig {
                     nodes += 1
                     depth += 1
                     guard depth <= maximumYAMLDepth else {
-                        throw UserError("\(source): \(at): nested deeper than \(maximumYAMLDepth) levels")
+                        throw UserError("\(source): \(at()): nested deeper than \(maximumYAMLDepth) levels")
                     }
                 case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
                     depth -= 1
@@ -238,7 +241,7 @@ extension TrainingConfig {
                     break
                 }
                 guard nodes <= maximumYAMLNodes else {
-                    throw UserError("\(source): \(at): more than \(maximumYAMLNodes) values, far more than a config has")
+                    throw UserError("\(source): \(at()): more than \(maximumYAMLNodes) values, far more than a config has")
                 }
             }
         }

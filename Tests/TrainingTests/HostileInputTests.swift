@@ -348,6 +348,8 @@ final class HostileInputTests: XCTestCase {
         XCTAssertLessThan(message.count, 300)
         XCTAssertLessThan(Date().timeIntervalSince(started), 2, "a long unknown key is not compared letter by letter with every option")
         assertMessage(configError("", ["train.steps=1\n2"]), contains: "--set \"train.steps=1\\n2\"")
+        // Found by the fuzzer: a name starting with a combining mark fused with the ": " before it.
+        XCTAssertTrue(configError("\u{741}3log: 1\n").utf8.starts(with: "c.yaml: \"\u{741}3log\": unknown section".utf8))
         assertMessage(userError { _ = try TrainingConfig.parse(yaml: "train: 5", source: "dir/a\nb.yaml") }, contains: "\"dir/a\\nb.yaml\": train:")
     }
 
