@@ -91,7 +91,7 @@ final class FuzzTests: XCTestCase {
             let before = DispatchTime.now().uptimeNanoseconds
             tallies[reader, default: Tally()].making += Double(before - made) * 1e-9
             watchdog.begin(index: index, reader: reader.rawValue)
-            let outcome = CrashReport.guarding(index: index, reader: reader.rawValue, input: input.saved) { try input.run() }
+            let outcome = CrashReport.guarding(index: index, input: input.saved) { try input.run() }
             watchdog.end()
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - before) * 1e-9
             if seconds > slowest.seconds { slowest = (seconds, index, reader) }
@@ -349,7 +349,7 @@ enum CrashReport {
         installed = false
     }
 
-    static func guarding(index: Int, reader: String, input: [UInt8], _ body: () throws -> Void) -> Result<Void, Error> {
+    static func guarding(index: Int, input: [UInt8], _ body: () throws -> Void) -> Result<Void, Error> {
         input.withUnsafeBytes { bytes in
             Self.input = bytes
             Self.index = index
