@@ -50,12 +50,29 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     /// The input width of recurrent layer `layer`.
     public func inputSize(layer: Int) -> Int { layer == 0 ? embedding : hidden * directions }
 
+    /// Largest sizes accepted. Far beyond any model this trainer can hold in memory, they exist so
+    /// that a config from a hostile file or a typo (hidden: 1e18) is refused with a message instead
+    /// of overflowing an Int: with them, every parameter count of `ParameterLayout`, the state width
+    /// and a [τ·n × V] activation with τ, n ≤ 2^16 stay below 2^57.
+    public enum Limit {
+        public static let vocabulary = 1 << 24
+        public static let hidden = 1 << 16
+        public static let embedding = 1 << 16
+        public static let layers = 256
+        public static let context = 1024
+    }
+
     public func validate() throws {
         func fail(_ key: String, _ why: String) -> ModelError { .invalidConfig(key: key, reason: why) }
         guard vocabulary >= 2 else { throw fail("model.vocabulary", "needs at least 2 tokens, got \(vocabulary)") }
         guard hidden >= 1 else { throw fail("model.hidden", "must be at least 1, got \(hidden)") }
         guard embedding >= 1 else { throw fail("model.embedding", "must be at least 1, got \(embedding)") }
         guard layers >= 1 else { throw fail("model.layers", "must be at least 1, got \(layers)") }
+        for (value, key, limit) in [(vocabulary, "model.vocabulary", Limit.vocabulary), (hidden, "model.hidden", Limit.hidden),
+                                    (embedding, "model.embedding", Limit.embedding), (layers, "model.layers", Limit.layers),
+                                    (context, "model.context", Limit.context)] where value > limit {
+            throw fail(key, "must be at most \(limit), got \(value)")
+        }
         guard dropout >= 0, dropout < 1 else { throw fail("model.dropout", "must be in [0, 1), got \(dropout)") }
         if cell == .mlp {
             guard layers == 1 else { throw fail("model.layers", "the mlp has one hidden layer, got \(layers)") }

@@ -114,6 +114,16 @@ public struct CheckpointStore: Sendable {
         return found.sorted { $0.step < $1.step }
     }
 
+    /// Largest manifest read: 256 lines of the longest entry. Ours has 3 lines of about 90 bytes.
+    public static let maximumManifestEntries = 256
+    public static let maximumManifestBytes = maximumManifestEntries * (66 + maximumFileNameBytes + 1)
+    /// NAME_MAX: no file system holds a longer name.
+    static let maximumFileNameBytes = 255
+    /// Largest checkpoint file read: this machine's physical memory. A larger file cannot be
+    /// loaded anyway, and its size (a sparse or hostile file can claim any) is refused before any
+    /// allocation.
+    public static let maximumFileBytes = Int(clamping: ProcessInfo.processInfo.physicalMemory)
+
     /// Verifies a checkpoint directory: manifest present and well-formed, every listed file present
     /// with the listed hash, no file missing from the manifest (except the manifest). Returns the
     /// files' bytes by name. Errors name the file: "<checkpoint>/model.safetensors: checksum mismatch".
@@ -125,16 +135,16 @@ public struct CheckpointStore: Sendable {
         }
         let manifestURL = checkpoint.appendingPathComponent(manifestName)
         guard present.contains(manifestName) else { throw UserError("\(manifestURL.path): missing") }
-        let listed = try parseManifest(try FileIO.read(manifestURL), source: manifestURL.path)
+        let listed = try parseManifest(try FileIO.read(manifestURL, limit: maximumManifestBytes), source: manifestURL.path)
 
         for name in present.sorted() where name != manifestName && listed[name] == nil {
-            throw UserError("\(path)/\(name): not listed in \(manifestName)")
+            throw UserError("\(path)/\(TrainingConfig.shown(name)): not listed in \(manifestName)")
         }
         var files: [String: [UInt8]] = [:]
         for (name, expected) in listed.sorted(by: { $0.key < $1.key }) {
             let url = checkpoint.appendingPathComponent(name)
             guard present.contains(name) else { throw UserError("\(url.path): missing") }
-            let bytes = try FileIO.read(url)
+            let bytes = try FileIO.read(url, limit: maximumFileBytes)
             let actual = SHA256.hash(bytes)
             guard actual == expected else {
                 throw UserError("\(url.path): checksum mismatch (\(manifestName) lists \(SHA256.hex(expected).prefix(12))…, "
@@ -146,15 +156,22 @@ public struct CheckpointStore: Sendable {
     }
 
     /// Parses "<64 hex>  <name>" lines (also "<64 hex> *<name>", sha256sum's binary mode); the last
-    /// newline may be missing. Names must be plain file names, each listed once.
+    /// newline may be missing. Names must be plain file names (UTF-8, no "/" or control
+    /// characters, at most 255 bytes), each listed once; at most `maximumManifestEntries` lines.
     static func parseManifest(_ bytes: [UInt8], source: String) throws -> [String: [UInt8]] {
+        guard bytes.count <= maximumManifestBytes else {
+            throw UserError("\(source): \(bytes.count) bytes, more than the \(maximumManifestBytes) a manifest may have")
+        }
         var entries: [String: [UInt8]] = [:]
         var lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
         if lines.last?.isEmpty == true { lines.removeLast() }
+        guard lines.count <= maximumManifestEntries else {
+            throw UserError("\(source): \(lines.count) lines, more than the \(maximumManifestEntries) a manifest may have")
+        }
         for (index, line) in lines.enumerated() {
             let malformed = UserError("\(source): malformed line \(index + 1) (expected \"<64 hex digits>  <file name>\")")
             let line = Array(line)
-            guard line.count > 66, line[64] == UInt8(ascii: " "),
+            guard line.count > 66, line.count <= 66 + maximumFileNameBytes, line[64] == UInt8(ascii: " "),
                   line[65] == UInt8(ascii: " ") || line[65] == UInt8(ascii: "*") else { throw malformed }
             var digest: [UInt8] = []
             for i in stride(from: 0, to: 64, by: 2) {
@@ -162,7 +179,8 @@ public struct CheckpointStore: Sendable {
                 digest.append(high << 4 | low)
             }
             guard let name = String(validating: line[66...], as: UTF8.self), name != manifestName,
-                  name != ".", name != "..", !name.contains("/") else { throw malformed }
+                  name != ".", name != "..", !name.contains("/"),
+                  !name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) else { throw malformed }
             guard entries.updateValue(digest, forKey: name) == nil else {
                 throw UserError("\(source): line \(index + 1) lists \(SafeTensors.quoted(name)) a second time")
             }

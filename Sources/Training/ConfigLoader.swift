@@ -1,3 +1,4 @@
+import CYaml
 import Foundation
 import Models
 import Yams
@@ -6,6 +7,12 @@ import Yams
 //
 // We walk Yams' node tree by hand instead of decoding with Codable: Codable silently ignores
 // unknown keys, and a misspelt key that is ignored trains the wrong model for hours.
+//
+// A config may come from a checkpoint someone sent us, so the text is checked before Yams builds
+// anything from it: at most 64 KiB, nesting at most 8 levels, at most 4096 nodes, and no anchors,
+// aliases or tags (`checkEvents`). Aliases are the "billion laughs": a few lines that expand to
+// 10^9 nodes, which Yams' duplicate-key check would walk; tags are how YAML loaders in other
+// languages are talked into constructing objects. A config needs none of them.
 
 extension TrainingConfig {
     /// Reads a file (missing/unreadable file → UserError naming the path), then `parse`.
@@ -15,10 +22,9 @@ extension TrainingConfig {
             throw UserError("\(path): no such config file")
         }
         guard !isDirectory.boolValue else { throw UserError("\(path): is a directory, not a config file") }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw UserError("\(path): cannot read the config file")
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
+        // A bounded read of a regular file: /dev/zero or a FIFO named as the config is refused.
+        let bytes = try FileIO.read(URL(fileURLWithPath: path), limit: maximumYAMLBytes)
+        guard let text = String(validating: bytes, as: UTF8.self) else {
             throw UserError("\(path): the config file is not UTF-8 text")
         }
         return try parse(yaml: text, source: path, overrides: overrides)
@@ -27,6 +33,7 @@ extension TrainingConfig {
     /// Parses YAML text strictly, then applies `--set key=value` overrides in order, then
     /// validates. `source` names the file in messages.
     public static func parse(yaml: String, source: String, overrides: [String] = []) throws -> TrainingConfig {
+        let source = shown(source)
         var config = TrainingConfig()
         try config.apply(document: composeDocument(yaml, source: source), source: source)
         for override in overrides { try config.apply(override: override) }
@@ -76,7 +83,7 @@ extension TrainingConfig {
 
     /// Applies one `section.key=value`; the value is read as YAML with the file's rules.
     mutating func apply(override: String) throws {
-        let source = "--set \(override)"
+        let source = "--set \(Self.shown(override))"
         guard let equals = override.firstIndex(of: "=") else {
             throw UserError("\(source): expected section.key=value")
         }
@@ -102,16 +109,29 @@ extension TrainingConfig {
         guard case let .scalar(scalar) = node else {
             throw UserError("\(source): keys must be plain names, got \(YAMLValue.describe(node))")
         }
-        return scalar.string
+        return shown(scalar.string)
     }
 
     private static func unknownKey(_ key: String, source: String) -> UserError {
-        UserError("\(source): \(key): unknown key\(suggestion(for: key, among: options.map(\.key)))")
+        UserError("\(source): \(shown(key)): unknown key\(suggestion(for: key, among: options.map(\.key)))")
+    }
+
+    /// Text from the input as it appears in a message: as it is when short and printable, else
+    /// JSON-quoted and cut at 80 characters, so a hostile name cannot break the one-line message
+    /// (nor, starting with a combining mark, fuse with the ": " before it).
+    static func shown(_ text: String) -> String {
+        let marks: Set<Unicode.GeneralCategory> = [.nonspacingMark, .spacingMark, .enclosingMark]
+        let plain = text.unicodeScalars.count <= 200
+            && text.unicodeScalars.first.map { !marks.contains($0.properties.generalCategory) } ?? true
+            && text.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value != 0x7f && !$0.properties.isWhitespace || $0 == " " }
+        return plain ? text : SafeTensors.quoted(text)
     }
 
     /// " (did you mean x?)" for the closest candidate within edit distance 2, else "".
     static func suggestion(for word: String, among candidates: [String]) -> String {
-        let scored = candidates.map { ($0, editDistance(word, $0)) }.filter { $0.1 <= 2 }
+        // Lengths that differ by more than 2 are more than 2 edits apart: no need to compute.
+        let length = word.count
+        let scored = candidates.filter { abs($0.count - length) <= 2 }.map { ($0, editDistance(word, $0)) }.filter { $0.1 <= 2 }
         guard let best = scored.min(by: { $0.1 < $1.1 }) else { return "" }
         return " (did you mean \(best.0)?)"
     }
@@ -133,17 +153,97 @@ extension TrainingConfig {
 
     // MARK: YAML errors as one line
 
-    /// `Yams.compose`, with its multi-line errors reduced to one line that names the source.
+    /// Longest config text accepted (the full config written by `yaml()` is about 1.6 KB).
+    static let maximumYAMLBytes = 65_536
+    /// Deepest nesting of collections accepted (a config needs 3: sections, keys, betas).
+    static let maximumYAMLDepth = 8
+    /// Most nodes (scalars and collections) accepted (the full config has about 130).
+    static let maximumYAMLNodes = 4096
+
+    /// YAML 1.1's implicit types that options read: bool, int, float, null. Without Yams' other
+    /// rules (merge "<<", timestamp, value "="), a scalar matches at most these four expressions
+    /// (NSRegularExpression: the bulk of the time a config takes to read), and "<<" is a plain
+    /// key, never a merge of anchored mappings.
+    static let resolver = Resolver.default.removing(.merge).removing(.timestamp).removing(.value)
+
+    /// `Yams.compose`, after `checkEvents`, with its multi-line errors reduced to one line that
+    /// names the source.
     static func composeDocument(_ text: String, source: String) throws -> Node? {
+        guard text.utf8.count <= maximumYAMLBytes else {
+            throw UserError("\(source): \(text.utf8.count) bytes, more than the \(maximumYAMLBytes) a config may have")
+        }
+        try checkEvents(text, source: source)
         do {
-            return try Yams.compose(yaml: text)
+            return try Yams.compose(yaml: text, resolver)
         } catch let YamlError.duplicatedKeysInMapping(duplicates, context) {
-            let name = duplicates.sorted().first ?? "?"
+            let name = shown(duplicates.sorted().first ?? "?")
             let key = enclosingSection(line: context.mark.line, column: context.mark.column, in: text)
-                .map { "\($0).\(name)" } ?? name
+                .map { "\(shown($0)).\(name)" } ?? name
             throw UserError("\(source): \(key): duplicate key (first at line \(context.mark.line))")
         } catch {
             throw UserError("\(source): invalid YAML: \((error as? YamlError).map(oneLine) ?? "\(error)")")
+        }
+    }
+
+    /// Runs libyaml's event parser (the one Yams is built on) over the text before Yams composes
+    /// it: refuses aliases, anchors and tags, nesting deeper than `maximumYAMLDepth` and more than
+    /// `maximumYAMLNodes` nodes, each as soon as it is met, so nothing is ever expanded or
+    /// recursed into. A syntax error ends the check quietly: composing stops at the same place,
+    /// having seen only events this check accepted, and reports it in its own words.
+    static func checkEvents(_ text: String, source: String) throws {
+        var bytes = Array(text.utf8)
+        guard !bytes.isEmpty else { return }
+        var parser = yaml_parser_t()
+        guard yaml_parser_initialize(&parser) == 1 else { throw UserError("\(source): cannot start the YAML parser") }
+        defer { yaml_parser_delete(&parser) }
+        try bytes.withUnsafeMutableBufferPointer { buffer in
+            yaml_parser_set_input_string(&parser, buffer.baseAddress, buffer.count)
+            yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING)
+            var depth = 0, nodes = 0
+            while true {
+                var event = yaml_event_t()
+                guard yaml_parser_parse(&parser, &event) == 1 else { return }
+                defer { yaml_event_delete(&event) }
+                let mark = event.start_mark
+                func at() -> String { "line \(mark.line + 1), column \(mark.column + 1)" }
+                func refuse(_ what: String) -> UserError {
+                    UserError("\(source): \(at()): \(what) (a config takes plain values only: no anchors, aliases or tags)")
+                }
+                func name(_ pointer: UnsafeMutablePointer<yaml_char_t>?) -> String {
+                    pointer.map { SafeTensors.quoted(String(cString: $0)) } ?? "?"
+                }
+                func checkProperties(anchor: UnsafeMutablePointer<yaml_char_t>?, tag: UnsafeMutablePointer<yaml_char_t>?) throws {
+                    if anchor != nil { throw refuse("anchor &\(name(anchor))") }
+                    if tag != nil { throw refuse("tag \(name(tag))") }
+                }
+                switch event.type {
+                case YAML_STREAM_END_EVENT:
+                    return
+                case YAML_ALIAS_EVENT:
+                    throw refuse("alias *\(name(event.data.alias.anchor))")
+                case YAML_SCALAR_EVENT:
+                    try checkProperties(anchor: event.data.scalar.anchor, tag: event.data.scalar.tag)
+                    nodes += 1
+                case YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT:
+                    if event.type == YAML_SEQUENCE_START_EVENT {
+                        try checkProperties(anchor: event.data.sequence_start.anchor, tag: event.data.sequence_start.tag)
+                    } else {
+                        try checkProperties(anchor: event.data.mapping_start.anchor, tag: event.data.mapping_start.tag)
+                    }
+                    nodes += 1
+                    depth += 1
+                    guard depth <= maximumYAMLDepth else {
+                        throw UserError("\(source): \(at()): nested deeper than \(maximumYAMLDepth) levels")
+                    }
+                case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
+                    depth -= 1
+                default:
+                    break
+                }
+                guard nodes <= maximumYAMLNodes else {
+                    throw UserError("\(source): \(at()): more than \(maximumYAMLNodes) values, far more than a config has")
+                }
+            }
         }
     }
 
@@ -169,6 +269,11 @@ extension TrainingConfig {
         switch error {
         case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _),
              let .composer(context, problem, mark, _):
+            if problem.hasPrefix("Maximum nesting level reached") {
+                // libyaml's own limit (1000), met while it scans ahead, before any event reaches
+                // `checkEvents`; its message names a C function.
+                return "\(place(mark)): nested deeper than \(maximumYAMLDepth) levels"
+            }
             return "\(place(mark)): \(with(context, problem))"
         default:
             let text = "\(error)"
@@ -244,7 +349,30 @@ extension TrainingConfig {
         try require(bench.vocabulary >= 3, "bench.vocabulary", "must be at least 3, got \(bench.vocabulary)")
         try require(bench.warmup >= 0, "bench.warmup", "must be at least 0, got \(bench.warmup)")
         try require(bench.steps >= 1, "bench.steps", "must be at least 1, got \(bench.steps)")
+
+        // Upper bounds, so that no product or sum of these (B·τ·V activations, epochs × batches,
+        // a step counter) can overflow an Int downstream.
+        let limits: [(Int, String, Int)] = [
+            (train.globalBatch, "train.global_batch", Self.maximumBatch), (train.seqLen, "train.seq_len", Self.maximumBatch),
+            (train.epochs, "train.epochs", Self.maximumEpochs), (bench.vocabulary, "bench.vocabulary", ModelConfig.Limit.vocabulary),
+            (train.steps, "train.steps", Self.maximumCount), (train.checkEvery, "train.check_every", Self.maximumCount),
+            (data.minCount, "data.min_count", Self.maximumCount), (schedule.warmup, "schedule.warmup", Self.maximumCount),
+            (schedule.stepSize, "schedule.step_size", Self.maximumCount), (checkpoint.every, "checkpoint.every", Self.maximumCount),
+            (checkpoint.keep, "checkpoint.keep", Self.maximumCount), (log.every, "log.every", Self.maximumCount),
+            (log.evalEvery, "log.eval_every", Self.maximumCount), (log.evalTokens, "log.eval_tokens", Self.maximumCount),
+            (bench.warmup, "bench.warmup", Self.maximumCount), (bench.steps, "bench.steps", Self.maximumCount),
+        ]
+        for (value, key, limit) in limits {
+            try require(value <= limit, key, "must be at most \(limit), got \(value)")
+        }
     }
+
+    /// Largest train.global_batch and train.seq_len: 65536.
+    public static let maximumBatch = 1 << 16
+    /// Largest train.epochs: 2^20.
+    public static let maximumEpochs = 1 << 20
+    /// Largest value of every other count (steps, intervals, eval tokens, ...): 2^40.
+    public static let maximumCount = 1 << 40
 }
 
 // MARK: Scalars
@@ -257,15 +385,22 @@ struct ConfigValueError: Error {
 /// Strict readers for YAML scalars, keyed on the tag Yams resolves (`Node.tag`; YAML 1.1 rules), so
 /// `"64"` (quoted) is a string, `1e3` is a float and not an integer, and `yes` is a boolean.
 enum YAMLValue {
+    /// An integer scalar; YAML 1.1's base-60 form ("1:30") is refused: no option means it, and
+    /// Yams computes it with trapping arithmetic ("1:0:0:0:0:0:0:0:0:0:0:0" is 60^11).
+    private static func integerScalar(_ node: Node) -> Node.Scalar? {
+        guard let scalar = node.scalar, node.tag == Tag(.int), !scalar.string.contains(":") else { return nil }
+        return scalar
+    }
+
     static func int(_ node: Node) throws -> Int {
-        guard let scalar = node.scalar, node.tag == Tag(.int), let value = Int.construct(from: scalar) else {
+        guard let scalar = integerScalar(node), let value = Int.construct(from: scalar) else {
             throw ConfigValueError(reason: "expected an integer, got \(describe(node))")
         }
         return value
     }
 
     static func uint64(_ node: Node) throws -> UInt64 {
-        guard let scalar = node.scalar, node.tag == Tag(.int), let value = UInt64.construct(from: scalar) else {
+        guard let scalar = integerScalar(node), let value = UInt64.construct(from: scalar) else {
             throw ConfigValueError(reason: "expected a non-negative integer, got \(describe(node))")
         }
         return value
@@ -276,7 +411,7 @@ enum YAMLValue {
         let scalar = node.scalar
         let value: Double?
         switch node.tag {
-        case Tag(.int): value = scalar.flatMap(Int.construct).map(Double.init)
+        case Tag(.int): value = integerScalar(node).flatMap(Int.construct).map(Double.init)
         case Tag(.float): value = scalar.flatMap(Double.construct)
         default: value = nil
         }
@@ -324,7 +459,7 @@ enum YAMLValue {
     /// What the user wrote, for "got …".
     static func describe(_ node: Node) -> String {
         switch node {
-        case let .scalar(scalar): return isNull(node) ? "nothing" : "\"\(scalar.string)\""
+        case let .scalar(scalar): return isNull(node) ? "nothing" : SafeTensors.quoted(scalar.string)
         case let .sequence(items): return "a list of \(items.count) item\(items.count == 1 ? "" : "s")"
         case .mapping: return "a mapping"
         case .alias: return "an alias"

@@ -10,16 +10,19 @@ import Darwin
 /// line "<path>: <strerror>".
 public enum FileIO {
     /// The whole file. The buffer is sized by `fstat` of the open file, so a file can never make
-    /// us allocate more than it holds.
-    public static func read(_ url: URL) throws -> [UInt8] {
+    /// us allocate more than it holds, and a file of more than `limit` bytes is refused before
+    /// anything is allocated. Only regular files are read: opened without blocking, so a FIFO
+    /// cannot stall us, and refused, as are devices (/dev/zero would never end).
+    public static func read(_ url: URL, limit: Int = .max) throws -> [UInt8] {
         let path = url.path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw osError(path) }
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw osError(path) }
         guard (info.st_mode & S_IFMT) == S_IFREG else { throw UserError("\(path): not a regular file") }
         let size = Int(info.st_size)
+        guard size <= limit else { throw UserError("\(path): \(size) bytes, more than the \(limit) this file may have") }
         var readError: Int32 = 0
         // If the file shrinks while we read, keep what was there; if it grows, ignore the growth.
         let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in

@@ -3,8 +3,9 @@
 /// ..., "__metadata__": {"key": "string value"}}, then the data. Tensors sorted by name in the
 /// header; data in the same order, contiguous, no gaps. Offsets count from the start of the data.
 ///
-/// The header is read by a small strict JSON parser below rather than JSONSerialization, because
-/// the checks need what that API hides: duplicate keys, integers beyond 2^63, nesting depth.
+/// The header is read by a small strict JSON parser (JSON.swift) rather than JSONSerialization,
+/// because the checks need what that API hides: duplicate keys, integers beyond 2^63, nesting
+/// depth; and it is read entry by entry, never as a whole tree, so memory stays near the file's size.
 public enum SafeTensors {
     public enum DType: String, Sendable {
         case f32 = "F32", f64 = "F64", i64 = "I64", u8 = "U8"
@@ -93,7 +94,8 @@ public enum SafeTensors {
     }
 
     /// Parses and checks everything: header length within the file and ≤ 100 MB, valid JSON
-    /// (nesting depth ≤ 4), every entry has a known dtype, a shape of non-negative ints whose
+    /// (nesting depth ≤ 4, arrays and the metadata ≤ 1024 entries), every entry has a known
+    /// dtype, a shape of non-negative ints whose
     /// product × dtype size equals end − begin without overflow, offsets within the data section,
     /// tensors not overlapping, data section fully covered, metadata all strings, no duplicate
     /// names. Any violation → UserError("\(source): <reason>").
@@ -117,79 +119,15 @@ public enum SafeTensors {
         let dataStart = 8 + headerLength
         let dataLength = bytes.count - dataStart
 
-        let root: JSON
+        var metadata: [String: String]?
+        var infos: [EntryInfo] = []
         do {
-            root = try bytes.withUnsafeBufferPointer { buffer in
+            try bytes.withUnsafeBufferPointer { buffer in
                 var parser = JSONParser(bytes: UnsafeBufferPointer(rebasing: buffer[8..<dataStart]))
-                return try parser.parseDocument()
+                (metadata, infos) = try readHeader(&parser, dataLength: dataLength, fail: fail)
             }
         } catch let error as JSONParser.Failure {
             throw fail("header is not valid JSON: \(error.reason) at header byte \(error.offset)")
-        }
-        guard case .object(let entries) = root else { throw fail("header is not a JSON object") }
-
-        var metadata: [String: String]?
-        var infos: [(name: String, dtype: DType, shape: [Int], begin: Int, end: Int)] = []
-        var seen = Set<String>()
-        for (name, value) in entries {
-            guard seen.insert(name).inserted else { throw fail("duplicate entry \(quoted(name)) in header") }
-            if name == "__metadata__" {
-                guard case .object(let pairs) = value else { throw fail("__metadata__ is not an object") }
-                var table: [String: String] = [:]
-                for (key, item) in pairs {
-                    guard case .string(let text) = item else {
-                        throw fail("__metadata__ value for \(quoted(key)) is not a string")
-                    }
-                    guard table.updateValue(text, forKey: key) == nil else {
-                        throw fail("duplicate key \(quoted(key)) in __metadata__")
-                    }
-                }
-                metadata = table
-                continue
-            }
-            let tensor = "tensor \(quoted(name))"
-            guard case .object(let fields) = value else { throw fail("\(tensor): entry is not an object") }
-            var dtypeValue: JSON?, shapeValue: JSON?, offsetsValue: JSON?
-            for (key, field) in fields {
-                switch key {
-                case "dtype" where dtypeValue == nil: dtypeValue = field
-                case "shape" where shapeValue == nil: shapeValue = field
-                case "data_offsets" where offsetsValue == nil: offsetsValue = field
-                case "dtype", "shape", "data_offsets": throw fail("\(tensor): duplicate key \(quoted(key))")
-                default: throw fail("\(tensor): unexpected key \(quoted(key))")
-                }
-            }
-            guard case .string(let dtypeName)? = dtypeValue else { throw fail("\(tensor): dtype missing or not a string") }
-            guard let dtype = DType(rawValue: dtypeName) else {
-                throw fail("\(tensor): unsupported dtype \(quoted(dtypeName)) (expected F32, F64, I64 or U8)")
-            }
-            guard case .array(let shapeItems)? = shapeValue else { throw fail("\(tensor): shape missing or not an array") }
-            let shape = try shapeItems.map { item -> Int in
-                guard let n = item.nonNegativeInt else {
-                    throw fail("\(tensor): shape entry \(item.brief) is not a non-negative integer below 2^63")
-                }
-                return n
-            }
-            guard case .array(let offsetItems)? = offsetsValue, offsetItems.count == 2 else {
-                throw fail("\(tensor): data_offsets missing or not an array of two integers")
-            }
-            guard let begin = offsetItems[0].nonNegativeInt, let end = offsetItems[1].nonNegativeInt else {
-                throw fail("\(tensor): data_offsets \(offsetItems.map(\.brief)) are not non-negative integers below 2^63")
-            }
-            guard begin <= end else { throw fail("\(tensor): data_offsets [\(begin), \(end)] run backwards") }
-            guard end <= dataLength else {
-                throw fail("\(tensor): data_offsets [\(begin), \(end)] exceed the \(dataLength)-byte data section (truncated?)")
-            }
-            var byteCount = dtype.size
-            for n in shape {
-                let (product, overflow) = byteCount.multipliedReportingOverflow(by: n)
-                guard !overflow else { throw fail("\(tensor): shape \(shape) overflows") }
-                byteCount = product
-            }
-            guard byteCount == end - begin else {
-                throw fail("\(tensor): shape \(shape) of \(dtype.rawValue) needs \(byteCount) bytes but data_offsets [\(begin), \(end)] hold \(end - begin)")
-            }
-            infos.append((name, dtype, shape, begin, end))
         }
 
         // The data section must be exactly tiled by the tensors, in offset order.
@@ -212,6 +150,165 @@ public enum SafeTensors {
         return (tensors, metadata ?? [:])
     }
 
+    typealias EntryInfo = (name: String, dtype: DType, shape: [Int], begin: Int, end: Int)
+
+    /// Walks the header JSON entry by entry, keeping only what each entry describes, so a header
+    /// costs little more memory than its own text: no tree of the whole document is built. The
+    /// first problem found is reported only after the whole text has been checked as JSON (and
+    /// everything after it skipped without being kept), so a syntax error anywhere wins, as it
+    /// would if the document were parsed first.
+    private static func readHeader(_ parser: inout JSONParser, dataLength: Int, fail: (String) -> UserError) throws
+        -> (metadata: [String: String]?, infos: [EntryInfo])
+    {
+        guard parser.peek() == UInt8(ascii: "{") else {
+            try parser.skipValue(depth: 0)
+            try parser.finish()
+            throw fail("header is not a JSON object")
+        }
+        var metadata: [String: String]?
+        var infos: [EntryInfo] = []
+        var seen = Set<String>()
+        var problem: String?
+        try parser.beginContainer(depth: 0)
+        var entryCount = 0
+        while let name = try parser.nextMember(count: &entryCount, limit: .max) {
+            if problem != nil {
+                try parser.skipValue(depth: 1)
+            } else if !seen.insert(name).inserted {
+                try parser.skipValue(depth: 1)
+                problem = "duplicate entry \(quoted(name)) in header"
+            } else if name == "__metadata__" {
+                switch try readMetadata(&parser) {
+                case .success(let table): metadata = table
+                case .failure(let refused): problem = refused.reason
+                }
+            } else {
+                switch try readEntry(&parser, name: name, dataLength: dataLength) {
+                case .success(let info): infos.append(info)
+                case .failure(let refused): problem = refused.reason
+                }
+            }
+        }
+        try parser.finish()
+        if let problem { throw fail(problem) }
+        return (metadata, infos)
+    }
+
+    /// Why an entry is refused; the caller prefixes the file.
+    private struct Problem: Error { let reason: String }
+
+    /// `{"key": "string value", ...}`, consumed whole whatever it holds.
+    private static func readMetadata(_ parser: inout JSONParser) throws -> Result<[String: String], Problem> {
+        guard parser.peek() == UInt8(ascii: "{") else {
+            try parser.skipValue(depth: 1)
+            return .failure(Problem(reason: "__metadata__ is not an object"))
+        }
+        try parser.beginContainer(depth: 1)
+        var table: [String: String] = [:]
+        var problem: String?
+        var count = 0
+        while let key = try parser.nextMember(count: &count, limit: parser.maximumItems) {
+            if problem != nil {
+                try parser.skipValue(depth: 2)
+            } else if parser.peek() != UInt8(ascii: "\"") {
+                try parser.skipValue(depth: 2)
+                problem = "__metadata__ value for \(quoted(key)) is not a string"
+            } else if table.updateValue(try parser.parseString(), forKey: key) != nil {
+                problem = "duplicate key \(quoted(key)) in __metadata__"
+            }
+        }
+        return problem.map { .failure(Problem(reason: $0)) } ?? .success(table)
+    }
+
+    /// One tensor's `{"dtype": …, "shape": […], "data_offsets": [begin, end]}`, consumed whole,
+    /// checked against the data section's length.
+    private static func readEntry(_ parser: inout JSONParser, name: String, dataLength: Int) throws
+        -> Result<EntryInfo, Problem>
+    {
+        let tensor = "tensor \(quoted(name))"
+        func refuse(_ reason: String) -> Result<EntryInfo, Problem> { .failure(Problem(reason: "\(tensor): \(reason)")) }
+        guard parser.peek() == UInt8(ascii: "{") else {
+            try parser.skipValue(depth: 1)
+            return refuse("entry is not an object")
+        }
+        try parser.beginContainer(depth: 1)
+        var dtypeValue: JSON?, shapeValue: JSON?, offsetsValue: JSON?
+        var problem: String?
+        var count = 0
+        while let key = try parser.nextMember(count: &count, limit: .max) {
+            if problem != nil { try parser.skipValue(depth: 2); continue }
+            switch key {
+            case "dtype" where dtypeValue == nil: dtypeValue = try scalarOrSkip(&parser, depth: 2)
+            case "shape" where shapeValue == nil: shapeValue = try arrayOfScalars(&parser, depth: 2)
+            case "data_offsets" where offsetsValue == nil: offsetsValue = try arrayOfScalars(&parser, depth: 2)
+            case "dtype", "shape", "data_offsets":
+                try parser.skipValue(depth: 2)
+                problem = "duplicate key \(quoted(key))"
+            default:
+                try parser.skipValue(depth: 2)
+                problem = "unexpected key \(quoted(key))"
+            }
+        }
+        if let problem { return refuse(problem) }
+
+        guard case .string(let dtypeName)? = dtypeValue else { return refuse("dtype missing or not a string") }
+        guard let dtype = DType(rawValue: dtypeName) else {
+            return refuse("unsupported dtype \(quoted(dtypeName)) (expected F32, F64, I64 or U8)")
+        }
+        guard case .array(let shapeItems)? = shapeValue else { return refuse("shape missing or not an array") }
+        var shape: [Int] = []
+        for item in shapeItems {
+            guard let n = item.nonNegativeInt else {
+                return refuse("shape entry \(item.brief) is not a non-negative integer below 2^63")
+            }
+            shape.append(n)
+        }
+        guard case .array(let offsetItems)? = offsetsValue, offsetItems.count == 2 else {
+            return refuse("data_offsets missing or not an array of two integers")
+        }
+        guard let begin = offsetItems[0].nonNegativeInt, let end = offsetItems[1].nonNegativeInt else {
+            return refuse("data_offsets \(offsetItems.map(\.brief)) are not non-negative integers below 2^63")
+        }
+        guard begin <= end else { return refuse("data_offsets [\(begin), \(end)] run backwards") }
+        guard end <= dataLength else {
+            return refuse("data_offsets [\(begin), \(end)] exceed the \(dataLength)-byte data section (truncated?)")
+        }
+        var byteCount = dtype.size
+        for n in shape {
+            let (product, overflow) = byteCount.multipliedReportingOverflow(by: n)
+            guard !overflow else { return refuse("shape \(shape) overflows") }
+            byteCount = product
+        }
+        guard byteCount == end - begin else {
+            return refuse("shape \(shape) of \(dtype.rawValue) needs \(byteCount) bytes but data_offsets [\(begin), \(end)] hold \(end - begin)")
+        }
+        return .success((name, dtype, shape, begin, end))
+    }
+
+    /// A scalar value as it is; a container is checked, skipped and stands as an empty one (which
+    /// is all an error message shows of it).
+    private static func scalarOrSkip(_ parser: inout JSONParser, depth: Int) throws -> JSON {
+        switch parser.peek() {
+        case UInt8(ascii: "{"): try parser.skipValue(depth: depth); return .object([])
+        case UInt8(ascii: "["): try parser.skipValue(depth: depth); return .array([])
+        default: return try parser.parseValue(depth: depth)
+        }
+    }
+
+    /// An array of at most `maximumItems` values, each a scalar or a skipped container (as in
+    /// `scalarOrSkip`); anything else is skipped and stands as null.
+    private static func arrayOfScalars(_ parser: inout JSONParser, depth: Int) throws -> JSON {
+        guard parser.peek() == UInt8(ascii: "[") else {
+            try parser.skipValue(depth: depth)
+            return .null
+        }
+        try parser.beginContainer(depth: depth)
+        var items: [JSON] = []
+        var count = 0
+        while try parser.nextItem(count: &count) { items.append(try scalarOrSkip(&parser, depth: depth + 1)) }
+        return .array(items)
+    }
+
     /// A name as it appears in messages: JSON-quoted (so control characters stay visible) and cut
     /// short, so a hostile header cannot make an error line huge.
     static func quoted(_ text: String) -> String {
@@ -221,21 +318,21 @@ public enum SafeTensors {
 
     /// JSON string literal: escapes quote, backslash and control characters; other text stays UTF-8.
     static func jsonString(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
+        let hex = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = [0x22]
+        out.reserveCapacity(text.utf8.count + 2)
+        for c in text.utf8 {
+            switch c {
+            case 0x22, 0x5c: out += [0x5c, c]  // \" and \\
+            case 0x0a: out += [0x5c, UInt8(ascii: "n")]
+            case 0x0d: out += [0x5c, UInt8(ascii: "r")]
+            case 0x09: out += [0x5c, UInt8(ascii: "t")]
+            case 0..<0x20: out += [0x5c, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(c >> 4)], hex[Int(c & 15)]]
+            default: out.append(c)
             }
         }
-        return out + "\""
+        out.append(0x22)
+        return String(decoding: out, as: UTF8.self)
     }
 }
 
@@ -252,223 +349,5 @@ extension SafeTensors.Tensor {
             }
             initialized = count
         }
-    }
-}
-
-// MARK: - JSON
-
-/// A parsed JSON value. Objects keep their pairs in order and with duplicates, so the caller can
-/// reject duplicates; numbers keep their text, so the caller decides what an integer is.
-enum JSON {
-    case object([(String, JSON)])
-    case array([JSON])
-    case string(String)
-    case number(String)
-    case bool(Bool)
-    case null
-
-    /// The value as an Int if it is a plain non-negative integer literal that fits.
-    var nonNegativeInt: Int? {
-        guard case .number(let text) = self, !text.isEmpty, text.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
-        return Int(text)  // nil on overflow
-    }
-
-    /// A short rendering for error messages.
-    var brief: String {
-        switch self {
-        case .object: return "{…}"
-        case .array: return "[…]"
-        case .string(let s): return SafeTensors.quoted(s)
-        case .number(let n): return n.count > 40 ? String(n.prefix(40)) + "…" : n
-        case .bool(let b): return String(b)
-        case .null: return "null"
-        }
-    }
-}
-
-/// RFC 8259 JSON over a byte buffer, with nesting limited to `maximumDepth` (a safetensors header
-/// needs 3: header, entry, shape), so a hostile header can neither overflow the stack nor build a
-/// deep tree, and arrays limited to `maximumArrayLength` items (a header's arrays are shapes and
-/// offset pairs), so "[0,0,0,…]" cannot turn 2 bytes of file into 24+ bytes of tree per item.
-/// Whitespace may follow the value (the header is space-padded).
-struct JSONParser {
-    struct Failure: Error {
-        let reason: String
-        let offset: Int
-    }
-
-    static let maximumDepth = 4
-    static let maximumArrayLength = 1024
-    let bytes: UnsafeBufferPointer<UInt8>
-    var position = 0
-
-    init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
-
-    mutating func parseDocument() throws -> JSON {
-        let value = try parseValue(depth: 0)
-        skipWhitespace()
-        guard position == bytes.count else { throw failure("unexpected data after the value") }
-        return value
-    }
-
-    private func failure(_ reason: String) -> Failure { Failure(reason: reason, offset: position) }
-
-    private var current: UInt8? { position < bytes.count ? bytes[position] : nil }
-
-    private mutating func skipWhitespace() {
-        while let c = current, c == 0x20 || c == 0x09 || c == 0x0a || c == 0x0d { position += 1 }
-    }
-
-    private mutating func expect(_ c: UInt8) throws {
-        guard current == c else {
-            throw failure(current == nil ? "unexpected end" : "expected '\(Character(Unicode.Scalar(c)))'")
-        }
-        position += 1
-    }
-
-    private mutating func parseValue(depth: Int) throws -> JSON {
-        skipWhitespace()
-        guard let c = current else { throw failure("unexpected end") }
-        switch c {
-        case UInt8(ascii: "{"), UInt8(ascii: "["):
-            guard depth < JSONParser.maximumDepth else {
-                throw failure("nesting deeper than \(JSONParser.maximumDepth) levels")
-            }
-            return c == UInt8(ascii: "{") ? try parseObject(depth: depth + 1) : try parseArray(depth: depth + 1)
-        case UInt8(ascii: "\""): return .string(try parseString())
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try parseNumber())
-        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
-        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
-        case UInt8(ascii: "n"): try literal("null"); return .null
-        default: throw failure("unexpected character")
-        }
-    }
-
-    private mutating func literal(_ word: StaticString) throws {
-        let utf8 = UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount)
-        for c in utf8 { try expect(c) }
-    }
-
-    private mutating func parseObject(depth: Int) throws -> JSON {
-        try expect(UInt8(ascii: "{"))
-        var pairs: [(String, JSON)] = []
-        skipWhitespace()
-        if current == UInt8(ascii: "}") { position += 1; return .object(pairs) }
-        while true {
-            skipWhitespace()
-            guard current == UInt8(ascii: "\"") else { throw failure("expected a string key") }
-            let key = try parseString()
-            skipWhitespace()
-            try expect(UInt8(ascii: ":"))
-            pairs.append((key, try parseValue(depth: depth)))
-            skipWhitespace()
-            if current == UInt8(ascii: ",") { position += 1; continue }
-            try expect(UInt8(ascii: "}"))
-            return .object(pairs)
-        }
-    }
-
-    private mutating func parseArray(depth: Int) throws -> JSON {
-        try expect(UInt8(ascii: "["))
-        var items: [JSON] = []
-        skipWhitespace()
-        if current == UInt8(ascii: "]") { position += 1; return .array(items) }
-        while true {
-            guard items.count < JSONParser.maximumArrayLength else {
-                throw failure("array longer than \(JSONParser.maximumArrayLength) items")
-            }
-            items.append(try parseValue(depth: depth))
-            skipWhitespace()
-            if current == UInt8(ascii: ",") { position += 1; continue }
-            try expect(UInt8(ascii: "]"))
-            return .array(items)
-        }
-    }
-
-    /// Number grammar checked strictly; the text is kept for the caller to interpret.
-    private mutating func parseNumber() throws -> String {
-        let start = position
-        func digits() -> Int {
-            let from = position
-            while let c = current, c >= 0x30 && c <= 0x39 { position += 1 }
-            return position - from
-        }
-        if current == UInt8(ascii: "-") { position += 1 }
-        if current == UInt8(ascii: "0") {
-            position += 1
-        } else if digits() == 0 {
-            throw failure("malformed number")
-        }
-        if current == UInt8(ascii: ".") {
-            position += 1
-            guard digits() > 0 else { throw failure("malformed number") }
-        }
-        if current == UInt8(ascii: "e") || current == UInt8(ascii: "E") {
-            position += 1
-            if current == UInt8(ascii: "+") || current == UInt8(ascii: "-") { position += 1 }
-            guard digits() > 0 else { throw failure("malformed number") }
-        }
-        return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
-    }
-
-    /// A string literal: escapes decoded, raw control characters and invalid UTF-8 rejected.
-    private mutating func parseString() throws -> String {
-        try expect(UInt8(ascii: "\""))
-        var out: [UInt8] = []
-        while true {
-            guard let c = current else { throw failure("unterminated string") }
-            position += 1
-            switch c {
-            case UInt8(ascii: "\""):
-                guard let text = String(validating: out, as: UTF8.self) else {
-                    throw failure("string is not valid UTF-8")
-                }
-                return text
-            case UInt8(ascii: "\\"):
-                guard let e = current else { throw failure("unterminated string") }
-                position += 1
-                switch e {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(e)
-                case UInt8(ascii: "b"): out.append(0x08)
-                case UInt8(ascii: "f"): out.append(0x0c)
-                case UInt8(ascii: "n"): out.append(0x0a)
-                case UInt8(ascii: "r"): out.append(0x0d)
-                case UInt8(ascii: "t"): out.append(0x09)
-                case UInt8(ascii: "u"):
-                    var scalar = try hex4()
-                    if (0xd800..<0xdc00).contains(scalar) {
-                        // A high surrogate must be followed by an escaped low one.
-                        guard current == UInt8(ascii: "\\") else { throw failure("unpaired surrogate") }
-                        position += 1
-                        try expect(UInt8(ascii: "u"))
-                        let low = try hex4()
-                        guard (0xdc00..<0xe000).contains(low) else { throw failure("unpaired surrogate") }
-                        scalar = 0x10000 + ((scalar - 0xd800) << 10) + (low - 0xdc00)
-                    }
-                    guard let unicode = Unicode.Scalar(scalar) else { throw failure("unpaired surrogate") }
-                    out.append(contentsOf: Array(String(Character(unicode)).utf8))
-                default: throw failure("invalid escape")
-                }
-            case 0..<0x20: throw failure("control character in string")
-            default: out.append(c)
-            }
-        }
-    }
-
-    private mutating func hex4() throws -> UInt32 {
-        var value: UInt32 = 0
-        for _ in 0..<4 {
-            guard let c = current else { throw failure("unterminated string") }
-            let digit: UInt32
-            switch c {
-            case 0x30...0x39: digit = UInt32(c - 0x30)
-            case 0x41...0x46: digit = UInt32(c - 0x41 + 10)
-            case 0x61...0x66: digit = UInt32(c - 0x61 + 10)
-            default: throw failure("invalid \\u escape")
-            }
-            value = value << 4 | digit
-            position += 1
-        }
-        return value
     }
 }

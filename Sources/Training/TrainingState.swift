@@ -34,12 +34,25 @@ public struct TrainingState: Equatable {
         return SafeTensors.encode(tensors, metadata: metadata)
     }
 
+    /// Largest counter accepted: 2^53, beyond any real run, exact as a Double, and far enough from
+    /// Int.max that a resumed run's `step += 1` and `tokens += n` cannot overflow.
+    public static let maximumCounter = 1 << 53
+
+    /// The tensors a state file may hold.
+    static let tensorNames: Set<String> = ["optimizer.first", "optimizer.second", "states"]
+
+    /// Reads and checks a state file: counters are decimal integers in [0, 2^53], elapsed_s a finite
+    /// number ≥ 0, the moments F32 vectors, the states an F32 matrix, and no other tensor. Whether
+    /// their sizes fit the model is for the caller (`Checkpoint`), which knows the model.
     public static func decode(_ bytes: [UInt8], source: String) throws -> TrainingState {
+        func fail(_ reason: String) -> UserError { UserError("\(source): \(reason)") }
         let (tensors, metadata) = try SafeTensors.decodeWithMetadata(bytes, source: source)
-        guard metadata["format"] == "rnntrain-state" else { throw UserError("\(source): not an rnntrain training state") }
+        guard metadata["format"] == "rnntrain-state" else { throw fail("not an rnntrain training state") }
         func integer(_ key: String) throws -> Int {
-            guard let text = metadata[key], let value = Int(text), value >= 0 else {
-                throw UserError("\(source): metadata \(key) is missing or not a count")
+            guard let text = metadata[key], !text.isEmpty, text.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }),
+                  let value = Int(text), value <= maximumCounter else {
+                let shown = metadata[key].map { " (\(SafeTensors.quoted($0)))" } ?? ""
+                throw fail("metadata \(key) is missing or not a count from 0 to 2^53\(shown)")
             }
             return value
         }
@@ -48,13 +61,28 @@ public struct TrainingState: Equatable {
         s.optimizerUpdates = try integer("optimizer_updates")
         s.skippedSteps = try integer("skipped_steps")
         s.tokens = try integer("tokens")
-        s.elapsed = Double(metadata["elapsed_s"] ?? "") ?? 0
-        if let t = tensors["optimizer.first"] { s.first = try t.floats() }
-        if let t = tensors["optimizer.second"] { s.second = try t.floats() }
-        if let t = tensors["states"] {
-            guard t.shape.count == 2 else { throw UserError("\(source): states must be a matrix, has shape \(t.shape)") }
-            s.states = try t.floats()
-            s.stateWidth = t.shape[1]
+        if let text = metadata["elapsed_s"] {
+            guard let elapsed = Double(text), elapsed.isFinite, elapsed >= 0 else {
+                throw fail("metadata elapsed_s \(SafeTensors.quoted(text)) is not a finite number of seconds ≥ 0")
+            }
+            s.elapsed = elapsed
+        }
+        if let extra = tensors.keys.sorted().first(where: { !tensorNames.contains($0) }) {
+            throw fail("unexpected tensor \(SafeTensors.quoted(extra))")
+        }
+        func floats(_ name: String, rank: Int) throws -> (values: [Float], shape: [Int])? {
+            guard let t = tensors[name] else { return nil }
+            guard t.dtype == .f32 else { throw fail("\(name) has dtype \(t.dtype.rawValue), expected F32") }
+            guard t.shape.count == rank else {
+                throw fail("\(name) must have \(rank) dimension\(rank == 1 ? "" : "s"), has shape \(t.shape)")
+            }
+            return (try t.floats(), t.shape)
+        }
+        s.first = try floats("optimizer.first", rank: 1)?.values ?? []
+        s.second = try floats("optimizer.second", rank: 1)?.values ?? []
+        if let (values, shape) = try floats("states", rank: 2) {
+            s.states = values
+            s.stateWidth = shape[1]
         }
         return s
     }

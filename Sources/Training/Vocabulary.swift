@@ -101,9 +101,9 @@ public struct Vocabulary: Equatable, Sendable {
             for token in plain {
                 let scalars = token.unicodeScalars
                 guard scalars.count == 1, let v = scalars.first?.value else {
-                    throw fail("token \"\(token)\" is not a single Unicode scalar")
+                    throw fail("token \(SafeTensors.quoted(token)) is not a single Unicode scalar")
                 }
-                guard seen.insert(v).inserted else { throw fail("duplicate token \"\(token)\"") }
+                guard seen.insert(v).inserted else { throw fail("duplicate token \(SafeTensors.quoted(token))") }
             }
         case .word:
             guard plain.count >= 2, plain[0] == Self.eosName, plain[1] == Self.unkName else {
@@ -112,7 +112,7 @@ public struct Vocabulary: Equatable, Sendable {
             var seen = Set<String>()
             for token in plain {
                 guard !token.isEmpty else { throw fail("empty token") }
-                guard seen.insert(token).inserted else { throw fail("duplicate token \"\(token)\"") }
+                guard seen.insert(token).inserted else { throw fail("duplicate token \(SafeTensors.quoted(token))") }
             }
         }
         self.init(validated: kind, tokens: tokens, maskToken: maskToken)

@@ -1,0 +1,395 @@
+import Foundation
+import Models
+@testable import Training
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Peak resident set size of this process, in bytes (getrusage reports KiB on Linux).
+func peakRSS() -> Int {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return usage.ru_maxrss * 1024
+}
+
+/// One targeted test per way a hostile file could crash, hang or balloon a reader; FuzzTests
+/// throws mutated files at the same readers.
+final class HostileInputTests: XCTestCase {
+    /// The message of the UserError `body` throws; fails on success or on another error type.
+    func userError(_ body: () throws -> Void, file: StaticString = #filePath, line: UInt = #line) -> String {
+        do {
+            try body()
+            XCTFail("expected a UserError, got success", file: file, line: line)
+        } catch let error as UserError {
+            XCTAssertFalse(error.description.contains("\n"), "not one line: \(error.description)", file: file, line: line)
+            return error.description
+        } catch {
+            XCTFail("expected a UserError, got \(type(of: error)): \(error)", file: file, line: line)
+        }
+        return ""
+    }
+
+    func assertMessage(_ message: String, contains fragments: String..., file: StaticString = #filePath, line: UInt = #line) {
+        for fragment in fragments {
+            XCTAssertTrue(message.contains(fragment), "'\(message)' lacks '\(fragment)'", file: file, line: line)
+        }
+    }
+
+    /// A safetensors file with `header` as its JSON and `data` after it.
+    func safetensors(header: String, data: [UInt8] = []) -> [UInt8] {
+        var bytes = withUnsafeBytes(of: UInt64(header.utf8.count).littleEndian) { Array($0) }
+        bytes += Array(header.utf8)
+        return bytes + data
+    }
+
+    // MARK: safetensors header
+
+    /// 16 MB of header that a tree-building parser would turn into ~100 MB of pairs before
+    /// finding the problem: read entry by entry, it costs next to nothing.
+    func testHugeHeaderObjectCostsLittleMemory() {
+        let entry = safetensors(header: #"{"w":{"# + String(repeating: #""x":[],"#, count: 16 << 20 / 7) + #""y":[]}}"#)
+        let metadata = safetensors(header: #"{"__metadata__":{"k":{"# + String(repeating: #""a":{},"#, count: 16 << 20 / 7) + #""b":1}}}"#)
+        let before = peakRSS()
+        assertMessage(userError { _ = try SafeTensors.decodeWithMetadata(entry, source: "big") }, contains: "big: ", "unexpected key \"x\"")
+        assertMessage(userError { _ = try SafeTensors.decodeWithMetadata(metadata, source: "big") },
+                      contains: "value for \"k\" is not a string")
+        XCTAssertLessThan(peakRSS() - before, 8 << 20, "reading the headers grew the peak RSS by \((peakRSS() - before) >> 20) MB")
+    }
+
+    /// A syntax error anywhere in the header is reported as such, even after an entry that is wrong.
+    func testSyntaxErrorsWinOverEntryProblems() {
+        assertMessage(userError { _ = try SafeTensors.decodeWithMetadata(safetensors(header: #"{"w":{}, "#), source: "s") },
+                      contains: "s: header is not valid JSON")
+        assertMessage(userError { _ = try SafeTensors.decodeWithMetadata(safetensors(header: #"{"w":{},"v":{}}"#), source: "s") },
+                      contains: "tensor \"w\": dtype missing")
+    }
+
+    // MARK: model.safetensors
+
+    private var lstm: FuzzSeeds.Checkpoint { FuzzSeeds.checkpoints[0] }
+    private var tiedGRU: FuzzSeeds.Checkpoint { FuzzSeeds.checkpoints[1] }
+
+    /// `file` re-encoded after `change` edits its metadata and tensors.
+    func rewrite(_ file: [UInt8], metadata change: (inout [String: String]) -> Void = { _ in },
+                 tensors changeTensors: (inout [SafeTensors.Tensor]) -> Void = { _ in }) throws -> [UInt8] {
+        let decoded = try SafeTensors.decodeWithMetadata(file, source: "seed")
+        var metadata = decoded.metadata
+        var tensors = decoded.tensors.keys.sorted().map { decoded.tensors[$0]! }
+        change(&metadata)
+        changeTensors(&tensors)
+        return SafeTensors.encode(tensors, metadata: metadata)
+    }
+
+    /// The model config JSON with `"key":<old>` replaced by `"key":<value>` (value as raw JSON text).
+    func settingConfig(_ json: String, _ key: String, _ value: String) -> String {
+        guard let range = json.range(of: "\"\(key)\":") else { XCTFail("no \(key) in \(json)"); return json }
+        let end = json[range.upperBound...].firstIndex { $0 == "," || $0 == "}" }!
+        return json.replacingCharacters(in: range.upperBound..<end, with: value)
+    }
+
+    func modelError(_ file: [UInt8]) -> String { userError { _ = try ModelFile.decode(file, source: "model.safetensors") } }
+
+    /// A config far beyond any real model is refused by its limits; one within the limits but far
+    /// beyond what the file holds is refused by comparing shapes. Neither allocates the model.
+    func testHugeModelConfigIsRefusedBeforeAnyAllocation() throws {
+        let cases: [(String, String, String)] = [
+            ("hidden", "1000000000", "model.hidden: must be at most 65536, got 1000000000"),
+            ("layers", "1099511627776", "model.layers: must be at most 256"),
+            ("vocabulary", "9223372036854775807", "model.vocabulary: must be at most 16777216"),
+            ("embedding", "-1", "model.embedding: must be at least 1"),
+            ("context", "4611686018427387904", "model.context: must be at most 1024"),
+        ]
+        for (key, value, fragment) in cases {
+            let file = try rewrite(lstm.model) { $0["model"] = settingConfig($0["model"]!, key, value) }
+            assertMessage(modelError(file), contains: "model.safetensors: the model config in the metadata is impossible: ", fragment)
+        }
+        let before = peakRSS(), started = Date()
+        let fitting: [(String, String, String)] = [
+            ("hidden", "65536", "model.safetensors: rnn.weight_ih_l0 has shape [12, 2], the config needs [262144, 2]"),
+            ("layers", "256", "model.safetensors: missing tensor rnn.weight_ih_l1"),
+            ("embedding", "65536", "model.safetensors: encoder.weight has shape [4, 2], the config needs [4, 65536]"),
+            ("vocabulary", "16777216", "model.safetensors: encoder.weight has shape [4, 2], the config needs [16777216, 2]"),
+            ("bidirectional", "true", "model.safetensors: missing tensor rnn.weight_ih_l0_reverse"),
+        ]
+        for (key, value, message) in fitting {
+            XCTAssertEqual(modelError(try rewrite(lstm.model) { $0["model"] = settingConfig($0["model"]!, key, value) }), message)
+        }
+        XCTAssertLessThan(peakRSS() - before, 16 << 20, "a refused config allocated \((peakRSS() - before) >> 20) MB")
+        XCTAssertLessThan(Date().timeIntervalSince(started), 5)
+    }
+
+    func testModelConfigJSONIsBoundedAndStrict() throws {
+        let cases: [(String, String)] = [
+            (#"{"hidden":{"a":1}}"#, "not a flat JSON object: nesting deeper than 1 levels"),
+            (String(repeating: "[", count: 100_000), "is 100000 bytes, more than 4096"),
+            (String(repeating: "[", count: 4000), "not a flat JSON object"),
+            (#"{"hidden":3,"hidden":3}"#, "lists \"hidden\" twice"),
+            (#"{"shape":1}"#, "unknown key \"shape\""),
+            (#"["lstm"]"#, "not a JSON object"),
+        ]
+        for (json, fragment) in cases {
+            assertMessage(modelError(try rewrite(lstm.model) { $0["model"] = json }), contains: "model.safetensors: the model config in the metadata ", fragment)
+        }
+        let model = try SafeTensors.decodeWithMetadata(lstm.model, source: "seed").metadata["model"]!
+        assertMessage(modelError(try rewrite(lstm.model) { $0["model"] = settingConfig(model, "hidden", "3.5") }), contains: "unreadable value for \"hidden\"")
+        assertMessage(modelError(try rewrite(lstm.model) { $0["model"] = settingConfig(model, "hidden", "1e400") }), contains: "unreadable value for \"hidden\"")
+        assertMessage(modelError(try rewrite(lstm.model) { $0["model"] = settingConfig(model, "cell", "\"transformer\"") }), contains: "unreadable value for \"cell\"")
+        assertMessage(modelError(try rewrite(lstm.model) { $0["model"] = model.replacingOccurrences(of: #""cell":"lstm","#, with: "") }), contains: "lacks \"cell\"")
+    }
+
+    /// The vocabulary is read only as far as the model's size, which the file vouched for.
+    func testVocabularyIsReadOnlyUpToTheModelSize() throws {
+        let huge = "[" + Array(repeating: #""a""#, count: 2_000_000).joined(separator: ",") + "]"
+        let file = try rewrite(lstm.model) { $0["vocabulary"] = huge }
+        let before = peakRSS()
+        assertMessage(modelError(file), contains: "model.safetensors: the vocabulary in the metadata lists more than the model's 4 tokens")
+        XCTAssertLessThan(peakRSS() - before, 8 << 20)
+        let cases: [(String, String)] = [
+            (String(repeating: "[", count: 200_000), "the vocabulary in the metadata is not valid JSON: nesting deeper than 1 levels"),
+            ("[" + String(repeating: " ", count: 200_000), "the vocabulary in the metadata is not valid JSON: unexpected end at byte 200001"),
+            (#"{"a":1}"#, "not a JSON array of strings"),
+            (#"["\n",1,"b","c"]"#, "vocabulary entry 2 in the metadata is not a string"),
+            (#"["\n","a","b"]"#, "the model has 4 outputs but the vocabulary 3 tokens"),
+            (#"["\n","a","b","c"] x"#, "not valid JSON"),
+            (#"["\n","a","b","line\nbreak"]"#, "model.safetensors: stored char vocabulary: token \"line\\nbreak\" is not a single Unicode scalar"),
+            (#"["\n","a","b","a"]"#, "duplicate token \"a\""),
+        ]
+        for (json, fragment) in cases {
+            assertMessage(modelError(try rewrite(lstm.model) { $0["vocabulary"] = json }), contains: fragment)
+        }
+        assertMessage(modelError(try rewrite(lstm.model) { $0["mask_token"] = "-1" }), contains: "mask_token \"-1\" is not a token id")
+        assertMessage(modelError(try rewrite(lstm.model) { $0["tokenizer"] = "bpe" }), contains: "unknown tokenizer \"bpe\"")
+    }
+
+    func testTensorsAreCheckedAgainstTheConfigNamingTheFile() throws {
+        let f64 = try rewrite(lstm.model, tensors: { tensors in
+            let i = tensors.firstIndex { $0.name == "decoder.bias" }!
+            let t = tensors[i]
+            tensors[i] = SafeTensors.Tensor(name: t.name, dtype: .u8, shape: [t.bytes.count], bytes: t.bytes)
+        })
+        assertMessage(modelError(f64), contains: "model.safetensors: decoder.bias has shape [16], the config needs [4]")
+        let u8 = try rewrite(lstm.model, tensors: { tensors in
+            let i = tensors.firstIndex { $0.name == "decoder.bias" }!
+            let t = tensors[i]
+            tensors[i] = SafeTensors.Tensor(name: t.name, dtype: .i64, shape: t.shape, bytes: t.bytes + t.bytes)
+        })
+        assertMessage(modelError(u8), contains: "model.safetensors: decoder.bias has dtype I64, expected F32")
+        let untied = try rewrite(tiedGRU.model, tensors: { tensors in
+            let i = tensors.firstIndex { $0.name == "decoder.weight" }!
+            let t = tensors[i]
+            tensors[i] = SafeTensors.Tensor(name: t.name, dtype: .f32, shape: t.shape, bytes: t.bytes.map { $0 ^ 1 })
+        })
+        assertMessage(modelError(untied), contains: "model.safetensors: decoder.weight differs from encoder.weight, to which the config ties it")
+        let stray = try rewrite(lstm.model, tensors: { $0.append(SafeTensors.Tensor(name: "x\ny", dtype: .u8, shape: [1], bytes: [0])) })
+        assertMessage(modelError(stray), contains: "model.safetensors: unexpected tensor \"x\\ny\"")
+    }
+
+    func testModelLimitsHoldForModelsBuiltDirectly() {
+        var config = ModelConfig()
+        config.vocabulary = 4
+        config.hidden = 1 << 40
+        XCTAssertThrowsError(try Model<Float>(config: config)) { error in
+            XCTAssertEqual(error as? ModelError, .invalidConfig(key: "model.hidden", reason: "must be at most 65536, got 1099511627776"))
+        }
+        config.hidden = 3
+        config.vocabulary = ModelConfig.Limit.vocabulary + 1
+        XCTAssertThrowsError(try Model<Float>(config: config))
+    }
+
+    // MARK: state.safetensors
+
+    func stateError(_ file: [UInt8]) -> String { userError { _ = try TrainingState.decode(file, source: "state.safetensors") } }
+
+    func testStateCountersAreBoundedCounts() throws {
+        for value in ["-1", "+5", "1e3", " 5", "0x10", "", "9007199254740993", "9223372036854775807", "99999999999999999999"] {
+            for key in ["step", "optimizer_updates", "skipped_steps", "tokens"] {
+                let file = try rewrite(lstm.state) { $0[key] = value }
+                assertMessage(stateError(file), contains: "state.safetensors: metadata \(key) is missing or not a count from 0 to 2^53")
+            }
+        }
+        XCTAssertEqual(try TrainingState.decode(try rewrite(lstm.state) { $0["tokens"] = "9007199254740992" }, source: "s").tokens, 1 << 53)
+        assertMessage(stateError(try rewrite(lstm.state) { $0["step"] = nil }), contains: "metadata step is missing")
+        for value in ["nan", "inf", "-inf", "-1", "1e999", "x"] {
+            assertMessage(stateError(try rewrite(lstm.state) { $0["elapsed_s"] = value }),
+                          contains: "state.safetensors: metadata elapsed_s", "is not a finite number of seconds")
+        }
+        XCTAssertEqual(try TrainingState.decode(try rewrite(lstm.state) { $0["elapsed_s"] = nil }, source: "s").elapsed, 0)
+    }
+
+    func testStateTensorsAreChecked() throws {
+        let stray = try rewrite(lstm.state, tensors: { $0.append(SafeTensors.Tensor(name: "extra", dtype: .u8, shape: [1], bytes: [0])) })
+        assertMessage(stateError(stray), contains: "state.safetensors: unexpected tensor \"extra\"")
+        let wrongType = try rewrite(lstm.state, tensors: { tensors in
+            let i = tensors.firstIndex { $0.name == "optimizer.first" }!
+            tensors[i] = SafeTensors.Tensor(name: "optimizer.first", dtype: .u8, shape: [4], bytes: [1, 2, 3, 4])
+        })
+        assertMessage(stateError(wrongType), contains: "state.safetensors: optimizer.first has dtype U8, expected F32")
+        let flat = try rewrite(lstm.state, tensors: { tensors in
+            let i = tensors.firstIndex { $0.name == "states" }!
+            tensors[i] = SafeTensors.Tensor(name: "states", dtype: .f32, shape: [tensors[i].bytes.count / 4], bytes: tensors[i].bytes)
+        })
+        assertMessage(stateError(flat), contains: "state.safetensors: states must have 2 dimensions")
+    }
+
+    // MARK: checkpoints
+
+    func checkpointError(_ files: [String: [UInt8]]) -> String {
+        userError { _ = try Training.Checkpoint(files: files, name: "ckpt") }
+    }
+
+    func testStateMustFitTheModel() throws {
+        var files = lstm.files
+        files[TrainingState.name] = try rewrite(lstm.state, tensors: { tensors in
+            let i = tensors.firstIndex { $0.name == "optimizer.first" }!
+            tensors[i] = SafeTensors.Tensor(name: "optimizer.first", dtype: .f32, shape: [1], bytes: [0, 0, 0, 0])
+        })
+        assertMessage(checkpointError(files), contains: "ckpt/state.safetensors: optimizer.first has 1 values, the model has")
+        files[TrainingState.name] = try rewrite(lstm.state, tensors: { tensors in
+            let i = tensors.firstIndex { $0.name == "states" }!
+            tensors[i] = SafeTensors.Tensor(name: "states", dtype: .f32, shape: [3, 4], bytes: [UInt8](repeating: 0, count: 48))
+        })
+        assertMessage(checkpointError(files), contains: "ckpt/state.safetensors: states are [3 × 4], the config needs [2 × 6]")
+        // A state file of another checkpoint.
+        files[TrainingState.name] = FuzzSeeds.checkpoints[2].state
+        assertMessage(checkpointError(files), contains: "ckpt/state.safetensors: optimizer.first has")
+    }
+
+    func testConfigErrorsNameTheCheckpointFile() {
+        var files = lstm.files
+        files[Training.Checkpoint.configName] = Array(lstm.config.replacingOccurrences(of: "seq_len: 64", with: "seq_len: 0").utf8)
+        XCTAssertEqual(checkpointError(files), "ckpt/config.yaml: train.seq_len: must be at least 1, got 0")
+        files[Training.Checkpoint.configName] = Array("model: [".utf8)
+        assertMessage(checkpointError(files), contains: "ckpt/config.yaml: invalid YAML")
+    }
+
+    // MARK: config YAML
+
+    func configError(_ yaml: String, _ overrides: [String] = []) -> String {
+        userError { _ = try TrainingConfig.parse(yaml: yaml, source: "c.yaml", overrides: overrides) }
+    }
+
+    /// The billion laughs: 10 levels of 10 aliases, 10^10 nodes once expanded. As a mapping key,
+    /// Yams would hash the whole expansion; the event check refuses the first alias instead.
+    func testAliasesAnchorsAndTagsAreRefusedBeforeExpansion() {
+        var lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+        for level in 1..<10 {
+            lines.append("a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ", ") + "]")
+        }
+        let laughs = lines.joined(separator: "\n") + "\n? *a9\n: 1\n"
+        let started = Date()
+        assertMessage(configError(laughs), contains: "c.yaml: line 1, column 5: anchor &\"a0\"", "no anchors, aliases or tags")
+        XCTAssertLessThan(Date().timeIntervalSince(started), 1)
+        let cases: [(String, String)] = [
+            ("train:\n  steps: *s\n", "c.yaml: line 2, column 10: alias *\"s\""),
+            ("train: &t\n  steps: 5\n", "anchor &\"t\""),
+            ("train:\n  steps: !!int 5\n", "tag \"tag:yaml.org,2002:int\""),
+            ("train: !!map\n  steps: 5\n", "tag \"tag:yaml.org,2002:map\""),
+            ("data:\n  path: !!python/object/apply:os.system [\"rm -rf /\"]\n", "tag \"tag:yaml.org,2002:python/object/apply:os.system\""),
+            ("data:\n  path: ! x\n", "tag \"!\""),
+            ("optimizer: {<<: *o}\n", "alias *\"o\""),
+        ]
+        for (yaml, fragment) in cases { assertMessage(configError(yaml), contains: fragment) }
+        assertMessage(configError("", ["train.steps=*x"]), contains: "--set train.steps=*x: line 1, column 1: alias")
+        // Quoted, the same characters are plain text.
+        XCTAssertEqual(try TrainingConfig.parse(yaml: "data:\n  path: \"*a &b !c\"\n", source: "c").data.path, "*a &b !c")
+    }
+
+    func testDeepNestingAndLargeConfigsAreRefused() {
+        // libyaml scans a run of "[" or "{" ahead to its own limit of 1000 before the first event;
+        // other forms reach the event check. Both say the same.
+        for text in [String(repeating: "[", count: 60_000), String(repeating: "{\"a\": ", count: 9000), String(repeating: "- ", count: 30_000),
+                     (0..<100).map { String(repeating: " ", count: $0) + "a:\n" }.joined()] {
+            let started = Date()
+            assertMessage(configError(text), contains: "c.yaml: ", "line ", "nested deeper than 8 levels")
+            XCTAssertLessThan(Date().timeIntervalSince(started), 1, String(text.prefix(10)))
+        }
+        XCTAssertEqual(configError("train:\n  steps: [[[[[[[1]]]]]]]\n"), "c.yaml: line 2, column 16: nested deeper than 8 levels")
+        assertMessage(configError("train:\n  steps: [[[[[[1]]]]]]\n"), contains: "c.yaml: train.steps: expected an integer, got a list of 1 item")
+        assertMessage(configError(String(repeating: "#", count: 70_000)), contains: "c.yaml: 70000 bytes, more than the 65536 a config may have")
+        assertMessage(configError("data:\n  path: [" + Array(repeating: "1", count: 5000).joined(separator: ",") + "]\n"),
+                      contains: "more than 4096 values")
+    }
+
+    /// YAML 1.1 reads "1:30" as 90 (base 60); Yams computes it with trapping arithmetic.
+    func testBase60IntegersAreRefusedWithoutTrapping() {
+        for value in ["1:0:0:0:0:0:0:0:0:0:0:0", "9223372036854775807:0", "1:30"] {
+            assertMessage(configError("train:\n  steps: \(value)\n"), contains: "c.yaml: train.steps: expected an integer, got \"\(value)\"")
+            assertMessage(configError("train:\n  seed: \(value)\n"), contains: "c.yaml: train.seed: expected a non-negative integer")
+            assertMessage(configError("optimizer:\n  lr: \(value)\n"), contains: "c.yaml: optimizer.lr: expected a finite number")
+        }
+    }
+
+    func testIntegerOptionsHaveUpperBounds() {
+        let cases: [(String, String)] = [
+            ("model.hidden=65537", "model.hidden: must be at most 65536, got 65537"),
+            ("model.layers=257", "model.layers: must be at most 256"),
+            ("model.embedding=1000000", "model.embedding: must be at most 65536"),
+            ("model.context=1025", "model.context: must be at most 1024"),
+            ("bench.vocabulary=16777217", "bench.vocabulary: must be at most 16777216"),
+            ("train.global_batch=65537", "train.global_batch: must be at most 65536"),
+            ("train.seq_len=9223372036854775807", "train.seq_len: must be at most 65536"),
+            ("train.epochs=1048577", "train.epochs: must be at most 1048576"),
+            ("train.steps=1099511627777", "train.steps: must be at most 1099511627776"),
+            ("log.eval_tokens=9223372036854775807", "log.eval_tokens: must be at most 1099511627776"),
+        ]
+        for (override, message) in cases { XCTAssertTrue(configError("", [override]).hasPrefix(message), override) }
+        XCTAssertNoThrow(try TrainingConfig.parse(yaml: "", source: "c", overrides: ["model.hidden=65536", "train.steps=1099511627776"]))
+    }
+
+    func testHostileTextStaysOnOneLineAndIsQuick() {
+        assertMessage(configError("\"a\\nb\": 1\n"), contains: "c.yaml: \"a\\nb\": unknown section")
+        assertMessage(configError("train:\n  \"x\\ty\": 1\n"), contains: "c.yaml: train.\"x\\ty\": unknown key")
+        assertMessage(configError("train:\n  steps: \"1\\n2\"\n"), contains: "expected an integer, got \"1\\n2\"")
+        let started = Date()
+        let long = String(repeating: "k", count: 60_000)
+        let message = configError("train:\n  ? \(long)\n  : 1\n")
+        assertMessage(message, contains: "c.yaml: train.\"kkk", "…\": unknown key")
+        XCTAssertLessThan(message.count, 300)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 2, "a long unknown key is not compared letter by letter with every option")
+        assertMessage(configError("", ["train.steps=1\n2"]), contains: "--set \"train.steps=1\\n2\"")
+        // Found by the fuzzer: a name starting with a combining mark fused with the ": " before it.
+        XCTAssertTrue(configError("\u{741}3log: 1\n").utf8.starts(with: "c.yaml: \"\u{741}3log\": unknown section".utf8))
+        assertMessage(userError { _ = try TrainingConfig.parse(yaml: "train: 5", source: "dir/a\nb.yaml") }, contains: "\"dir/a\\nb.yaml\": train:")
+    }
+
+    func testConfigFileReadIsBounded() throws {
+        assertMessage(userError { _ = try TrainingConfig.load(path: "/dev/zero") }, contains: "/dev/zero: not a regular file")
+        let directory = try TrainingTestFixtures.temporaryDirectory(self, "hostile-config")
+        let fifo = directory.appendingPathComponent("fifo.yaml").path
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        assertMessage(userError { _ = try TrainingConfig.load(path: fifo) }, contains: "fifo.yaml: not a regular file")
+        let big = directory.appendingPathComponent("big.yaml")
+        try Data(repeating: 0x23, count: 70_000).write(to: big)
+        assertMessage(userError { _ = try TrainingConfig.load(path: big.path) }, contains: "big.yaml: 70000 bytes, more than the 65536")
+    }
+
+    // MARK: checkpoint directories
+
+    func testManifestLimits() throws {
+        let line = String(repeating: "a", count: 64) + "  "
+        assertMessage(userError { _ = try CheckpointStore.parseManifest(Array((0..<300).map { line + "f\($0)\n" }.joined().utf8), source: "M") },
+                      contains: "M: 300 lines, more than the 256 a manifest may have")
+        assertMessage(userError { _ = try CheckpointStore.parseManifest([UInt8](repeating: 0x61, count: 100_000), source: "M") },
+                      contains: "M: 100000 bytes, more than the")
+        assertMessage(userError { _ = try CheckpointStore.parseManifest(Array((line + String(repeating: "n", count: 256) + "\n").utf8), source: "M") },
+                      contains: "M: malformed line 1")
+        assertMessage(userError { _ = try CheckpointStore.parseManifest(Array((line + "a\u{1}b\n").utf8), source: "M") },
+                      contains: "M: malformed line 1")
+        XCTAssertEqual(try CheckpointStore.parseManifest(Array((line + String(repeating: "n", count: 255) + "\n").utf8), source: "M").count, 1)
+    }
+
+    func testCheckpointFilesAreReadBoundedBySize() throws {
+        let store = CheckpointStore(directory: try TrainingTestFixtures.temporaryDirectory(self, "hostile-store"))
+        let url = try store.write(step: 1, files: lstm.files)
+        // A file that claims more bytes than this machine has (sparse: it takes no disk).
+        let model = url.appendingPathComponent(ModelFile.name)
+        XCTAssertEqual(truncate(model.path, off_t(CheckpointStore.maximumFileBytes) + 1), 0)
+        let before = peakRSS()
+        assertMessage(userError { _ = try CheckpointStore.read(url) }, contains: "model.safetensors: \(CheckpointStore.maximumFileBytes + 1) bytes, more than the")
+        XCTAssertLessThan(peakRSS() - before, 8 << 20)
+        // A name with a newline, not in the manifest: the message stays one line.
+        try Data([1]).write(to: url.appendingPathComponent("odd\nname"))
+        assertMessage(userError { _ = try CheckpointStore.read(url) }, contains: "\"odd\\nname\": not listed in SHA256SUMS")
+    }
+}
