@@ -39,7 +39,7 @@ public struct ProgressLine {
     }
 
     static func duration(_ seconds: Double) -> String {
-        guard seconds.isFinite else { return "?" }
+        guard seconds.isFinite, seconds >= 0, seconds < 1e9 else { return "?" }
         let s = Int(seconds.rounded())
         if s >= 3600 { return "\(s / 3600)h\(s % 3600 / 60)m" }
         if s >= 60 { return "\(s / 60)m\(s % 60)s" }
