@@ -1,5 +1,6 @@
 import Models
 import Numerics
+import TestSupport
 import XCTest
 
 /// The reverse direction of a bidirectional layer is the forward RNN run on the time-reversed

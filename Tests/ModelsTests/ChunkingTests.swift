@@ -1,5 +1,6 @@
 import Models
 import Numerics
+import TestSupport
 import XCTest
 
 /// Stream mode: a sequence evaluated in chunks with the final state carried over gives the same

@@ -1,5 +1,6 @@
 import Models
 import Numerics
+import TestSupport
 import XCTest
 
 /// A Float model and a Double model with identical parameters (the Float ones, widened) give

@@ -1,5 +1,6 @@
 import Models
 import Numerics
+import TestSupport
 import XCTest
 
 /// `evaluate` and `finalState` against ReferenceLanguageModel on tiny models: loss, count,

@@ -1,5 +1,6 @@
 import Models
 import Numerics
+import TestSupport
 import XCTest
 
 /// Backward adds into `gradients` (micro-batches accumulate) and only `zeroGradients` clears them.

@@ -1,6 +1,7 @@
 import Foundation
 import Models
 import Numerics
+import TestSupport
 import XCTest
 
 /// Every case of the gradient-check matrix passes, and the checker itself can tell a wrong

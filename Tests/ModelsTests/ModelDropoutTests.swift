@@ -1,5 +1,6 @@
 import Models
 import Numerics
+import TestSupport
 import XCTest
 
 /// Dropout masks are keyed by (seed, step, global sequence, site, position), so a batch split into

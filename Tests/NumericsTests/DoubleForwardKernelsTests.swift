@@ -1,5 +1,6 @@
 import Foundation
 import Numerics
+import TestSupport
 import XCTest
 
 /// The Double forward kernels against the cell equations of DESIGN.md written out here per element.

@@ -1,5 +1,6 @@
 import Foundation
 import Numerics
+import TestSupport
 import XCTest
 
 /// Inverted dropout: the kept fraction, the 1/(1−p) scale, masks as a pure function of the row

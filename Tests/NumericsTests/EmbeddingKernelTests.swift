@@ -1,4 +1,5 @@
 import Numerics
+import TestSupport
 import XCTest
 
 /// Row lookup and its scatter-add backward.

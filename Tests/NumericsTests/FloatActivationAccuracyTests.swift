@@ -1,5 +1,6 @@
 import Foundation
 import Numerics
+import TestSupport
 import XCTest
 
 /// The Float kernels' polynomial exp, sigmoid and tanh against Double libm, reached through the

@@ -1,4 +1,5 @@
 import Numerics
+import TestSupport
 import XCTest
 
 /// Every Float kernel against its Double twin on the same (Float-exact) random inputs.

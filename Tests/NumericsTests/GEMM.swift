@@ -1,4 +1,5 @@
 import Numerics
+import TestSupport
 import XCTest
 
 /// `gemm` (BLAS) and `gemmReference` (loops) against a product computed here in Double, for all

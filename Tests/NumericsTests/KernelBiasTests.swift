@@ -1,4 +1,5 @@
 import Numerics
+import TestSupport
 import XCTest
 
 /// The forward kernels add the bias themselves (so the model never writes it over the whole

@@ -1,5 +1,6 @@
 import Foundation
 import Numerics
+import TestSupport
 import XCTest
 
 /// Each Double backward kernel against central finite differences of its forward kernel. The

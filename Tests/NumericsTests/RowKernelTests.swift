@@ -1,4 +1,5 @@
 import Numerics
+import TestSupport
 import XCTest
 
 /// The small row-wise helpers, each with leading dimensions wider than the rows so a kernel that

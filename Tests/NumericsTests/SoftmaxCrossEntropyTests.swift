@@ -1,5 +1,6 @@
 import Foundation
 import Numerics
+import TestSupport
 import XCTest
 
 /// Summed softmax cross-entropy against a log-sum-exp written here, its gradient against finite

@@ -1,9 +1,11 @@
 import XCTest
 
+// Shared by the numeric test targets (NumericsTests, ModelsTests).
+
 /// Fails when any |actual[i] − expected[i]| exceeds `allowed(i)`, naming the entry that overshoots
 /// its allowance the most and the largest difference overall, so a failure says where to look.
 /// NaN never passes: a kernel that yields NaN where the reference does not must fail.
-func assertClose(_ actual: [Double], _ expected: [Double], allowed: (Int) -> Double,
+public func assertClose(_ actual: [Double], _ expected: [Double], allowed: (Int) -> Double,
                  _ message: @autoclosure () -> String = "", file: StaticString = #filePath, line: UInt = #line) {
     guard actual.count == expected.count else {
         XCTFail("\(message()) counts differ: \(actual.count) vs \(expected.count)", file: file, line: line)
@@ -27,13 +29,13 @@ func assertClose(_ actual: [Double], _ expected: [Double], allowed: (Int) -> Dou
 }
 
 /// Allowance `absolute + relative · |expected[i]|`.
-func assertClose(_ actual: [Double], _ expected: [Double], absolute: Double = 0, relative: Double = 0,
+public func assertClose(_ actual: [Double], _ expected: [Double], absolute: Double = 0, relative: Double = 0,
                  _ message: @autoclosure () -> String = "", file: StaticString = #filePath, line: UInt = #line) {
     assertClose(actual, expected, allowed: { absolute + relative * abs(expected[$0]) }, message(),
                 file: file, line: line)
 }
 
-func assertClose(_ actual: Double, _ expected: Double, absolute: Double = 0, relative: Double = 0,
+public func assertClose(_ actual: Double, _ expected: Double, absolute: Double = 0, relative: Double = 0,
                  _ message: @autoclosure () -> String = "", file: StaticString = #filePath, line: UInt = #line) {
     assertClose([actual], [expected], absolute: absolute, relative: relative, message(), file: file, line: line)
 }
