@@ -25,22 +25,6 @@ final class CorpusTests: XCTestCase {
                         minCount: minCount, withMask: false)
     }
 
-    /// Asserts that `body` throws a UserError whose message contains every one of `parts`.
-    private func assertUserError<T>(_ body: @autoclosure () throws -> T, mentions parts: [String],
-                                    file: StaticString = #filePath, line: UInt = #line) {
-        do {
-            _ = try body()
-            XCTFail("expected a UserError mentioning \(parts)", file: file, line: line)
-        } catch let error as UserError {
-            for part in parts {
-                XCTAssertTrue(error.description.contains(part), "\"\(error)\" does not mention \"\(part)\"",
-                              file: file, line: line)
-            }
-        } catch {
-            XCTFail("expected a UserError, got \(error)", file: file, line: line)
-        }
-    }
-
     func testValidationIsAboutTheRequestedFraction() throws {
         let text = String(repeating: "to be or not to be\n", count: 100)  // 1900 ASCII bytes
         let path = try write(text)

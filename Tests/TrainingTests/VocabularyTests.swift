@@ -4,22 +4,6 @@ import XCTest
 final class VocabularyTests: XCTestCase {
     private let text = "héllo wörld ☃"
 
-    /// Asserts that `body` throws a UserError whose message contains every one of `parts`.
-    private func assertUserError<T>(_ body: @autoclosure () throws -> T, mentions parts: [String],
-                                    file: StaticString = #filePath, line: UInt = #line) {
-        do {
-            _ = try body()
-            XCTFail("expected a UserError mentioning \(parts)", file: file, line: line)
-        } catch let error as UserError {
-            for part in parts {
-                XCTAssertTrue(error.description.contains(part), "\"\(error)\" does not mention \"\(part)\"",
-                              file: file, line: line)
-            }
-        } catch {
-            XCTFail("expected a UserError, got \(error)", file: file, line: line)
-        }
-    }
-
     private func build(_ kind: TokenizerKind, _ text: String, minCount: Int = 1, withMask: Bool = false) throws -> Vocabulary {
         try Vocabulary.build(kind: kind, text: Array(text.utf8), source: "t.txt", minCount: minCount, withMask: withMask)
     }
