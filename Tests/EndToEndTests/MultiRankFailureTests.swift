@@ -40,9 +40,9 @@ final class MultiRankFailureTests: MultiRankTestCase {
         XCTAssertNotEqual(job.status, 0, job.output.suffix(2000).description)
         XCTAssertLessThan(Date().timeIntervalSince(killed), 30)
         // Rank 0 must not outlive the job.
-        _ = job.wait(until: { MultiRankJob.state(of: pids[0]!) == nil || MultiRankJob.state(of: pids[0]!) == "Z" }, timeout: 5)
-        let state0 = MultiRankJob.state(of: pids[0]!)
-        XCTAssertTrue(state0 == nil || state0 == "Z", "rank 0 (pid \(pids[0]!)) is still alive, state \(state0 ?? "?")")
+        let exited = MultiRankJob.waitForExit(of: [pids[0]!], timeout: 5)
+        XCTAssertTrue(exited, "rank 0 (pid \(pids[0]!)) outlived mpirun by 5 s, state \(MultiRankJob.state(of: pids[0]!) ?? "?")")
+        if !exited { kill(pids[0]!, SIGKILL) }
 
         guard let newest = checkpoints(dir).last else { return XCTFail("no checkpoint left") }
         let inspect = try runTool(ranks: 0, ["inspect", newest.path])
@@ -51,6 +51,22 @@ final class MultiRankFailureTests: MultiRankTestCase {
         let w = try SafeTensorsFile(newest.appendingPathComponent("model.safetensors"))
         XCTAssertFalse(w.names.isEmpty)
         XCTAssertTrue(w.tensors.values.allSatisfy { $0.values.allSatisfy(\.isFinite) })
+    }
+
+    /// mpirun itself killed, so it cannot signal anyone: the ranks lose Open MPI's lifeline to
+    /// their launcher and end within seconds instead of training on unsupervised.
+    func testRanksDoNotOutliveAKilledMpirun() throws {
+        let (job, dir) = try startLongRun(ranks: 2, [])
+        let pids = try waitForTraining(job, dir: dir, ranks: 2)
+        XCTAssertEqual(kill(job.pid, SIGKILL), 0)
+        XCTAssertTrue(job.wait(timeout: 5), "mpirun survived SIGKILL")
+        let gone = MultiRankJob.waitForExit(of: Array(pids.values), timeout: 5)
+        let states = pids.sorted { $0.key < $1.key }.map { "rank \($0.key): \(MultiRankJob.state(of: $0.value) ?? "gone")" }
+        XCTAssertTrue(gone, "ranks outlived mpirun by 5 s: \(states.joined(separator: ", "))")
+        if !gone { for p in pids.values { kill(p, SIGKILL) } }
+        guard let newest = checkpoints(dir).last else { return XCTFail("no checkpoint left") }
+        let inspect = try runTool(ranks: 0, ["inspect", newest.path])
+        XCTAssertEqual(inspect.status, 0, "rnntrain inspect \(newest.lastPathComponent):\n\(inspect.output)")
     }
 
     /// Rank 1 stops (SIGSTOP) while the others keep going: after train.step_timeout the job must

@@ -83,6 +83,18 @@ final class MultiRankJob {
         return condition()
     }
 
+    /// Waits until every one of `pids` has exited (gone or a zombie), whether or not this job
+    /// still runs: a rank may outlive mpirun. True when they all did within `timeout`.
+    static func waitForExit(of pids: [pid_t], timeout: TimeInterval) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        func exited() -> Bool { pids.allSatisfy { [nil, "Z"].contains(state(of: $0)) } }
+        while !exited() {
+            if Date() > deadline { return false }
+            usleep(50_000)
+        }
+        return true
+    }
+
     /// The live processes below this one, read from /proc (parent links); remembered for teardown.
     /// Empty once the process has been reaped (its pid may then belong to someone else).
     func descendants() -> [pid_t] {
