@@ -18,11 +18,15 @@ public struct Optimizer {
 
     public init(config: OptimizerConfig, parameterCount: Int) {
         self.config = config
-        let usesFirst = config.type == .adam || config.type == .adamw || (config.type == .sgd && config.momentum > 0)
-        let usesSecond = config.type != .sgd
-        first = Buffer(count: usesFirst ? parameterCount : 0)
-        second = Buffer(count: usesSecond ? parameterCount : 0)
+        first = Buffer(count: Optimizer.usesFirst(config) ? parameterCount : 0)
+        second = Buffer(count: Optimizer.usesSecond(config) ? parameterCount : 0)
     }
+
+    static func usesFirst(_ config: OptimizerConfig) -> Bool {
+        config.type == .adam || config.type == .adamw || (config.type == .sgd && config.momentum > 0)
+    }
+
+    static func usesSecond(_ config: OptimizerConfig) -> Bool { config.type != .sgd }
 
     /// p ← update(p, gradientScale · g) at learning rate lr; the gradient is cleared as it is read.
     public mutating func update(parameters: Buffer<Float>, gradients: Buffer<Float>, gradientScale: Float, lr: Double) {

@@ -43,6 +43,9 @@ public final class Trainer {
         var modelConfig = config.model
         modelConfig.vocabulary = corpus.vocabulary.count
         do {
+            try modelConfig.validate()
+            try MemoryBudget.check(MemoryBudget.need(config: config, model: modelConfig, sequences: n),
+                                   machine: MemoryBudget.machine(), sequences: n, steps: config.train.seqLen)
             model = try Model<Float>(config: modelConfig, seed: config.train.seed)
         } catch let e as ModelError {
             throw UserError("\(e)")

@@ -110,6 +110,13 @@ final class BadInputTests: XCTestCase {
         try assertTrainRefused(config, mentions: [small.path], "50-byte corpus, B 4, τ 32")
     }
 
+    /// Within every cap, yet about 94 TiB per rank: refused with the sizes before anything is
+    /// allocated, instead of a failed allocation or the OOM killer.
+    func testModelTooLargeForTheMachine() throws {
+        let config = tinyConfig(data: text, extra: ["model": [("hidden", "60000"), ("layers", "200")]])
+        try assertTrainRefused(config, mentions: ["per rank", "TiB", "model.hidden"], "200 × 60000 LSTM")
+    }
+
     // MARK: The command line
 
     func testSetWithoutEquals() throws {

@@ -1,0 +1,33 @@
+@testable import Training
+import XCTest
+
+/// The memory a run asks for, counted from the config before anything is allocated.
+final class MemoryBudgetTests: XCTestCase {
+    /// The count must equal what a trainer really allocates for parameters, gradients,
+    /// optimizer state (read off the buffers), the fixed-point sum (8 bytes a parameter) and the
+    /// activation arena (read off the model).
+    func testNeedEqualsWhatATrainerAllocates() throws {
+        for overrides in [["optimizer.type=adam"], ["optimizer.type=sgd", "optimizer.momentum=0"],
+                          ["optimizer.type=rmsprop", "train.deterministic=true", "model.dropout=0.3"],
+                          ["model.cell=gru", "model.bidirectional=true", "data.mode=windows", "data.task=fill-in-the-middle",
+                           "optimizer.type=sgd", "optimizer.momentum=0.9"]] {
+            let trainer = try TrainingTestFixtures.trainer(self, overrides)
+            let config = trainer.config
+            _ = try trainer.trainStep()
+            let o = trainer.optimizer
+            let fixed = config.train.deterministic ? 8 * trainer.model.layout.count : 0
+            let allocated = trainer.model.parameters.bytes + trainer.model.gradients.bytes + o.first.bytes + o.second.bytes + fixed
+            let need = MemoryBudget.need(config: config, model: trainer.model.config, sequences: trainer.microSize)
+            XCTAssertEqual(need.state, Double(allocated), "\(overrides)")
+            XCTAssertEqual(need.activations, Double(trainer.model.workspaceBytes), "\(overrides)")
+        }
+    }
+
+    func testANeedAboveTheMachinesShareIsRefusedWithTheSizes() throws {
+        let need = MemoryBudget.Need(state: 3 * 1024 * 1024, activations: 5 * 1024 * 1024)
+        XCTAssertNoThrow(try MemoryBudget.check(need, machine: (16 * 1024 * 1024, 1), sequences: 4, steps: 8))
+        XCTAssertNoThrow(try MemoryBudget.check(need, machine: (8 * 1024 * 1024, 1), sequences: 4, steps: 8))
+        assertUserError(try MemoryBudget.check(need, machine: (16 * 1024 * 1024, 4), sequences: 4, steps: 8),
+                        mentions: ["8.0 MiB per rank", "3.0 MiB", "5.0 MiB", "4.0 MiB", "each of its 4 ranks", "τ = 8"])
+    }
+}
