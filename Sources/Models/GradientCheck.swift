@@ -81,9 +81,10 @@ public enum GradientCheck {
         return all
     }
 
-    public static func run(_ c: Case, seed: UInt64 = 1) throws -> Report {
+    /// `sequences` = 1 takes the GEMV path of every per-step product.
+    public static func run(_ c: Case, seed: UInt64 = 1, sequences n: Int = 2) throws -> Report {
         let model = try Model<Double>(config: c.config, seed: seed)
-        let steps = 4, n = 2
+        let steps = 4
         var rng = SplitMix64(seed: seed &+ 17)
         let V = c.config.vocabulary
         let tokens = { (count: Int) in (0..<count).map { _ in Int32(rng.next() % UInt64(V)) } }

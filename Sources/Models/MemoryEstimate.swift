@@ -27,7 +27,7 @@ public enum MemoryEstimate {
             let isLSTM = config.cell == .lstm, isGRU = config.cell == .gru
             let linearBeforeReset = config.gruVariant == .linearBeforeReset
             var perDirection = rows * Double(gateWidth) + (T + 1) * nh + 3 * nh
-                + h * Double(paddedStride(gateWidth))
+                + (sequences == 1 ? 0 : h * Double(paddedStride(gateWidth)))
             if isLSTM { perDirection += (T + 1) * nh + tnh }
             if isGRU { perDirection += linearBeforeReset ? tnh + 3 * nh + 3 * tnh : tnh }
             scalars += directions * perDirection

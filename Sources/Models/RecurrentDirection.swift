@@ -45,6 +45,7 @@ final class RecurrentDirection<T: Real> {
     /// W_hhᵀ [h × G·h] with rows padded to `transposedStride`, refreshed by each forward pass:
     /// OpenBLAS runs the per-step product h_{t-1} W_hhᵀ 7–15 % faster from this layout than with
     /// a transposed operand (measured at [32 × 256]·[256 × 1024] and [64 × 512]·[512 × 512]).
+    /// Empty for one sequence, whose GEMV reads W_hh directly.
     let transposedWeights: Buffer<T>
     let transposedStride: Int
     /// The bias the kernels add to the pre-activations [G·h]: b_ih + b_hh (b_ih alone for the
@@ -83,7 +84,7 @@ final class RecurrentDirection<T: Real> {
         dc = Buffer(count: nh)
         drh = Buffer(count: nh)
         transposedStride = paddedStride(gateWidth)
-        transposedWeights = Buffer(count: hidden * transposedStride)
+        transposedWeights = Buffer(count: sequences == 1 ? 0 : hidden * transposedStride)
         bias = Buffer(count: gateWidth)
         biasGradient = Buffer(count: gateWidth)
     }
@@ -139,35 +140,40 @@ final class RecurrentDirection<T: Real> {
         let b = UnsafePointer(bias.base)
         gemm(transA: false, transB: true, m: steps * n, n: G, k: inputSize, alpha: 1, a: x, lda: ldx,
              b: p + weightIH, ldb: inputSize, beta: 0, c: gates.base, ldc: G)
-        let wt = transposedWeights.base, ldw = transposedStride
-        T.transpose(rows: G, cols: h, src: p + weightHH, lds: h, dst: wt, ldd: ldw)
+        // One sequence makes each step a GEMV, which reads W_hh [G × h] row by row as it is
+        // stored; more take GEMMs on its padded transposed copy. wFrom(c): W_hhᵀ from gate column c.
+        let direct = n == 1
+        let ldw = direct ? h : transposedStride
+        if !direct { T.transpose(rows: G, cols: h, src: p + weightHH, lds: h, dst: transposedWeights.base, ldd: ldw) }
+        let w: UnsafePointer<T> = direct ? p + weightHH : UnsafePointer(transposedWeights.base)
+        func wFrom(_ c: Int) -> UnsafePointer<T> { direct ? w + c * h : w + c }
         for i in 0..<steps {
             let t = reverse ? steps - 1 - i : i
             let g = row(gates, t, width: G)
             let hPrev = slot(states, previousSlot(t)), hOut = slot(states, outputSlot(t))
             switch cell {
             case .rnn:
-                gemm(transA: false, transB: false, m: n, n: h, k: h, alpha: 1, a: hPrev, lda: h,
-                     b: wt, ldb: ldw, beta: 1, c: g, ldc: h)
+                gemm(transA: false, transB: direct, m: n, n: h, k: h, alpha: 1, a: hPrev, lda: h,
+                     b: wFrom(0), ldb: ldw, beta: 1, c: g, ldc: h)
                 T.actForward(rows: n, width: h, relu: relu, pre: g, bias: b, out: hOut)
             case .lstm:
-                gemm(transA: false, transB: false, m: n, n: G, k: h, alpha: 1, a: hPrev, lda: h,
-                     b: wt, ldb: ldw, beta: 1, c: g, ldc: G)
+                gemm(transA: false, transB: direct, m: n, n: G, k: h, alpha: 1, a: hPrev, lda: h,
+                     b: wFrom(0), ldb: ldw, beta: 1, c: g, ldc: G)
                 T.lstmForward(n: n, h: h, gates: g, bias: b, cprev: slot(cells, previousSlot(t)),
                               c: slot(cells, outputSlot(t)), tc: row(tanhCells, t, width: h), hout: hOut)
             case .gru where linearBeforeReset:
                 let gh = recurrentGates.base
                 T.biasRows(rows: n, cols: G, out: gh, ld: G, b1: p + biasHH, b2: nil)
-                gemm(transA: false, transB: false, m: n, n: G, k: h, alpha: 1, a: hPrev, lda: h,
-                     b: wt, ldb: ldw, beta: 1, c: gh, ldc: G)
+                gemm(transA: false, transB: direct, m: n, n: G, k: h, alpha: 1, a: hPrev, lda: h,
+                     b: wFrom(0), ldb: ldw, beta: 1, c: gh, ldc: G)
                 T.gruLBRForward(n: n, h: h, gi: g, bias: b, gh: gh, hprev: hPrev, ghn: row(hiddenN, t, width: h), hout: hOut)
             case .gru:
                 let rh = row(resetHidden, t, width: h)
-                gemm(transA: false, transB: false, m: n, n: 2 * h, k: h, alpha: 1, a: hPrev, lda: h,
-                     b: wt, ldb: ldw, beta: 1, c: g, ldc: G)
+                gemm(transA: false, transB: direct, m: n, n: 2 * h, k: h, alpha: 1, a: hPrev, lda: h,
+                     b: wFrom(0), ldb: ldw, beta: 1, c: g, ldc: G)
                 T.gruReset(n: n, h: h, g: g, bias: b, hprev: hPrev, rh: rh)
-                gemm(transA: false, transB: false, m: n, n: h, k: h, alpha: 1, a: rh, lda: h,
-                     b: wt + 2 * h, ldb: ldw, beta: 1, c: g + 2 * h, ldc: G)
+                gemm(transA: false, transB: direct, m: n, n: h, k: h, alpha: 1, a: rh, lda: h,
+                     b: wFrom(2 * h), ldb: ldw, beta: 1, c: g + 2 * h, ldc: G)
                 T.gruUpdate(n: n, h: h, g: g, bias: b, hprev: hPrev, hout: hOut)
             case .mlp:
                 preconditionFailure("the MLP has no recurrent direction")

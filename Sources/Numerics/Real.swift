@@ -7,6 +7,9 @@ public protocol Real: BinaryFloatingPoint, BitwiseCopyable, Sendable, CustomStri
     static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Self,
                      a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
                      beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
+    /// y [rows] = alpha · A x + beta · y, A [rows × cols] row-major (transA: y [cols] = alpha · Aᵀ x + beta · y).
+    static func gemv(transA: Bool, rows: Int, cols: Int, alpha: Self, a: UnsafePointer<Self>, lda: Int,
+                     x: UnsafePointer<Self>, incx: Int, beta: Self, y: UnsafeMutablePointer<Self>)
     /// out [rows × width] = φ(pre + bias), φ = relu or tanh.
     static func actForward(rows: Int, width: Int, relu: Bool, pre: UnsafePointer<Self>, bias: UnsafePointer<Self>?, out: UnsafeMutablePointer<Self>)
     /// dpre [n × h] = (dup + drec) ⊙ φ'(out).
@@ -58,6 +61,13 @@ extension Float: Real {
                             beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
         cblas_sgemm(CblasRowMajor, cblasTranspose(transA), cblasTranspose(transB), Int32(m), Int32(n),
                     Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    @inline(__always)
+    public static func gemv(transA: Bool, rows: Int, cols: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
+                            x: UnsafePointer<Float>, incx: Int, beta: Float, y: UnsafeMutablePointer<Float>) {
+        cblas_sgemv(CblasRowMajor, cblasTranspose(transA), Int32(rows), Int32(cols), alpha, a, Int32(lda),
+                    x, Int32(incx), beta, y, 1)
     }
 
     @inline(__always)
@@ -173,6 +183,13 @@ extension Double: Real {
                             beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int) {
         cblas_dgemm(CblasRowMajor, cblasTranspose(transA), cblasTranspose(transB), Int32(m), Int32(n),
                     Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    @inline(__always)
+    public static func gemv(transA: Bool, rows: Int, cols: Int, alpha: Double, a: UnsafePointer<Double>, lda: Int,
+                            x: UnsafePointer<Double>, incx: Int, beta: Double, y: UnsafeMutablePointer<Double>) {
+        cblas_dgemv(CblasRowMajor, cblasTranspose(transA), Int32(rows), Int32(cols), alpha, a, Int32(lda),
+                    x, Int32(incx), beta, y, 1)
     }
 
     @inline(__always)

@@ -42,6 +42,14 @@ final class ForwardMathTests: XCTestCase {
         }
     }
 
+    /// One sequence: the per-step products run as GEMV on W_hh as stored, not on its transposed copy.
+    func testOneSequence() throws {
+        for cell in RecurrentCell.allCases {
+            try check(makeConfig(cell, layers: 2, bidirectional: true), steps: 3, sequences: 1,
+                      "\(cell.rawValue) 2 layers bidirectional, one sequence")
+        }
+    }
+
     /// The relu RNN's kink: large initial weights push many pre-activations below zero.
     func testReluRNNWithNegativePreActivations() throws {
         let config = makeConfig(.rnnRelu, hidden: 4)

@@ -29,6 +29,16 @@ final class GradientCheckMatrix: XCTestCase {
         }
     }
 
+    /// One sequence: every per-step product is a single row, which `gemm` hands to GEMV.
+    func testOneSequencePasses() throws {
+        for c in GradientCheck.cases(cells: Array(GradientCheck.cellNames.dropLast()), layers: [2], bidirectional: [true]) {
+            let r = try GradientCheck.run(c, sequences: 1)
+            XCTAssertLessThanOrEqual(r.maxRelativeError, GradientCheck.tolerance,
+                                     "\(c.name), one sequence: max relative error \(r.maxRelativeError), worst \(r.worst)")
+            XCTAssertGreaterThan(r.entries, 0, "\(c.name) compared nothing")
+        }
+    }
+
     /// The stencil on sin at x = 0.7 against cos: its O(ε⁴) truncation with ε = 1e-3 is ~1e-13.
     func testDerivativeMatchesClosedForm() throws {
         let x = Buffer<Double>([0.3, 0.7, -1.1])

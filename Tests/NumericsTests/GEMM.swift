@@ -3,15 +3,38 @@ import TestSupport
 import XCTest
 
 /// `gemm` (BLAS) and `gemmReference` (loops) against a product computed here in Double, for all
-/// transpose combinations, with padded leading dimensions and alpha/beta away from 0 and 1.
+/// transpose combinations, with padded leading dimensions and alpha/beta away from 0 and 1, for
+/// several rows (GEMM) and for one row (which `gemm` hands to GEMV).
 final class GEMMTests: XCTestCase {
-    let m = 3, n = 5, k = 4
+    let n = 5, k = 4
     let alpha = 0.75, beta = -1.25
 
-    func testFloat() { checkAllTranspositions(Float.self, unitRoundoff: 0x1p-24) }
-    func testDouble() { checkAllTranspositions(Double.self, unitRoundoff: 0x1p-53) }
+    func testFloat() {
+        for m in [3, 1] { checkAllTranspositions(Float.self, m: m, unitRoundoff: 0x1p-24) }
+    }
 
-    private func checkAllTranspositions<T: Real>(_: T.Type, unitRoundoff u: Double) {
+    func testDouble() {
+        for m in [3, 1] { checkAllTranspositions(Double.self, m: m, unitRoundoff: 0x1p-53) }
+    }
+
+    /// beta = 0 means C is not read: NaN left there by an earlier use must not reach the result.
+    func testBetaZeroIgnoresWhatCHeld() {
+        for m in [3, 1] {
+            for transA in [false, true] {
+                for transB in [false, true] {
+                    let a = Buffer<Float>(count: m * k), b = Buffer<Float>(count: k * n), c = Buffer<Float>(count: m * n)
+                    for i in 0..<a.count { a[i] = 1 }
+                    for i in 0..<b.count { b[i] = 0.5 }
+                    for i in 0..<c.count { c[i] = .nan }
+                    gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: a.base, lda: transA ? m : k,
+                         b: b.base, ldb: transB ? k : n, beta: 0, c: c.base, ldc: n)
+                    XCTAssertEqual(c.array, [Float](repeating: Float(k) * 0.5, count: m * n), "m \(m) transA \(transA) transB \(transB)")
+                }
+            }
+        }
+    }
+
+    private func checkAllTranspositions<T: Real>(_: T.Type, m: Int, unitRoundoff u: Double) {
         var random = TestRandom(seed: 7)
         for transA in [false, true] {
             for transB in [false, true] {
@@ -37,7 +60,7 @@ final class GEMMTests: XCTestCase {
                         bound[i * ldc + j] = 2 * gamma * (abs(alpha) * magnitude + abs(beta * c0[i * ldc + j]))
                     }
                 }
-                let label = "\(T.self) transA \(transA) transB \(transB)"
+                let label = "\(T.self) m \(m) transA \(transA) transB \(transB)"
                 for reference in [false, true] {
                     let A = Buffer<T>(doubles: a), B = Buffer<T>(doubles: b), C = Buffer<T>(doubles: c0)
                     withExtendedLifetime((A, B, C)) {
