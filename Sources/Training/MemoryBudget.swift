@@ -23,13 +23,46 @@ enum MemoryBudget {
                                                                 sequences: sequences, scalarBytes: 4))
     }
 
-    /// Physical memory and the number of ranks the launcher placed on this node (Open MPI and
-    /// MPICH say; 1 when neither does).
+    /// The memory this process may use: physical memory, or less when a control group limits it
+    /// (a Slurm job's `--mem`, a container); and the number of ranks the launcher placed on this
+    /// node (Open MPI and MPICH say; 1 when neither does).
     static func machine() -> (bytes: Double, ranks: Int) {
-        let bytes = Double(sysconf(Int32(_SC_PHYS_PAGES))) * Double(sysconf(Int32(_SC_PAGESIZE)))
+        let physical = Double(sysconf(Int32(_SC_PHYS_PAGES))) * Double(sysconf(Int32(_SC_PAGESIZE)))
+        let membership = (try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8)) ?? ""
+        let limit = cgroupLimit(membership: membership, root: "/sys/fs/cgroup") ?? .infinity
         let env = ProcessInfo.processInfo.environment
         let ranks = (env["OMPI_COMM_WORLD_LOCAL_SIZE"] ?? env["MPI_LOCALNRANKS"]).flatMap(Int.init) ?? 1
-        return (bytes, max(1, ranks))
+        return (min(physical, limit), max(1, ranks))
+    }
+
+    /// The smallest memory limit on the way from this process's control group up to the root,
+    /// read from `membership` (the text of /proc/self/cgroup) under `root`: cgroup v2's
+    /// memory.max, or v1's memory.limit_in_bytes. Nil when nothing is limited.
+    static func cgroupLimit(membership: String, root: String) -> Double? {
+        var limits: [Double] = []
+        for line in membership.split(separator: "\n") {
+            let fields = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard fields.count == 3 else { continue }
+            let (directory, file): (String, String)
+            if fields[0] == "0", fields[1].isEmpty {
+                (directory, file) = (root, "memory.max")
+            } else if fields[1].split(separator: ",").contains("memory") {
+                (directory, file) = (root + "/memory", "memory.limit_in_bytes")
+            } else {
+                continue
+            }
+            var path = String(fields[2])
+            while true {
+                let text = (try? String(contentsOfFile: directory + path + "/" + file, encoding: .utf8)) ?? ""
+                // v1 writes "no limit" as the largest page multiple below 2^63.
+                if let value = Double(text.trimmingCharacters(in: .whitespacesAndNewlines)), value < 0x1p62 {
+                    limits.append(value)
+                }
+                guard path != "/", let slash = path.lastIndex(of: "/") else { break }
+                path = slash == path.startIndex ? "/" : String(path[..<slash])
+            }
+        }
+        return limits.min()
     }
 
     static func check(_ need: Need, machine: (bytes: Double, ranks: Int), sequences: Int, steps: Int) throws {
@@ -38,7 +71,7 @@ enum MemoryBudget {
         let ranks = machine.ranks == 1 ? "one rank" : "each of its \(machine.ranks) ranks"
         throw UserError("the model needs \(shown(need.total)) per rank (parameters, gradients and optimizer state "
             + "\(shown(need.state)), activations \(shown(need.activations)) for \(sequences) sequences × τ = \(steps)), "
-            + "more than the \(shown(share)) of memory this machine has for \(ranks); lower model.hidden, "
+            + "more than the \(shown(share)) of memory this machine (or its control group) allows \(ranks); lower model.hidden, "
             + "model.layers or model.embedding, or train.seq_len, or raise train.accumulate")
     }
 

@@ -30,4 +30,27 @@ final class MemoryBudgetTests: XCTestCase {
         assertUserError(try MemoryBudget.check(need, machine: (16 * 1024 * 1024, 4), sequences: 4, steps: 8),
                         mentions: ["8.0 MiB per rank", "3.0 MiB", "5.0 MiB", "4.0 MiB", "each of its 4 ranks", "τ = 8"])
     }
+
+    /// A Slurm job or a container limits memory through its control group, and a limit anywhere
+    /// above the process's group applies: the smallest one counts, "max" and v1's "no limit" do not.
+    func testControlGroupLimitsAreFoundOnTheWayToTheRoot() throws {
+        let root = try TrainingTestFixtures.temporaryDirectory(self, "cgroup").path
+        func write(_ value: String, _ path: String) throws {
+            try FileManager.default.createDirectory(atPath: root + path, withIntermediateDirectories: true)
+            try Data((value + "\n").utf8).write(to: URL(fileURLWithPath: root + path + "/" + (path.hasPrefix("/memory") ? "memory.limit_in_bytes" : "memory.max")))
+        }
+        // v2: the job's group limits, its step's group below does not.
+        try write("max", "/slurm/job_7/step_0")
+        try write("4294967296", "/slurm/job_7")
+        try write("max", "/slurm")
+        XCTAssertEqual(MemoryBudget.cgroupLimit(membership: "0::/slurm/job_7/step_0\n", root: root), 4294967296)
+        // v1, with the memory controller sharing a line with another.
+        try write("9223372036854771712", "/memory/docker/abc")
+        try write("1073741824", "/memory/docker")
+        XCTAssertEqual(MemoryBudget.cgroupLimit(membership: "4:cpuacct,memory:/docker/abc\n1:cpu:/\n", root: root), 1073741824)
+        // Unlimited everywhere, or no readable files: no limit.
+        try write("9223372036854771712", "/memory/free")
+        XCTAssertNil(MemoryBudget.cgroupLimit(membership: "4:memory:/free\n", root: root))
+        XCTAssertNil(MemoryBudget.cgroupLimit(membership: "0::/nowhere\n", root: root))
+    }
 }
