@@ -3,7 +3,8 @@ import Foundation
 /// SIGTERM, SIGINT and SIGUSR1, noted by a handler and acted on at the next step boundary by
 /// every rank together (the requests travel in the step's sum, so all ranks stop at one step).
 /// SIGTERM or SIGINT: checkpoint, then exit with 128 + the signal. SIGUSR1: checkpoint and go on.
-/// A second SIGINT exits at once.
+/// A second SIGINT exits at once. SIGUSR2 stands for SIGTERM: mpirun forwards it to every rank,
+/// while it answers SIGTERM itself by killing them.
 public enum StopSignals {
     /// The first stopping signal received (SIGTERM or SIGINT), 0 for none.
     nonisolated(unsafe) static var stop: Int32 = 0
@@ -17,11 +18,13 @@ public enum StopSignals {
                 StopSignals.checkpoint = 1
             case SIGINT where StopSignals.stop == SIGINT:
                 _exit(128 + SIGINT)
+            case SIGUSR2:
+                if StopSignals.stop == 0 { StopSignals.stop = SIGTERM }
             default:
                 if StopSignals.stop == 0 { StopSignals.stop = signal }
             }
         }
-        for signal in [SIGTERM, SIGINT, SIGUSR1] {
+        for signal in [SIGTERM, SIGINT, SIGUSR1, SIGUSR2] {
             var action = sigaction()
             action.__sigaction_handler.sa_handler = handler
             sigemptyset(&action.sa_mask)

@@ -269,8 +269,10 @@ class MultiRankTestCase: XCTestCase {
     // MARK: Launching
 
     /// Starts a job and remembers it for teardown.
-    func start(_ executable: URL, _ arguments: [String], plain: Bool = false, directory: URL? = nil) throws -> MultiRankJob {
-        let job = try MultiRankJob(executable, arguments, scratch: scratch, plain: plain, directory: directory)
+    func start(_ executable: URL, _ arguments: [String], plain: Bool = false, environment: [String: String] = [:],
+               directory: URL? = nil) throws -> MultiRankJob {
+        let job = try MultiRankJob(executable, arguments, scratch: scratch, plain: plain, environment: environment,
+                                   directory: directory)
         jobs.append(job)
         return job
     }

@@ -79,4 +79,28 @@ final class SignalTests: MultiRankTestCase {
                        "the checkpoint holds the step every rank stopped at")
         XCTAssertEqual(try runTool(ranks: 0, ["inspect", checkpoint(dir, step: step).path]).status, 0)
     }
+
+    /// Ctrl-C reaches the terminal's foreground process group. mpirun alone kills its ranks at
+    /// once on SIGINT; launch/mpirun keeps mpirun out of that group and turns the signal into
+    /// SIGUSR2, which mpirun forwards: every rank checkpoints at one step and the job exits 143.
+    func testCtrlCToLaunchMpirunStopsEveryRankWithACheckpoint() throws {
+        let config = try writeConfig(extra: ["train": ["steps: 1000000"], "log": ["every: 50", "eval_every: 0"]])
+        let dir = scratch.appendingPathComponent("launcher")
+        let job = try start(Tool.root.appendingPathComponent("launch/mpirun"),
+                            ["-n", "2", "--", "train", "--config", config.path, "--run-dir", dir.path],
+                            environment: ["RNNTRAIN_BIN": Tool.binary.path])
+        // Foundation starts the script as the leader of a process group of its own, as a shell
+        // starts a foreground job.
+        XCTAssertEqual(getpgid(job.pid), job.pid)
+        XCTAssertTrue(job.wait(until: { job.stdout.contains("step ") }, timeout: 60), "training never started:\n\(job.output)")
+        XCTAssertEqual(job.waitForRanks(2, timeout: 20).count, 2, "two ranks below launch/mpirun")
+        XCTAssertEqual(kill(-job.pid, SIGINT), 0, "SIGINT to the script's process group")
+        let r = finish(job, limit: 40)
+        XCTAssertEqual(r.status, 143, r.output)
+        let stops = r.stdout.components(separatedBy: "\n").filter { $0.hasPrefix("stopped at step ") }
+        XCTAssertEqual(stops.count, 1, "rank 0 reports the stop once:\n\(r.stdout.suffix(800))")
+        let step = try XCTUnwrap(stoppedStep(r.stdout))
+        XCTAssertEqual(checkpoints(dir).last?.lastPathComponent, String(format: "step-%08d", step))
+        XCTAssertEqual(try runTool(ranks: 0, ["inspect", checkpoint(dir, step: step).path]).status, 0)
+    }
 }
