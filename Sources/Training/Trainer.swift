@@ -133,18 +133,27 @@ public final class Trainer {
         let g = model.gradients, deterministic = config.train.deterministic
         if deterministic { fixed.zero() }
         // The last micro-batch's backward finishes the gradient range by range; each range's
-        // sum starts at once and advances while backward goes on (DESIGN.md, idea 1).
+        // sum starts at once and advances while backward goes on (DESIGN.md, idea 1). In
+        // deterministic mode the range is first added into the fixed-point sum, whose Int64
+        // ranges are summed alike: integer sums do not depend on how they are split.
         var pending: [Reduction] = []
         var failure: Error?
+        let f = fixed
         for m in microRanges.indices {
             source.fill(&batches[m], step: step, sequences: microRanges[m])
             if deterministic { model.zeroGradients() }
-            if !deterministic, m == microRanges.count - 1 {
+            let last = m == microRanges.count - 1
+            if last {
                 model.observer = Model.BackwardObserver(
                     ready: { range in
                         do {
-                            pending.append(try self.comm.startAllreduceSum(
-                                UnsafeMutableBufferPointer(start: g.base + range.lowerBound, count: range.count)))
+                            let lo = range.lowerBound, n = range.count
+                            if deterministic {
+                                unencodable += FixedPoint.accumulate(g.base + lo, into: f.base + lo, count: n)
+                                pending.append(try self.comm.startAllreduceSum(UnsafeMutableBufferPointer(start: f.base + lo, count: n)))
+                            } else {
+                                pending.append(try self.comm.startAllreduceSum(UnsafeMutableBufferPointer(start: g.base + lo, count: n)))
+                            }
                         } catch { failure = failure ?? error }
                     },
                     poll: {
@@ -157,7 +166,7 @@ public final class Trainer {
             if source.carriesState { carried[m].copy(from: model.finalState) }
             local += part
             if deterministic {
-                unencodable += FixedPoint.accumulate(g.base, into: fixed.base, count: g.count)
+                if !last { unencodable += FixedPoint.accumulate(g.base, into: fixed.base, count: g.count) }
                 fixed[g.count] &+= FixedPoint.encode(part.loss)
             }
         }
@@ -169,8 +178,8 @@ public final class Trainer {
             fixed[g.count + 2] = Int64(local.correct)
             fixed[g.count + 3] = Int64(unencodable)
             (fixed[g.count + 4], fixed[g.count + 5], fixed[g.count + 6]) = signals
-            let sum = try comm.startAllreduceSum(UnsafeMutableBufferPointer(start: fixed.base, count: fixed.count))
-            try comm.wait([sum])
+            pending.append(try comm.startAllreduceSum(UnsafeMutableBufferPointer(start: fixed.base + g.count, count: 7)))
+            try comm.wait(pending)
             FixedPoint.decode(fixed.base, into: g.base, count: g.count)
             scalars[0] = fixed[g.count + 3] == 0 ? Double(fixed[g.count]) / FixedPoint.scale : .nan
             scalars[1] = Double(fixed[g.count + 1])
