@@ -8,7 +8,7 @@ public enum MemoryEstimate {
         let T = Double(steps), n = Double(sequences), rows = T * n
         let h = Double(config.hidden), isMLP = config.cell == .mlp
         let inputWidth = Double(isMLP ? config.context * config.embedding : config.embedding)
-        let widest = Double(max(isMLP ? config.context * config.embedding : config.embedding, config.decoderInput, config.hidden))
+        let widest = max(inputWidth, Double(config.decoderInput), h)
         var scalars = rows * inputWidth + rows * Double(config.vocabulary) + 2 * rows * widest
             + n * Double(StateLayout(config: config).width)
         var other = rows * 8 // row keys, UInt64
