@@ -221,7 +221,7 @@ public final class Trainer {
                 factor = maxNorm / (norm + 1e-6)
                 report.clipped = true
             }
-            optimizer.update(parameters: model.parameters, gradients: g, gradientScale: Float(factor / count), lr: lr)
+            optimizer.updateAndClearGradient(parameters: model.parameters, gradients: g, gradientScale: Float(factor / count), lr: lr)
         }
         gradientsClear = !report.skipped
         let finished = DispatchTime.now().uptimeNanoseconds
