@@ -1,5 +1,5 @@
 /// What data-parallel training needs from the ranks of a job: sums, broadcasts and gathers of
-/// flat buffers. Collectives know nothing of models.
+/// flat buffers. Collectives know nothing of models, and this protocol nothing of MPI.
 ///
 /// Every rank must make the same calls in the same order with the same sizes. A collective that
 /// waits longer than `timeout` seconds throws `StallError` naming the ranks that stopped
@@ -15,8 +15,8 @@ public protocol Communicator: AnyObject {
     func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws
     func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws
     func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Int64>) throws
-    /// Starts an in-place sum that completes in the background (MPI_Iallreduce); the buffer
-    /// must stay untouched until `wait` returns.
+    /// Starts an in-place sum that completes in the background; the buffer must stay untouched
+    /// until `wait` returns.
     func startAllreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws -> Reduction
     func startAllreduceSum(_ buffer: UnsafeMutableBufferPointer<Int64>) throws -> Reduction
     /// Advances reductions in flight without blocking (Open MPI moves a non-blocking collective
