@@ -29,6 +29,9 @@ public protocol Communicator: AnyObject {
     /// Concatenates every rank's `send` (same byte count everywhere) in rank order into
     /// `receive` on `root` (size × send.count bytes there; ignored elsewhere).
     func gather(_ send: UnsafeRawBufferPointer, into receive: UnsafeMutableRawBufferPointer?, root: Int) throws
+    /// Concatenates every rank's `send` (same byte count everywhere) in rank order into every
+    /// rank's `receive` (size × send.count bytes).
+    func allgather(_ send: UnsafeRawBufferPointer, into receive: UnsafeMutableRawBufferPointer) throws
     func barrier() throws
     /// Ends the whole job now, printing `message` once.
     func abort(_ message: String) -> Never
@@ -38,4 +41,13 @@ public protocol Communicator: AnyObject {
 
 extension Communicator {
     public var isRoot: Bool { rank == 0 }
+
+    /// Every rank's `value`, indexed by rank.
+    public func allgather<T: BitwiseCopyable>(_ value: T) throws -> [T] {
+        var all = [T](repeating: value, count: size)
+        try withUnsafeBytes(of: value) { send in
+            try all.withUnsafeMutableBytes { receive in try allgather(send, into: receive) }
+        }
+        return all
+    }
 }

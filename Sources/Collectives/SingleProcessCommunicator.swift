@@ -22,6 +22,11 @@ public final class SingleProcessCommunicator: Communicator {
         receive.baseAddress!.copyMemory(from: base, byteCount: send.count)
     }
 
+    public func allgather(_ send: UnsafeRawBufferPointer, into receive: UnsafeMutableRawBufferPointer) throws {
+        guard let base = send.baseAddress, send.count > 0 else { return }
+        receive.baseAddress!.copyMemory(from: base, byteCount: send.count)
+    }
+
     public func barrier() throws {}
     public func finish() {}
 

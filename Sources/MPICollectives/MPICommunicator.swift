@@ -123,6 +123,17 @@ public final class MPICommunicator: Communicator {
         }, "a gather")
     }
 
+    public func allgather(_ send: UnsafeRawBufferPointer, into receive: UnsafeMutableRawBufferPointer) throws {
+        guard send.count <= Int(Int32.max) else { throw CollectiveError("MPI_Iallgather: \(send.count) bytes per rank is too many") }
+        guard receive.count >= send.count * size else {
+            throw CollectiveError("MPI_Iallgather: the receive buffer is smaller than \(size) × \(send.count) bytes")
+        }
+        try complete(try start("MPI_Iallgather") { [world] in
+            MPI_Iallgather(send.baseAddress, Int32(send.count), cmpi_byte(), receive.baseAddress, Int32(send.count), cmpi_byte(),
+                           world, &$0)
+        }, "an allgather")
+    }
+
     public func barrier() throws {
         try complete(try start("MPI_Ibarrier") { [world] in MPI_Ibarrier(world, &$0) }, "a barrier")
     }

@@ -240,9 +240,7 @@ public final class Trainer {
     func checkReplicas() throws {
         let p = model.parameters
         let digest = SHA256.hash(UnsafeRawBufferPointer(start: p.base, count: p.count * MemoryLayout<Float>.size))
-        var hashes = [Int64](repeating: 0, count: comm.size)
-        hashes[comm.rank] = digest.prefix(8).reduce(0) { $0 << 8 | Int64($1) }
-        try hashes.withUnsafeMutableBufferPointer { try comm.allreduceSum($0) }
+        let hashes = try comm.allgather(digest.prefix(8).reduce(0) { $0 << 8 | Int64($1) })
         let differing = hashes.indices.filter { hashes[$0] != hashes[0] }
         guard differing.isEmpty else {
             throw AgreedError(description: "replicas differ after step \(state.step): rank 0's parameters do not match rank\(differing.count > 1 ? "s" : "") \(differing.map(String.init).joined(separator: ", "))")
