@@ -1,7 +1,7 @@
 /// A sum started with `Communicator.startAllreduceSum`, complete after `Communicator.wait`.
 /// The backend that started it supplies how to advance it, so the handle names no transport.
 public final class Reduction {
-    public private(set) var isComplete: Bool
+    private var isComplete: Bool
     private let advance: () throws -> Bool
 
     /// A reduction in flight: `advance` moves it without blocking and is true once it is complete.

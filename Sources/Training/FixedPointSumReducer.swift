@@ -32,6 +32,7 @@ final class FixedPointSumReducer: GradientReducer {
     }
 
     func beginMicroBatch(last: Bool) -> Model<Float>.BackwardObserver? {
+        // Each group's gradient is encoded on its own, so the sum does not depend on the split.
         gradients.zero()
         guard last else { return nil }
         return Model.BackwardObserver(
