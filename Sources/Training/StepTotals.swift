@@ -10,6 +10,7 @@ struct StepTotals {
     var loss: Double
     /// Scored target tokens of the global batch.
     var count: Double
+    /// Scored positions whose most likely token was the target.
     var correct: Double
     /// Ranks with a pending SIGTERM, SIGINT, SIGUSR1.
     var requests: SignalRequests
