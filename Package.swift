@@ -15,10 +15,11 @@ let package = Package(
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
         .target(name: "Numerics", dependencies: ["CBLAS", "CKernels"]),
         .target(name: "Models", dependencies: ["Numerics"]),
-        .target(name: "Collectives", dependencies: ["CMPI"]),
+        .target(name: "Collectives"),
+        .target(name: "MPICollectives", dependencies: ["Collectives", "CMPI"]),
         .target(name: "Training", dependencies: ["Models", "Numerics", "Collectives", "Yams"]),
         .executableTarget(name: "rnntrain", dependencies: [
-            "Models", "Training", "Collectives",
+            "Models", "Training", "Collectives", "MPICollectives",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),

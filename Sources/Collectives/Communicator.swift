@@ -1,5 +1,5 @@
 /// What data-parallel training needs from the ranks of a job: sums, broadcasts and gathers of
-/// flat buffers. Collectives know nothing of models.
+/// flat buffers. Collectives know nothing of models, and this protocol nothing of MPI.
 ///
 /// Every rank must make the same calls in the same order with the same sizes. A collective that
 /// waits longer than `timeout` seconds throws `StallError` naming the ranks that stopped
@@ -15,8 +15,8 @@ public protocol Communicator: AnyObject {
     func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws
     func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws
     func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Int64>) throws
-    /// Starts an in-place sum that completes in the background (MPI_Iallreduce); the buffer
-    /// must stay untouched until `wait` returns.
+    /// Starts an in-place sum that completes in the background; the buffer must stay untouched
+    /// until `wait` returns.
     func startAllreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws -> Reduction
     func startAllreduceSum(_ buffer: UnsafeMutableBufferPointer<Int64>) throws -> Reduction
     /// Advances reductions in flight without blocking (Open MPI moves a non-blocking collective
@@ -29,6 +29,9 @@ public protocol Communicator: AnyObject {
     /// Concatenates every rank's `send` (same byte count everywhere) in rank order into
     /// `receive` on `root` (size × send.count bytes there; ignored elsewhere).
     func gather(_ send: UnsafeRawBufferPointer, into receive: UnsafeMutableRawBufferPointer?, root: Int) throws
+    /// Concatenates every rank's `send` (same byte count everywhere) in rank order into every
+    /// rank's `receive` (size × send.count bytes).
+    func allgather(_ send: UnsafeRawBufferPointer, into receive: UnsafeMutableRawBufferPointer) throws
     func barrier() throws
     /// Ends the whole job now, printing `message` once.
     func abort(_ message: String) -> Never
@@ -38,4 +41,13 @@ public protocol Communicator: AnyObject {
 
 extension Communicator {
     public var isRoot: Bool { rank == 0 }
+
+    /// Every rank's `value`, indexed by rank.
+    public func allgather<T: BitwiseCopyable>(_ value: T) throws -> [T] {
+        var all = [T](repeating: value, count: size)
+        try withUnsafeBytes(of: value) { send in
+            try all.withUnsafeMutableBytes { receive in try allgather(send, into: receive) }
+        }
+        return all
+    }
 }

@@ -1,31 +1,24 @@
-import CMPI
-
 /// A sum started with `Communicator.startAllreduceSum`, complete after `Communicator.wait`.
+/// The backend that started it supplies how to advance it, so the handle names no transport.
 public final class Reduction {
-    /// Open MPI's request while in flight.
-    var request: MPI_Request?
-    public internal(set) var isComplete: Bool
+    private var isComplete: Bool
+    private let advance: () throws -> Bool
 
-    /// A reduction with no request has finished (one process).
-    init(request: MPI_Request?) {
-        self.request = request
-        isComplete = request == nil
+    /// A reduction in flight: `advance` moves it without blocking and is true once it is complete.
+    public init(advance: @escaping () throws -> Bool) {
+        self.advance = advance
+        isComplete = false
     }
-}
 
-/// A collective waited longer than the timeout.
-public struct StallError: Error, CustomStringConvertible {
-    public let step: Int
-    public let seconds: Double
-    /// What the rank was waiting in.
-    public let operation: String
-    /// Ranks that did not answer a liveness ping: busy elsewhere, hung or stopped. Empty when
-    /// every rank answered, so the collective itself did not advance (a network fault).
-    public let missing: [Int]
+    /// A reduction that was complete when it started (one process).
+    public init() {
+        advance = { true }
+        isComplete = true
+    }
 
-    public var description: String {
-        let who = missing.isEmpty ? "\(operation) (every rank answers)"
-            : (missing.count == 1 ? "rank \(missing[0])" : "ranks \(missing.map(String.init).joined(separator: ", "))")
-        return "\(who) made no progress for \(Int(seconds)) s at step \(step) (train.step_timeout); aborting the job"
+    /// Advances the reduction unless it is complete; true once it is.
+    public func test() throws -> Bool {
+        if !isComplete { isComplete = try advance() }
+        return isComplete
     }
 }

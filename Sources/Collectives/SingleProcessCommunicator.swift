@@ -11,14 +11,19 @@ public final class SingleProcessCommunicator: Communicator {
     public func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws {}
     public func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws {}
     public func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Int64>) throws {}
-    public func startAllreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws -> Reduction { Reduction(request: nil) }
-    public func startAllreduceSum(_ buffer: UnsafeMutableBufferPointer<Int64>) throws -> Reduction { Reduction(request: nil) }
+    public func startAllreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws -> Reduction { Reduction() }
+    public func startAllreduceSum(_ buffer: UnsafeMutableBufferPointer<Int64>) throws -> Reduction { Reduction() }
     public func test(_ reductions: [Reduction]) throws -> Bool { true }
     public func wait(_ reductions: [Reduction]) throws {}
     public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws {}
 
     public func gather(_ send: UnsafeRawBufferPointer, into receive: UnsafeMutableRawBufferPointer?, root: Int) throws {
         guard let receive, let base = send.baseAddress, send.count > 0 else { return }
+        receive.baseAddress!.copyMemory(from: base, byteCount: send.count)
+    }
+
+    public func allgather(_ send: UnsafeRawBufferPointer, into receive: UnsafeMutableRawBufferPointer) throws {
+        guard let base = send.baseAddress, send.count > 0 else { return }
         receive.baseAddress!.copyMemory(from: base, byteCount: send.count)
     }
 

@@ -18,9 +18,7 @@ public func agree<R>(_ comm: Communicator, _ body: () throws -> R) throws -> R {
         guard let result else { throw AgreedError(description: message) }
         return result
     }
-    var failed = [Int64](repeating: 0, count: comm.size)
-    failed[comm.rank] = result == nil ? 1 : 0
-    try failed.withUnsafeMutableBufferPointer { try comm.allreduceSum($0) }
+    let failed = try comm.allgather(Int64(result == nil ? 1 : 0))
     guard let first = failed.firstIndex(of: 1) else { return result! }
     var text = [UInt8](repeating: 0, count: 4096)
     if comm.rank == first {

@@ -76,13 +76,9 @@ public enum Benchmark {
         let tokens = Double(config.train.globalBatch * config.train.seqLen)
         let localTokens = tokens / Double(comm.size)
         // Every rank's step time, to find the slowest and report each.
-        var perRank = [Double](repeating: 0, count: comm.size)
-        perRank[comm.rank] = step
-        try perRank.withUnsafeMutableBufferPointer { try comm.allreduceSum($0) }
+        let perRank = try comm.allgather(step)
         let slowest = perRank.max()!
-        var computes = [Double](repeating: 0, count: comm.size)
-        computes[comm.rank] = t.compute / steps
-        try computes.withUnsafeMutableBufferPointer { try comm.allreduceSum($0) }
+        let computes = try comm.allgather(t.compute / steps)
         let o = trainer.optimizer
         let minimum = Double(trainer.model.parameters.bytes * 2 + o.first.bytes + o.second.bytes
                              + trainer.model.workspaceBytes)

@@ -28,8 +28,8 @@ public struct Optimizer {
 
     static func usesSecond(_ config: OptimizerConfig) -> Bool { config.type != .sgd }
 
-    /// p ← update(p, gradientScale · g) at learning rate lr; the gradient is cleared as it is read.
-    public mutating func update(parameters: Buffer<Float>, gradients: Buffer<Float>, gradientScale: Float, lr: Double) {
+    /// p ← update(p, gradientScale · g) at learning rate lr, reading the gradient once and leaving it zero.
+    public mutating func updateAndClearGradient(parameters: Buffer<Float>, gradients: Buffer<Float>, gradientScale: Float, lr: Double) {
         let n = parameters.count
         let p = parameters.base, g = gradients.base
         let lr = Float(lr), wd = Float(config.weightDecay)
@@ -37,19 +37,19 @@ public struct Optimizer {
         switch config.type {
         case .sgd:
             // The first update sets the momentum buffer to the gradient, as torch.optim.SGD does.
-            UpdateRules.sgd(count: n, p: p, g: g, momentum: first.base, gradientScale: gradientScale, lr: lr,
-                            weightDecay: wd, momentum: Float(config.momentum), nesterov: config.nesterov,
-                            first: updates == 1)
+            UpdateRules.sgdAndClearGradient(count: n, p: p, g: g, momentum: first.base, gradientScale: gradientScale,
+                                            lr: lr, weightDecay: wd, momentum: Float(config.momentum), nesterov: config.nesterov,
+                                            first: updates == 1)
         case .adam, .adamw:
             let c1 = 1 - pow(config.beta1, Double(updates))
             let c2 = 1 - pow(config.beta2, Double(updates))
-            UpdateRules.adam(count: n, p: p, g: g, m: first.base, v: second.base, gradientScale: gradientScale, lr: lr,
-                             weightDecay: wd, decoupled: config.type == .adamw, beta1: Float(config.beta1),
-                             beta2: Float(config.beta2), eps: Float(config.eps), step: Float(Double(lr) / c1),
-                             rootC2: Float(c2.squareRoot()))
+            UpdateRules.adamAndClearGradient(count: n, p: p, g: g, m: first.base, v: second.base, gradientScale: gradientScale,
+                                             lr: lr, weightDecay: wd, decoupled: config.type == .adamw,
+                                             beta1: Float(config.beta1), beta2: Float(config.beta2), eps: Float(config.eps),
+                                             step: Float(Double(lr) / c1), rootC2: Float(c2.squareRoot()))
         case .rmsprop:
-            UpdateRules.rmsprop(count: n, p: p, g: g, v: second.base, gradientScale: gradientScale, lr: lr,
-                                weightDecay: wd, alpha: Float(config.alpha), eps: Float(config.eps))
+            UpdateRules.rmspropAndClearGradient(count: n, p: p, g: g, v: second.base, gradientScale: gradientScale, lr: lr,
+                                                weightDecay: wd, alpha: Float(config.alpha), eps: Float(config.eps))
         }
     }
 }

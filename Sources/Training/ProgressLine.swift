@@ -5,7 +5,7 @@ import Foundation
 /// `step 120/5000 | loss 1.842 | val 1.901 | |g| 2.31 (clipped) | lr 2e-3 | 31.4k tok/s | ETA 4m10s`
 public struct ProgressLine {
     // mpirun hands ranks a pty even when its own output goes to a file: ranks print plain lines.
-    static let isTTY = isatty(STDOUT_FILENO) != 0 && !MPICommunicator.launchedByMPI
+    static let isTTY = isatty(STDOUT_FILENO) != 0 && !Launcher.isMPI
     private var tty: Bool { Self.isTTY }
 
     public init() {}

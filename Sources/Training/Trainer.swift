@@ -1,6 +1,5 @@
 import Collectives
 import Dispatch
-import Foundation
 import Models
 import Numerics
 
@@ -25,14 +24,8 @@ public final class Trainer {
     private var batches: [Batch]
     /// Stream mode: the carried state of each micro-batch [microSize × state width].
     private let carried: [Buffer<Float>]
-    /// [loss, count, correct] of the step, summed over ranks.
-    private let scalars = Buffer<Double>(count: 3)
-    /// The same as integers for the sum: [loss in fixed point, count, correct, ranks whose loss
-    /// could not be encoded, then ranks with a pending SIGTERM, SIGINT, SIGUSR1].
-    private let counters = Buffer<Int64>(count: 7)
-    /// Deterministic mode: the gradient in fixed point, then loss (fixed point), count,
-    /// correct, and the number of entries that could not be encoded.
-    private let fixed: Buffer<Int64>
+    /// Sums the step over ranks: in Float, or in fixed point in deterministic mode.
+    private let reducer: GradientReducer
 
     public init(config: TrainingConfig, corpus: Corpus, comm: Communicator) throws {
         let (n, count) = try Trainer.microBatches(config: config, worldSize: comm.size)
@@ -62,7 +55,8 @@ public final class Trainer {
         batches = ranges.map { source.makeBatch(sequences: $0) }
         let width = source.carriesState ? model.stateLayout.width : 0
         carried = ranges.map { range in Buffer<Float>(count: range.count * width) }
-        fixed = Buffer(count: config.train.deterministic ? model.layout.count + 7 : 0)
+        reducer = config.train.deterministic ? FixedPointSumReducer(gradients: model.gradients, comm: comm)
+            : FloatSumReducer(gradients: model.gradients, comm: comm)
     }
 
     /// Sequences per micro-batch and micro-batches per rank: B / (P · accumulate) sequences in
@@ -87,162 +81,95 @@ public final class Trainer {
 
     public var step: Int { state.step }
 
-    /// Seconds per phase, summed over the steps since `timing` was last reset (benchmarks).
-    public struct StepTiming {
-        public var compute = 0.0
-        /// Waiting for the gradient sum after this rank's backward finished: the part of
-        /// communication on the critical path.
-        public var reduction = 0.0
-        /// Norm, clipping and the optimizer.
-        public var update = 0.0
-        public var total = 0.0
-        public var steps = 0
-    }
-
     public var timing = StepTiming()
-    private var gradientsClear = false
-
-    /// What one step did, in global terms.
-    public struct StepReport {
-        public var loss: Double
-        public var tokens: Int
-        public var gradientNorm: Double
-        public var clipped: Bool
-        public var skipped: Bool
-        public var lr: Double
-        /// A rank got SIGTERM (15) or SIGINT (2): stop after this step.
-        public var stopSignal: Int32 = 0
-        /// A rank got SIGUSR1: write a checkpoint after this step.
-        public var checkpointRequested = false
-    }
 
     /// Forward and backward over this rank's micro-batches, sum over ranks, clip by the global
     /// norm, update. A non-finite norm skips the update (or throws, as configured).
+    ///
+    /// The gradient is zero when a step begins: the update clears it as it reads it, and a
+    /// skipped step clears it itself.
     public func trainStep() throws -> StepReport {
         let step = state.step
         comm.step = step + 1
         let started = DispatchTime.now().uptimeNanoseconds
-        // An applied update leaves the gradient cleared; a skipped one does not.
-        if !gradientsClear { model.zeroGradients() }
-        if source.carriesState, step % source.stepsPerEpoch == 0 {
-            for c in carried { c.zero() }
-        }
-        var local = LossSum()
-        var unencodable = 0
-        let key = DropoutKey(seed: config.train.seed, step: UInt64(step))
-        let g = model.gradients, deterministic = config.train.deterministic
-        if deterministic { fixed.zero() }
-        // The last micro-batch's backward finishes the gradient range by range; each range's
-        // sum starts at once and advances while backward goes on (DESIGN.md, idea 1). In
-        // deterministic mode the range is first added into the fixed-point sum, whose Int64
-        // ranges are summed alike: integer sums do not depend on how they are split.
-        var pending: [Reduction] = []
-        var failure: Error?
-        let f = fixed
+        if source.carriesState, step % source.stepsPerEpoch == 0 { resetCarriedStates() }
+        let dropout = DropoutKey(seed: config.train.seed, step: UInt64(step))
+        reducer.beginStep()
         for m in microRanges.indices {
-            source.fill(&batches[m], step: step, sequences: microRanges[m])
-            if deterministic { model.zeroGradients() }
             let last = m == microRanges.count - 1
-            if last {
-                model.observer = Model.BackwardObserver(
-                    ready: { range in
-                        do {
-                            let lo = range.lowerBound, n = range.count
-                            if deterministic {
-                                unencodable += FixedPoint.accumulate(g.base + lo, into: f.base + lo, count: n)
-                                pending.append(try self.comm.startAllreduceSum(UnsafeMutableBufferPointer(start: f.base + lo, count: n)))
-                            } else {
-                                pending.append(try self.comm.startAllreduceSum(UnsafeMutableBufferPointer(start: g.base + lo, count: n)))
-                            }
-                        } catch { failure = failure ?? error }
-                    },
-                    poll: {
-                        do { _ = try self.comm.test(pending) } catch { failure = failure ?? error }
-                    })
-            }
-            defer { model.observer = nil }
-            let part = try model.train(batches[m], initialState: source.carriesState ? carried[m] : nil, dropout: key)
-            if let failure { throw failure }
-            if source.carriesState { carried[m].copy(from: model.finalState) }
-            local += part
-            if deterministic {
-                if !last { unencodable += FixedPoint.accumulate(g.base, into: fixed.base, count: g.count) }
-                fixed[g.count] &+= FixedPoint.encode(part.loss)
-            }
+            source.fill(&batches[m], step: step, sequences: microRanges[m])
+            let part = try forwardBackward(m, dropout: dropout, observer: reducer.beginMicroBatch(last: last))
+            try reducer.endMicroBatch(part, last: last)
         }
         let computed = DispatchTime.now().uptimeNanoseconds
-        let signals = StopSignals.take()
-        var requests: (term: Int64, int: Int64, usr1: Int64)
-        if deterministic {
-            fixed[g.count + 1] = Int64(local.count)
-            fixed[g.count + 2] = Int64(local.correct)
-            fixed[g.count + 3] = Int64(unencodable)
-            (fixed[g.count + 4], fixed[g.count + 5], fixed[g.count + 6]) = signals
-            pending.append(try comm.startAllreduceSum(UnsafeMutableBufferPointer(start: fixed.base + g.count, count: 7)))
-            try comm.wait(pending)
-            FixedPoint.decode(fixed.base, into: g.base, count: g.count)
-            scalars[0] = fixed[g.count + 3] == 0 ? Double(fixed[g.count]) / FixedPoint.scale : .nan
-            scalars[1] = Double(fixed[g.count + 1])
-            scalars[2] = Double(fixed[g.count + 2])
-            requests = (fixed[g.count + 4], fixed[g.count + 5], fixed[g.count + 6])
-        } else {
-            // Loss (fixed point), count and correct travel with the gradient, under the same timeout.
-            let loss = FixedPoint.encode(local.loss)
-            counters[0] = loss == Int64.max ? 0 : loss
-            counters[1] = Int64(local.count)
-            counters[2] = Int64(local.correct)
-            counters[3] = loss == Int64.max ? 1 : 0
-            (counters[4], counters[5], counters[6]) = signals
-            pending.append(try comm.startAllreduceSum(UnsafeMutableBufferPointer(start: counters.base, count: 7)))
-            try comm.wait(pending)
-            scalars[0] = counters[3] == 0 ? Double(counters[0]) / FixedPoint.scale : .nan
-            scalars[1] = Double(counters[1])
-            scalars[2] = Double(counters[2])
-            requests = (counters[4], counters[5], counters[6])
-        }
+        let totals = try reducer.finish(requests: StopSignals.take())
         let reduced = DispatchTime.now().uptimeNanoseconds
-        let count = max(1, scalars[1])
-        let norm = Float.sumOfSquares(count: g.count, x: g.base).squareRoot() / count
+        let count = max(1, totals.count)
         let lr = config.schedule.learningRate(base: config.optimizer.lr, step: step, total: totalSteps)
-        var report = StepReport(loss: scalars[0] / count, tokens: config.train.globalBatch * config.train.seqLen,
-                                gradientNorm: norm, clipped: false, skipped: false, lr: lr)
-        report.stopSignal = requests.term > 0 ? SIGTERM : (requests.int > 0 ? SIGINT : 0)
-        report.checkpointRequested = requests.usr1 > 0
-        if !norm.isFinite || !report.loss.isFinite {
-            if config.clip.nonfinite == .abort {
-                throw UserError("step \(step + 1): the gradient norm is \(norm) and clip.nonfinite is abort")
-            }
-            report.skipped = true
-            state.skippedSteps += 1
+        var report = StepReport(totals: totals, count: count, gradientNorm: gradientNorm(dividedBy: count), lr: lr,
+                                tokens: config.train.globalBatch * config.train.seqLen)
+        if report.gradientNorm.isFinite, report.loss.isFinite {
+            let factor = clipFactor(&report)
+            optimizer.updateAndClearGradient(parameters: model.parameters, gradients: model.gradients,
+                                             gradientScale: Float(factor / count), lr: lr)
         } else {
-            let maxNorm = config.clip.maxNorm
-            var factor = 1.0
-            if maxNorm > 0, norm > maxNorm {
-                factor = maxNorm / (norm + 1e-6)
-                report.clipped = true
-            }
-            optimizer.update(parameters: model.parameters, gradients: g, gradientScale: Float(factor / count), lr: lr)
+            try skip(&report, step: step)
         }
-        gradientsClear = !report.skipped
         let finished = DispatchTime.now().uptimeNanoseconds
-        timing.compute += Double(computed - started) * 1e-9
-        timing.reduction += Double(reduced - computed) * 1e-9
-        timing.update += Double(finished - reduced) * 1e-9
-        timing.total += Double(finished - started) * 1e-9
-        timing.steps += 1
+        timing.add(started: started, computed: computed, reduced: reduced, finished: finished)
         state.step += 1
         state.tokens += report.tokens
         if comm.size > 1, state.step % config.train.checkEvery == 0 { try checkReplicas() }
         return report
     }
 
+    // MARK: The parts of a step
+
+    /// Stream mode: every stream starts an epoch from the zero state.
+    private func resetCarriedStates() {
+        for c in carried { c.zero() }
+    }
+
+    /// Forward and backward of micro-batch `m`, adding its gradient into `model.gradients`
+    /// while `observer` watches the backward; stream mode carries its final state on.
+    private func forwardBackward(_ m: Int, dropout: DropoutKey, observer: Model<Float>.BackwardObserver?) throws -> LossSum {
+        model.observer = observer
+        defer { model.observer = nil }
+        let part = try model.train(batches[m], initialState: source.carriesState ? carried[m] : nil, dropout: dropout)
+        if source.carriesState { carried[m].copy(from: model.finalState) }
+        return part
+    }
+
+    /// ‖g‖ of the mean gradient: the summed gradient's norm over the global token count.
+    private func gradientNorm(dividedBy count: Double) -> Double {
+        let g = model.gradients
+        return Float.sumOfSquares(count: g.count, x: g.base).squareRoot() / count
+    }
+
+    /// min(1, θ/‖g‖) for clip.max_norm θ (0: no clipping), marking the report when it clips.
+    private func clipFactor(_ report: inout StepReport) -> Double {
+        let maxNorm = config.clip.maxNorm, norm = report.gradientNorm
+        guard maxNorm > 0, norm > maxNorm else { return 1 }
+        report.clipped = true
+        return maxNorm / (norm + 1e-6)
+    }
+
+    /// A non-finite norm or loss: no update, or an error when clip.nonfinite is abort. The
+    /// gradient is cleared here, as the update would have.
+    private func skip(_ report: inout StepReport, step: Int) throws {
+        if config.clip.nonfinite == .abort {
+            throw UserError("step \(step + 1): the gradient norm is \(report.gradientNorm) and clip.nonfinite is abort")
+        }
+        report.skipped = true
+        state.skippedSteps += 1
+        model.zeroGradients()
+    }
+
     /// Every rank's parameter hash, compared: replicas that drifted apart end the job.
     func checkReplicas() throws {
         let p = model.parameters
         let digest = SHA256.hash(UnsafeRawBufferPointer(start: p.base, count: p.count * MemoryLayout<Float>.size))
-        var hashes = [Int64](repeating: 0, count: comm.size)
-        hashes[comm.rank] = digest.prefix(8).reduce(0) { $0 << 8 | Int64($1) }
-        try hashes.withUnsafeMutableBufferPointer { try comm.allreduceSum($0) }
+        let hashes = try comm.allgather(digest.prefix(8).reduce(0) { $0 << 8 | Int64($1) })
         let differing = hashes.indices.filter { hashes[$0] != hashes[0] }
         guard differing.isEmpty else {
             throw AgreedError(description: "replicas differ after step \(state.step): rank 0's parameters do not match rank\(differing.count > 1 ? "s" : "") \(differing.map(String.init).joined(separator: ", "))")

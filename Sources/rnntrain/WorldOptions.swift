@@ -1,6 +1,7 @@
 import ArgumentParser
 import Collectives
 import Foundation
+import MPICollectives
 import Training
 
 /// Which world a command runs in.
@@ -16,7 +17,7 @@ struct WorldOptions: ParsableArguments {
         switch comm {
         case .single: return SingleProcessCommunicator()
         case .mpi: return try MPICommunicator()
-        case .auto: return MPICommunicator.launchedByMPI ? try MPICommunicator() : SingleProcessCommunicator()
+        case .auto: return Launcher.isMPI ? try MPICommunicator() : SingleProcessCommunicator()
         }
     }
 

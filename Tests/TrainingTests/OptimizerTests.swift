@@ -36,7 +36,7 @@ final class OptimizerTests: XCTestCase {
         let parameters = Buffer<Float>(start.map(Float.init))
         var out: [(p: [Float], first: [Float], second: [Float])] = []
         for g in rawGradients {
-            optimizer.update(parameters: parameters, gradients: Buffer<Float>(g.map(Float.init)),
+            optimizer.updateAndClearGradient(parameters: parameters, gradients: Buffer<Float>(g.map(Float.init)),
                              gradientScale: Float(scale), lr: lr)
             out.append((parameters.array, optimizer.first.array, optimizer.second.array))
         }
@@ -168,8 +168,8 @@ final class OptimizerTests: XCTestCase {
             var b = Optimizer(config: c, parameterCount: start.count)
             let pa = Buffer<Float>(start.map(Float.init)), pb = Buffer<Float>(start.map(Float.init))
             for g in rawGradients {
-                a.update(parameters: pa, gradients: Buffer<Float>(g.map(Float.init)), gradientScale: 0.25, lr: lr)
-                b.update(parameters: pb, gradients: Buffer<Float>(g.map { Float($0 / 4) }), gradientScale: 1, lr: lr)
+                a.updateAndClearGradient(parameters: pa, gradients: Buffer<Float>(g.map(Float.init)), gradientScale: 0.25, lr: lr)
+                b.updateAndClearGradient(parameters: pb, gradients: Buffer<Float>(g.map { Float($0 / 4) }), gradientScale: 1, lr: lr)
             }
             XCTAssertEqual(TrainingTestFixtures.bits(pa), TrainingTestFixtures.bits(pb), "\(type)")
         }
@@ -177,7 +177,7 @@ final class OptimizerTests: XCTestCase {
         for s in [Float(1), 0.25] {
             var o = Optimizer(config: config(.sgd), parameterCount: start.count)
             let p = Buffer<Float>(start.map(Float.init))
-            o.update(parameters: p, gradients: Buffer<Float>(rawGradients[0].map(Float.init)), gradientScale: s, lr: lr)
+            o.updateAndClearGradient(parameters: p, gradients: Buffer<Float>(rawGradients[0].map(Float.init)), gradientScale: s, lr: lr)
             let expected = zip(start, rawGradients[0]).map { $0 - lr * Double(s) * $1 }
             assertClose(p.array, expected, relative: relative, absolute: absolute, "scale \(s)")
         }
@@ -211,18 +211,18 @@ final class OptimizerTests: XCTestCase {
         var a = Optimizer(config: c, parameterCount: start.count)
         var other = Optimizer(config: c, parameterCount: start.count)
         let p = Buffer<Float>(start.map(Float.init))
-        a.update(parameters: p, gradients: Buffer<Float>(rawGradients[0].map(Float.init)), gradientScale: Float(scale), lr: lr)
+        a.updateAndClearGradient(parameters: p, gradients: Buffer<Float>(rawGradients[0].map(Float.init)), gradientScale: Float(scale), lr: lr)
         let first = a.first.array, second = a.second.array
         XCTAssertTrue(first.contains { $0 != 0 } && second.contains { $0 != 0 })
         let q = Buffer<Float>([3, 3, 3, 3, 3])
         for _ in 0..<2 {
-            other.update(parameters: q, gradients: Buffer<Float>([9, -9, 9, -9, 9]), gradientScale: 1, lr: lr)
+            other.updateAndClearGradient(parameters: q, gradients: Buffer<Float>([9, -9, 9, -9, 9]), gradientScale: 1, lr: lr)
         }
         XCTAssertEqual(a.first.array, first)
         XCTAssertEqual(a.second.array, second)
         XCTAssertEqual(a.updates, 1)
         for g in rawGradients.dropFirst() {
-            a.update(parameters: p, gradients: Buffer<Float>(g.map(Float.init)), gradientScale: Float(scale), lr: lr)
+            a.updateAndClearGradient(parameters: p, gradients: Buffer<Float>(g.map(Float.init)), gradientScale: Float(scale), lr: lr)
         }
         let reference = adamReference(decoupled: false, weightDecay: 0, beta1: 0.8, beta2: 0.95, eps: 1e-3).last!
         assertClose(p.array, reference.p, relative: relative, absolute: absolute, "parameters after update 3")

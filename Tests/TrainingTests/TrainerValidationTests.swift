@@ -28,6 +28,11 @@ private final class RankZeroOf: Communicator {
         guard let receive, let base = send.baseAddress, send.count > 0 else { return }
         receive.baseAddress!.copyMemory(from: base, byteCount: send.count)
     }
+    func allgather(_ send: UnsafeRawBufferPointer, into receive: UnsafeMutableRawBufferPointer) throws {
+        receive.initializeMemory(as: UInt8.self, repeating: 0)
+        guard let base = send.baseAddress, send.count > 0 else { return }
+        receive.baseAddress!.copyMemory(from: base, byteCount: send.count)
+    }
     func barrier() throws {}
     func abort(_ message: String) -> Never { fatalError(message) }
     func finish() {}

@@ -1,0 +1,182 @@
+import CMPI
+import Collectives
+import Foundation
+
+/// The world of an `mpirun` (or `srun`) job, through Open MPI. Errors come back as codes
+/// (MPI_ERRORS_RETURN) and are thrown with MPI's own text.
+///
+/// Every collective is started non-blocking and completed by polling through a `StallWatch`,
+/// because Open MPI moves a non-blocking collective only inside MPI calls, and because a poll
+/// can give up: after `timeout` seconds the rank pings every other rank, and the ranks that do
+/// not answer within a grace period — the ones not waiting in MPI, so hung, stopped or
+/// computing — are named. Every rank answers pings while it polls.
+public final class MPICommunicator: Communicator {
+    public let rank: Int
+    public let size: Int
+    let world = cmpi_comm_world()
+    var watch = StallWatch()
+    /// Ping rounds are numbered so a late answer to an old round is not taken for a new one.
+    var round: Int64 = 0
+    let pongs: UnsafeMutablePointer<Int64>
+    /// The round number a ping carries; it must outlive the sends, so it lives with the object.
+    let ping: UnsafeMutablePointer<Int64>
+    /// Answers in flight, each with the value it sends (kept alive until sent).
+    var replies: [(request: MPI_Request?, value: UnsafeMutablePointer<Int64>)] = []
+
+    /// MPI_Init; a second MPICommunicator in one process is a programming error.
+    public init() throws {
+        var provided: Int32 = 0
+        let code = MPI_Init_thread(nil, nil, Int32(MPI_THREAD_SERIALIZED), &provided)
+        guard code == cmpi_success() else { throw CollectiveError("MPI_Init_thread failed with code \(code)") }
+        MPI_Comm_set_errhandler(world, cmpi_errors_return())
+        var r: Int32 = 0, s: Int32 = 0
+        MPI_Comm_rank(world, &r)
+        MPI_Comm_size(world, &s)
+        rank = Int(r)
+        size = Int(s)
+        pongs = UnsafeMutablePointer<Int64>.allocate(capacity: max(1, size))
+        ping = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
+    }
+
+    /// Receives posted into `pongs` live only on the stall path, which ends the job.
+    deinit {
+        pongs.deallocate()
+        ping.deallocate()
+    }
+
+    public var timeout: Double {
+        get { watch.timeout }
+        set { watch.timeout = newValue }
+    }
+
+    public var step: Int {
+        get { watch.step }
+        set { watch.step = newValue }
+    }
+
+    // MARK: Sums
+
+    public func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws {
+        try wait([try startAllreduceSum(buffer)])
+    }
+
+    public func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws {
+        try wait([try startSum(buffer, cmpi_double(), "MPI_Iallreduce of Double")])
+    }
+
+    public func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Int64>) throws {
+        try wait([try startAllreduceSum(buffer)])
+    }
+
+    public func startAllreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws -> Reduction {
+        try startSum(buffer, cmpi_float(), "MPI_Iallreduce of Float")
+    }
+
+    public func startAllreduceSum(_ buffer: UnsafeMutableBufferPointer<Int64>) throws -> Reduction {
+        try startSum(buffer, cmpi_int64(), "MPI_Iallreduce of Int64")
+    }
+
+    private func startSum<T>(_ buffer: UnsafeMutableBufferPointer<T>, _ type: MPI_Datatype, _ what: String) throws -> Reduction {
+        guard buffer.count <= Int(Int32.max) else { throw CollectiveError("\(what): \(buffer.count) elements is too many") }
+        return try start(what) { [world] in
+            MPI_Iallreduce(cmpi_in_place(), buffer.baseAddress, Int32(buffer.count), type, cmpi_sum(), world, &$0)
+        }
+    }
+
+    public func test(_ reductions: [Reduction]) throws -> Bool {
+        var done = true
+        for r in reductions {
+            if try !r.test() { done = false }
+        }
+        return done
+    }
+
+    public func wait(_ reductions: [Reduction]) throws {
+        try progress("the gradient sum") { try self.test(reductions) }
+    }
+
+    // MARK: Other collectives
+
+    public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws {
+        guard var p = buffer.baseAddress else { return }
+        var left = buffer.count
+        while left > 0 {
+            let n = min(left, Int(Int32.max))
+            let part = p
+            try complete(try start("MPI_Ibcast") { [world] in MPI_Ibcast(part, Int32(n), cmpi_byte(), Int32(root), world, &$0) },
+                         "a broadcast")
+            p += n
+            left -= n
+        }
+    }
+
+    public func gather(_ send: UnsafeRawBufferPointer, into receive: UnsafeMutableRawBufferPointer?, root: Int) throws {
+        guard send.count <= Int(Int32.max) else { throw CollectiveError("MPI_Igather: \(send.count) bytes per rank is too many") }
+        if rank == root {
+            guard let receive, receive.count >= send.count * size else {
+                throw CollectiveError("MPI_Igather: the receive buffer is smaller than \(size) × \(send.count) bytes")
+            }
+        }
+        try complete(try start("MPI_Igather") { [world] in
+            MPI_Igather(send.baseAddress, Int32(send.count), cmpi_byte(), receive?.baseAddress, Int32(send.count), cmpi_byte(),
+                        Int32(root), world, &$0)
+        }, "a gather")
+    }
+
+    public func allgather(_ send: UnsafeRawBufferPointer, into receive: UnsafeMutableRawBufferPointer) throws {
+        guard send.count <= Int(Int32.max) else { throw CollectiveError("MPI_Iallgather: \(send.count) bytes per rank is too many") }
+        guard receive.count >= send.count * size else {
+            throw CollectiveError("MPI_Iallgather: the receive buffer is smaller than \(size) × \(send.count) bytes")
+        }
+        try complete(try start("MPI_Iallgather") { [world] in
+            MPI_Iallgather(send.baseAddress, Int32(send.count), cmpi_byte(), receive.baseAddress, Int32(send.count), cmpi_byte(),
+                           world, &$0)
+        }, "an allgather")
+    }
+
+    public func barrier() throws {
+        try complete(try start("MPI_Ibarrier") { [world] in MPI_Ibarrier(world, &$0) }, "a barrier")
+    }
+
+    public func abort(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("rnntrain: rank \(rank): \(message)\n".utf8))
+        MPI_Abort(world, 2)
+        exit(2)
+    }
+
+    /// MPI_Finalize: every rank calls it once, after its last collective.
+    public func finish() {
+        MPI_Finalize()
+    }
+
+    // MARK: Requests
+
+    /// Starts a non-blocking operation with `call`, which fills in its request.
+    private func start(_ what: String, _ call: (inout MPI_Request?) -> Int32) throws -> Reduction {
+        var request: MPI_Request? = cmpi_request_null()
+        try check(call(&request), what)
+        return Reduction {
+            var flag: Int32 = 0
+            try check(MPI_Test(&request, &flag, cmpi_status_ignore()), "MPI_Test")
+            return flag != 0
+        }
+    }
+
+    private func complete(_ operation: Reduction, _ what: String) throws {
+        try progress(what) { try operation.test() }
+    }
+
+    /// Polls `done` until it holds, answering pings, within the timeout.
+    private func progress(_ what: String, _ done: () throws -> Bool) throws {
+        try watch.wait(in: what, until: done, answeringPings: answerPings, unresponsiveRanks: unresponsiveRanks)
+    }
+}
+
+/// Throws `what` failed with MPI's text for a code other than MPI_SUCCESS.
+func check(_ code: Int32, _ what: String) throws {
+    guard code != cmpi_success() else { return }
+    var text = [CChar](repeating: 0, count: Int(cmpi_max_error_string()) + 1)
+    var length: Int32 = 0
+    MPI_Error_string(code, &text, &length)
+    throw CollectiveError("\(what) failed: \(String(cString: text))")
+}
