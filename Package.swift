@@ -7,6 +7,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
@@ -16,7 +17,9 @@ let package = Package(
         .target(name: "Numerics", dependencies: ["CBLAS", "CKernels"]),
         .target(name: "Models", dependencies: ["Numerics"]),
         .target(name: "Collectives", dependencies: ["CMPI"]),
-        .target(name: "Training", dependencies: ["Models", "Numerics", "Collectives", "Yams"]),
+        .target(name: "Training", dependencies: [
+            "Models", "Numerics", "Collectives", "Yams", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .executableTarget(name: "rnntrain", dependencies: [
             "Models", "Training", "Collectives",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
