@@ -17,13 +17,8 @@ import Yams
 extension TrainingConfig {
     /// Reads a file (missing/unreadable file → UserError naming the path), then `parse`.
     public static func load(path: String, overrides: [String] = []) throws -> TrainingConfig {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw UserError("\(path): no such config file")
-        }
-        guard !isDirectory.boolValue else { throw UserError("\(path): is a directory, not a config file") }
         // A bounded read of a regular file: /dev/zero or a FIFO named as the config is refused.
-        let bytes = try FileIO.read(URL(fileURLWithPath: path), limit: maximumYAMLBytes)
+        let bytes = try FileIO.readNamed(path, kind: "config file", limit: maximumYAMLBytes)
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw UserError("\(path): the config file is not UTF-8 text")
         }

@@ -93,18 +93,8 @@ public struct Corpus: Sendable {
 
     /// The whole file as bytes; every failure names the path.
     private static func readText(_ path: String) throws -> [UInt8] {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw UserError("\(path): no such file")
-        }
-        guard !isDirectory.boolValue else { throw UserError("\(path): is a directory, not a text file") }
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw UserError("\(path): cannot read (\(error.localizedDescription))")
-        }
-        guard !data.isEmpty else { throw UserError("\(path): file is empty") }
-        return [UInt8](data)
+        let bytes = try FileIO.readNamed(path, kind: "text file")
+        guard !bytes.isEmpty else { throw UserError("\(path): file is empty") }
+        return bytes
     }
 }

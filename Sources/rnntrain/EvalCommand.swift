@@ -18,7 +18,7 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         let ckpt = try Checkpoint.load(checkpoint)
-        let bytes = try readFile(data)
+        let bytes = try FileIO.readNamed(data, kind: "text file")
         let (tokens, unknown) = try ckpt.vocabulary.encode(bytes, source: data)
         if unknown > 0 { warn("\(data): \(unknown) tokens not in the vocabulary were skipped or mapped to <unk>") }
         let comm = SingleProcessCommunicator()
@@ -42,16 +42,6 @@ struct EvalCommand: ParsableCommand {
         return [("loss", "\(loss)"), ("bits_per_token", "\(loss / log(2))"), ("perplexity", "\(exp(loss))"),
                 ("tokens", "\(sum.count)")]
     }
-}
-
-/// A whole file, or one clear error.
-func readFile(_ path: String) throws -> [UInt8] {
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
-        throw UserError("\(path): no such file")
-    }
-    guard let data = FileManager.default.contents(atPath: path) else { throw UserError("\(path): cannot read") }
-    return [UInt8](data)
 }
 
 func warn(_ line: String) {
