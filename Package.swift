@@ -12,13 +12,16 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
+        // libyaml's event parser, which ConfigLoader runs over a config before Yams builds a tree
+        // from it; Yams has no public API for events.
+        .systemLibrary(name: "CLibYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         // Elementwise kernels in C: clang vectorises them and target_clones picks AVX-512/AVX2 at load time.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
         .target(name: "Numerics", dependencies: ["CBLAS", "CKernels"]),
         .target(name: "Models", dependencies: ["Numerics"]),
         .target(name: "Collectives", dependencies: ["CMPI"]),
         .target(name: "Training", dependencies: [
-            "Models", "Numerics", "Collectives", "Yams", .product(name: "Crypto", package: "swift-crypto"),
+            "Models", "Numerics", "Collectives", "CLibYAML", "Yams", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .executableTarget(name: "rnntrain", dependencies: [
             "Models", "Training", "Collectives",

@@ -1,4 +1,4 @@
-import CYaml
+import CLibYAML
 import Foundation
 import Models
 import Yams
@@ -180,8 +180,10 @@ extension TrainingConfig {
         }
     }
 
-    /// Runs libyaml's event parser (the one Yams is built on) over the text before Yams composes
-    /// it: refuses aliases, anchors and tags, nesting deeper than `maximumYAMLDepth` and more than
+    /// Runs libyaml's event parser (the system's libyaml, of which Yams embeds a copy; Yams' public
+    /// API offers only finished trees, built with aliases resolved and duplicate keys hashed, which
+    /// is what a billion-laughs text makes exponential) over the text before Yams composes it:
+    /// refuses aliases, anchors and tags, nesting deeper than `maximumYAMLDepth` and more than
     /// `maximumYAMLNodes` nodes, each as soon as it is met, so nothing is ever expanded or
     /// recursed into. A syntax error ends the check quietly: composing stops at the same place,
     /// having seen only events this check accepted, and reports it in its own words.
