@@ -135,10 +135,11 @@ public final class TrainingRun {
                     progress.show(step: step, total: total, loss: loss, validation: valLoss, gradientNorm: report.gradientNorm,
                                   clipped: report.clipped, skipped: trainer.state.skippedSteps, lr: report.lr,
                                   tokensPerSecond: rate, eta: eta)
-                    try metrics?.append([("step", step), ("tokens", trainer.state.tokens), ("loss", loss),
-                                         ("val_loss", valLoss), ("grad_norm", report.gradientNorm),
-                                         ("clipped", interval.clipped), ("skipped", trainer.state.skippedSteps),
-                                         ("lr", report.lr), ("tokens_per_s", rate), ("elapsed_s", elapsed)])
+                    try metrics?.append([("step", .number(step)), ("tokens", .number(trainer.state.tokens)),
+                                         ("loss", .number(loss)), ("val_loss", valLoss.map(JSON.number)),
+                                         ("grad_norm", .number(report.gradientNorm)), ("clipped", .number(interval.clipped)),
+                                         ("skipped", .number(trainer.state.skippedSteps)), ("lr", .number(report.lr)),
+                                         ("tokens_per_s", .number(rate)), ("elapsed_s", .number(elapsed))])
                 }
                 interval = (0, 0, 0, 0, DispatchTime.now().uptimeNanoseconds)
             }

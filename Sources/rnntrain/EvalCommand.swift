@@ -23,24 +23,24 @@ struct EvalCommand: ParsableCommand {
         if unknown > 0 { warn("\(data): \(unknown) tokens not in the vocabulary were skipped or mapped to <unk>") }
         let comm = SingleProcessCommunicator()
         let tau = ckpt.config.train.seqLen
-        var fields: [(String, String)]
+        var fields: [(String, JSON)]
         if ckpt.config.data.task == .fillInTheMiddle {
             let sum = try Evaluation.fillLoss(model: ckpt.model, tokens: tokens, steps: tau, maskToken: ckpt.vocabulary.maskToken!,
                                               rate: ckpt.config.data.maskRate, perBatch: 32, comm: comm, source: data)
-            fields = summary(sum) + [("accuracy", "\(Double(sum.correct) / Double(max(1, sum.count)))")]
+            fields = summary(sum) + [("accuracy", .number(Double(sum.correct) / Double(max(1, sum.count))))]
         } else {
             // Long chunks: the state carries across them either way, and each costs a pass over W_hh.
             let sum = try Evaluation.streamLoss(model: ckpt.model, tokens: tokens, streams: 1, steps: max(tau, 1000),
                                                 comm: comm, source: data)
             fields = summary(sum)
         }
-        print("{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
+        print(JSON.object(fields).text(.spaced))
     }
 
-    private func summary(_ sum: LossSum) -> [(String, String)] {
+    private func summary(_ sum: LossSum) -> [(String, JSON)] {
         let loss = sum.loss / Double(max(1, sum.count))
-        return [("loss", "\(loss)"), ("bits_per_token", "\(loss / log(2))"), ("perplexity", "\(exp(loss))"),
-                ("tokens", "\(sum.count)")]
+        return [("loss", .number(loss)), ("bits_per_token", .number(loss / log(2))), ("perplexity", .number(exp(loss))),
+                ("tokens", .number(sum.count))]
     }
 }
 
