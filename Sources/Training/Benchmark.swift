@@ -7,7 +7,7 @@ import Numerics
 /// Timed training steps on synthetic tokens: throughput, where the time goes, how close the
 /// step is to its own GEMMs, and memory against the analytic minimum.
 public enum Benchmark {
-    public struct Report: Codable {
+    public struct Report {
         public var ranks: Int
         public var globalBatch: Int
         public var seqLen: Int
@@ -43,6 +43,9 @@ public enum Benchmark {
         /// Bytes of the gradient, and the seconds a blocking sum of it takes alone (median of 5).
         public var gradientBytes: Double
         public var allreduceSeconds: Double
+
+        /// `bench --json`: every field under its name, keys sorted.
+        public var json: JSON { JSON.fields(of: self) }
     }
 
     public static func run(config: TrainingConfig, comm: Communicator) throws -> Report {

@@ -1,9 +1,5 @@
 import Foundation
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// A run's checkpoints/ directory. A checkpoint is a directory "step-%08d" holding files and a
 /// manifest "SHA256SUMS" in `sha256sum` format ("<hex>  <name>\n", one per file, sorted), so
@@ -173,11 +169,7 @@ public struct CheckpointStore: Sendable {
             let line = Array(line)
             guard line.count > 66, line.count <= 66 + maximumFileNameBytes, line[64] == UInt8(ascii: " "),
                   line[65] == UInt8(ascii: " ") || line[65] == UInt8(ascii: "*") else { throw malformed }
-            var digest: [UInt8] = []
-            for i in stride(from: 0, to: 64, by: 2) {
-                guard let high = hexValue(line[i]), let low = hexValue(line[i + 1]) else { throw malformed }
-                digest.append(high << 4 | low)
-            }
+            guard let digest = Hex.decode(line[..<64]) else { throw malformed }
             guard let name = String(validating: line[66...], as: UTF8.self), name != manifestName,
                   name != ".", name != "..", !name.contains("/"),
                   !name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) else { throw malformed }
@@ -186,15 +178,6 @@ public struct CheckpointStore: Sendable {
             }
         }
         return entries
-    }
-
-    private static func hexValue(_ c: UInt8) -> UInt8? {
-        switch c {
-        case 0x30...0x39: return c - 0x30
-        case 0x41...0x46: return c - 0x41 + 10
-        case 0x61...0x66: return c - 0x61 + 10
-        default: return nil
-        }
     }
 
     /// The newest checkpoint that verifies, with the reasons the newer ones were skipped; nil when

@@ -1,4 +1,4 @@
-import CYaml
+import CLibYAML
 import Foundation
 import Models
 import Yams
@@ -17,13 +17,8 @@ import Yams
 extension TrainingConfig {
     /// Reads a file (missing/unreadable file → UserError naming the path), then `parse`.
     public static func load(path: String, overrides: [String] = []) throws -> TrainingConfig {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw UserError("\(path): no such config file")
-        }
-        guard !isDirectory.boolValue else { throw UserError("\(path): is a directory, not a config file") }
         // A bounded read of a regular file: /dev/zero or a FIFO named as the config is refused.
-        let bytes = try FileIO.read(URL(fileURLWithPath: path), limit: maximumYAMLBytes)
+        let bytes = try FileIO.readNamed(path, kind: "config file", limit: maximumYAMLBytes)
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw UserError("\(path): the config file is not UTF-8 text")
         }
@@ -185,8 +180,10 @@ extension TrainingConfig {
         }
     }
 
-    /// Runs libyaml's event parser (the one Yams is built on) over the text before Yams composes
-    /// it: refuses aliases, anchors and tags, nesting deeper than `maximumYAMLDepth` and more than
+    /// Runs libyaml's event parser (the system's libyaml, of which Yams embeds a copy; Yams' public
+    /// API offers only finished trees, built with aliases resolved and duplicate keys hashed, which
+    /// is what a billion-laughs text makes exponential) over the text before Yams composes it:
+    /// refuses aliases, anchors and tags, nesting deeper than `maximumYAMLDepth` and more than
     /// `maximumYAMLNodes` nodes, each as soon as it is met, so nothing is ever expanded or
     /// recursed into. A syntax error ends the check quietly: composing stops at the same place,
     /// having seen only events this check accepted, and reports it in its own words.

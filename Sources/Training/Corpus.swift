@@ -1,25 +1,14 @@
-import Foundation
-
 /// Training and validation token streams.
 public struct Corpus: Sendable {
     public let vocabulary: Vocabulary
     public let train: [Int32]
     public let validation: [Int32]
-    /// Tokens of the training text that the vocabulary could not represent (word: mapped to
-    /// "<unk>" because rarer than minCount; char/byte: always 0), for the run log.
-    public let trainUnknown: Int
-    /// The same for the validation text (char: scalars skipped because they never occur in the
-    /// training part; word: words mapped to "<unk>").
-    public let validationUnknown: Int
 
     /// Tokens from anywhere (`load`, or the benchmark's synthetic text).
-    public init(vocabulary: Vocabulary, train: [Int32], validation: [Int32], trainUnknown: Int = 0,
-                validationUnknown: Int = 0) {
+    public init(vocabulary: Vocabulary, train: [Int32], validation: [Int32]) {
         self.vocabulary = vocabulary
         self.train = train
         self.validation = validation
-        self.trainUnknown = trainUnknown
-        self.validationUnknown = validationUnknown
     }
 
     /// Reads `path` (missing/unreadable/empty/directory → UserError naming the path). Validation:
@@ -54,8 +43,7 @@ public struct Corpus: Sendable {
                                               minCount: minCount, withMask: withMask)
         let train = try vocabulary.encode(trainText, source: path)
         let validation = try vocabulary.encode(valText, source: valSource)
-        return Corpus(vocabulary: vocabulary, train: train.tokens, validation: validation.tokens,
-                      trainUnknown: train.unknown, validationUnknown: validation.unknown)
+        return Corpus(vocabulary: vocabulary, train: train.tokens, validation: validation.tokens)
     }
 
     /// Where the validation part starts: `valFraction` of the bytes from the end, moved so that
@@ -93,18 +81,8 @@ public struct Corpus: Sendable {
 
     /// The whole file as bytes; every failure names the path.
     private static func readText(_ path: String) throws -> [UInt8] {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw UserError("\(path): no such file")
-        }
-        guard !isDirectory.boolValue else { throw UserError("\(path): is a directory, not a text file") }
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw UserError("\(path): cannot read (\(error.localizedDescription))")
-        }
-        guard !data.isEmpty else { throw UserError("\(path): file is empty") }
-        return [UInt8](data)
+        let bytes = try FileIO.readNamed(path, kind: "text file")
+        guard !bytes.isEmpty else { throw UserError("\(path): file is empty") }
+        return bytes
     }
 }

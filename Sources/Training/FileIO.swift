@@ -1,9 +1,5 @@
 import Foundation
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Small POSIX file helpers. They call the system directly (not FileManager) for two reasons:
 /// durability needs `fsync` on files and directories, and every failure must reach the user as one
@@ -41,6 +37,19 @@ public enum FileIO {
         }
         if readError != 0 { throw osError(path, readError) }
         return bytes
+    }
+
+    /// A file the user named (a corpus, a text to evaluate, a config), read by `read`; the two
+    /// mistakes a path commonly makes get their own message: "no such file", "is a directory,
+    /// not a <kind>".
+    public static func readNamed(_ path: String, kind: String, limit: Int = .max) throws -> [UInt8] {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            if errno == ENOENT { throw UserError("\(path): no such file") }
+            throw osError(path)
+        }
+        guard (info.st_mode & S_IFMT) != S_IFDIR else { throw UserError("\(path): is a directory, not a \(kind)") }
+        return try read(URL(fileURLWithPath: path), limit: limit)
     }
 
     /// Replaces `url` with `bytes` so that a crash leaves either the old or the new content, never a

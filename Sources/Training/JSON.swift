@@ -1,6 +1,7 @@
-/// A parsed JSON value. Objects keep their pairs in order and with duplicates, so the caller can
-/// reject duplicates; numbers keep their text, so the caller decides what an integer is.
-enum JSON {
+/// A JSON value, parsed or to be written (JSON+Writing.swift). Objects keep their pairs in order
+/// and with duplicates, so a reader can reject duplicates and a writer chooses the order; numbers
+/// keep their text, so the caller decides what an integer is and how a number is spelt.
+public enum JSON: Sendable {
     case object([(String, JSON)])
     case array([JSON])
     case string(String)
@@ -28,6 +29,11 @@ enum JSON {
 }
 
 /// RFC 8259 JSON over a byte buffer, for input nobody vouches for.
+///
+/// Hand-written rather than JSONSerialization or JSONDecoder, because a safetensors header comes
+/// from files nobody vouches for and must be read within limits those APIs neither enforce nor
+/// report: bounded nesting depth and item counts, no allocation beyond the text's own size, and
+/// what they hide from the caller (duplicate keys, integers beyond 2^63, where an error is).
 ///
 /// Two ways to read: `parseDocument` builds a `JSON` tree, for small documents whose shape the
 /// caller checks afterwards; the streaming calls (`beginContainer`, `nextMember`, `nextItem`,

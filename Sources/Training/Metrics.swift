@@ -21,22 +21,9 @@ public final class MetricsLog {
 
     deinit { try? handle.close() }
 
-    /// Appends one record; keys keep the order given.
-    public func append(_ fields: [(String, Any?)]) throws {
-        let body = fields.compactMap { key, value -> String? in
-            guard let value else { return nil }
-            return "\"\(key)\": \(MetricsLog.json(value))"
-        }.joined(separator: ", ")
-        try handle.write(contentsOf: Data("{\(body)}\n".utf8))
-    }
-
-    static func json(_ value: Any) -> String {
-        switch value {
-        case let b as Bool: return b ? "true" : "false"
-        case let i as Int: return String(i)
-        case let d as Double: return d.isFinite ? "\(d)" : "null"
-        case let s as String: return "\"\(s)\""
-        default: return "null"
-        }
+    /// Appends one record; keys keep the order given, a nil value leaves its key out.
+    public func append(_ fields: [(String, JSON?)]) throws {
+        let record = JSON.object(fields.compactMap { key, value in value.map { (key, $0) } })
+        try handle.write(contentsOf: Data((record.text(.spaced) + "\n").utf8))
     }
 }

@@ -16,12 +16,13 @@ public enum ModelFile {
         return SafeTensors.encode(tensors, metadata: metadata(config: model.config, vocabulary: vocabulary))
     }
 
+    /// The model config and the vocabulary are written as JSONEncoder wrote them into the files
+    /// before JSON+Writing existed, so a model file keeps its bytes: `JSON.fields` for the config,
+    /// and `/` escaped in the vocabulary.
     static func metadata(config: ModelConfig, vocabulary: Vocabulary) -> [String: String] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        func json<V: Encodable>(_ value: V) -> String { String(decoding: try! encoder.encode(value), as: UTF8.self) }
-        var m = ["format": "rnntrain", "model": json(config), "tokenizer": vocabulary.kind.rawValue,
-                 "vocabulary": json(vocabulary.tokens)]
+        var m = ["format": "rnntrain", "model": JSON.fields(of: config).text(),
+                 "tokenizer": vocabulary.kind.rawValue,
+                 "vocabulary": JSON.array(vocabulary.tokens.map(JSON.string)).text(escapingSlashes: true)]
         if let mask = vocabulary.maskToken { m["mask_token"] = String(mask) }
         return m
     }

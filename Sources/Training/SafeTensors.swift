@@ -62,22 +62,20 @@ public enum SafeTensors {
             precondition(sorted[i].name != "__metadata__", "a tensor cannot be named __metadata__")
             precondition(i == 0 || sorted[i - 1].name != sorted[i].name, "duplicate tensor name \(sorted[i].name)")
         }
-        var header = "{"
-        var entries: [String] = []
+        var entries: [(String, JSON)] = []
         if !metadata.isEmpty {
-            let pairs = metadata.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-                .map { "\(jsonString($0)):\(jsonString(metadata[$0]!))" }
-            entries.append("\"__metadata__\":{\(pairs.joined(separator: ","))}")
+            let keys = metadata.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            entries.append(("__metadata__", .object(keys.map { ($0, .string(metadata[$0]!)) })))
         }
         var offset = 0
         for tensor in sorted {
-            let shape = tensor.shape.map(String.init).joined(separator: ",")
             let end = offset + tensor.bytes.count
-            entries.append("\(jsonString(tensor.name)):{\"dtype\":\"\(tensor.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(end)]}")
+            entries.append((tensor.name, .object([("dtype", .string(tensor.dtype.rawValue)),
+                                                  ("shape", .array(tensor.shape.map(JSON.number))),
+                                                  ("data_offsets", .array([.number(offset), .number(end)]))])))
             offset = end
         }
-        header += entries.joined(separator: ",") + "}"
-        var headerBytes = Array(header.utf8)
+        var headerBytes = Array(JSON.object(entries).text().utf8)
         while headerBytes.count % 8 != 0 { headerBytes.append(UInt8(ascii: " ")) }
 
         var out = [UInt8]()
@@ -313,26 +311,7 @@ public enum SafeTensors {
     /// short, so a hostile header cannot make an error line huge.
     static func quoted(_ text: String) -> String {
         let shown = text.count > 80 ? String(text.prefix(80)) + "…" : text
-        return jsonString(shown)
-    }
-
-    /// JSON string literal: escapes quote, backslash and control characters; other text stays UTF-8.
-    static func jsonString(_ text: String) -> String {
-        let hex = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = [0x22]
-        out.reserveCapacity(text.utf8.count + 2)
-        for c in text.utf8 {
-            switch c {
-            case 0x22, 0x5c: out += [0x5c, c]  // \" and \\
-            case 0x0a: out += [0x5c, UInt8(ascii: "n")]
-            case 0x0d: out += [0x5c, UInt8(ascii: "r")]
-            case 0x09: out += [0x5c, UInt8(ascii: "t")]
-            case 0..<0x20: out += [0x5c, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(c >> 4)], hex[Int(c & 15)]]
-            default: out.append(c)
-            }
-        }
-        out.append(0x22)
-        return String(decoding: out, as: UTF8.self)
+        return JSON.quote(shown)
     }
 }
 

@@ -1,4 +1,5 @@
 import Collectives
+import Dispatch
 import Foundation
 import Models
 import Numerics
@@ -13,7 +14,7 @@ public final class TrainingRun {
     public let comm: Communicator
     public let trainer: Trainer
     let store: CheckpointStore
-    private let started = Date()
+    private let started = DispatchTime.now().uptimeNanoseconds
     private var elapsedBefore = 0.0
 
     /// `resume`: nil (start fresh; the directory must hold no checkpoint), "auto" (the newest
@@ -98,7 +99,12 @@ public final class TrainingRun {
         if comm.isRoot { print(line) }
     }
 
-    private var elapsed: Double { elapsedBefore + Date().timeIntervalSince(started) }
+    private var elapsed: Double { elapsedBefore + Self.seconds(since: started) }
+
+    /// Seconds on the monotonic clock the trainer and the benchmark time steps with.
+    private static func seconds(since start: UInt64) -> Double {
+        Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+    }
 
     /// Trains to the last step, logging every `log.every` steps, validating every
     /// `log.eval_every`, and writing a checkpoint every `checkpoint.every` steps and at the end.
@@ -106,7 +112,7 @@ public final class TrainingRun {
         let total = trainer.totalSteps
         let metrics = comm.isRoot ? try MetricsLog(url: directory.appendingPathComponent("metrics.jsonl")) : nil
         let progress = ProgressLine()
-        var interval = (loss: 0.0, steps: 0, tokens: 0, clipped: 0, start: Date())
+        var interval = (loss: 0.0, steps: 0, tokens: 0, clipped: 0, start: DispatchTime.now().uptimeNanoseconds)
         log("training \(trainer.model.layout.count) parameters on \(comm.size) rank\(comm.size == 1 ? "" : "s"), steps \(trainer.step + 1)...\(total)")
         while trainer.step < total {
             let report = try trainer.trainStep()
@@ -120,7 +126,7 @@ public final class TrainingRun {
             let evaluate = config.log.evalEvery > 0 && (step % config.log.evalEvery == 0 || step == total)
             let validation = evaluate ? try trainer.validate() : nil
             if step % config.log.every == 0 || step == total || validation != nil {
-                let seconds = Date().timeIntervalSince(interval.start)
+                let seconds = Self.seconds(since: interval.start)
                 let rate = Double(interval.tokens) / max(seconds, 1e-9)
                 let loss = interval.steps > 0 ? interval.loss / Double(interval.steps) : .nan
                 let valLoss = validation.map { $0.loss / Double(max(1, $0.count)) }
@@ -129,12 +135,13 @@ public final class TrainingRun {
                     progress.show(step: step, total: total, loss: loss, validation: valLoss, gradientNorm: report.gradientNorm,
                                   clipped: report.clipped, skipped: trainer.state.skippedSteps, lr: report.lr,
                                   tokensPerSecond: rate, eta: eta)
-                    try metrics?.append([("step", step), ("tokens", trainer.state.tokens), ("loss", loss),
-                                         ("val_loss", valLoss), ("grad_norm", report.gradientNorm),
-                                         ("clipped", interval.clipped), ("skipped", trainer.state.skippedSteps),
-                                         ("lr", report.lr), ("tokens_per_s", rate), ("elapsed_s", elapsed)])
+                    try metrics?.append([("step", .number(step)), ("tokens", .number(trainer.state.tokens)),
+                                         ("loss", .number(loss)), ("val_loss", valLoss.map(JSON.number)),
+                                         ("grad_norm", .number(report.gradientNorm)), ("clipped", .number(interval.clipped)),
+                                         ("skipped", .number(trainer.state.skippedSteps)), ("lr", .number(report.lr)),
+                                         ("tokens_per_s", .number(rate)), ("elapsed_s", .number(elapsed))])
                 }
-                interval = (0, 0, 0, 0, Date())
+                interval = (0, 0, 0, 0, DispatchTime.now().uptimeNanoseconds)
             }
             let scheduled = (config.checkpoint.every > 0 && step % config.checkpoint.every == 0) || step == total
             if scheduled || report.checkpointRequested || report.stopSignal != 0 {

@@ -29,9 +29,7 @@ struct BenchCommand: ParsableCommand {
             let r = try Benchmark.run(config: settings, comm: comm)
             guard comm.isRoot else { return }
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys]
-                print(String(decoding: try encoder.encode(r), as: UTF8.self))
+                print(r.json.text())
                 return
             }
             let name = URL(fileURLWithPath: config).deletingPathExtension().lastPathComponent

@@ -18,40 +18,30 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         let ckpt = try Checkpoint.load(checkpoint)
-        let bytes = try readFile(data)
+        let bytes = try FileIO.readNamed(data, kind: "text file")
         let (tokens, unknown) = try ckpt.vocabulary.encode(bytes, source: data)
         if unknown > 0 { warn("\(data): \(unknown) tokens not in the vocabulary were skipped or mapped to <unk>") }
         let comm = SingleProcessCommunicator()
         let tau = ckpt.config.train.seqLen
-        var fields: [(String, String)]
+        var fields: [(String, JSON)]
         if ckpt.config.data.task == .fillInTheMiddle {
             let sum = try Evaluation.fillLoss(model: ckpt.model, tokens: tokens, steps: tau, maskToken: ckpt.vocabulary.maskToken!,
                                               rate: ckpt.config.data.maskRate, perBatch: 32, comm: comm, source: data)
-            fields = summary(sum) + [("accuracy", "\(Double(sum.correct) / Double(max(1, sum.count)))")]
+            fields = summary(sum) + [("accuracy", .number(Double(sum.correct) / Double(max(1, sum.count))))]
         } else {
             // Long chunks: the state carries across them either way, and each costs a pass over W_hh.
             let sum = try Evaluation.streamLoss(model: ckpt.model, tokens: tokens, streams: 1, steps: max(tau, 1000),
                                                 comm: comm, source: data)
             fields = summary(sum)
         }
-        print("{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
+        print(JSON.object(fields).text(.spaced))
     }
 
-    private func summary(_ sum: LossSum) -> [(String, String)] {
+    private func summary(_ sum: LossSum) -> [(String, JSON)] {
         let loss = sum.loss / Double(max(1, sum.count))
-        return [("loss", "\(loss)"), ("bits_per_token", "\(loss / log(2))"), ("perplexity", "\(exp(loss))"),
-                ("tokens", "\(sum.count)")]
+        return [("loss", .number(loss)), ("bits_per_token", .number(loss / log(2))), ("perplexity", .number(exp(loss))),
+                ("tokens", .number(sum.count))]
     }
-}
-
-/// A whole file, or one clear error.
-func readFile(_ path: String) throws -> [UInt8] {
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
-        throw UserError("\(path): no such file")
-    }
-    guard let data = FileManager.default.contents(atPath: path) else { throw UserError("\(path): cannot read") }
-    return [UInt8](data)
 }
 
 func warn(_ line: String) {

@@ -33,7 +33,6 @@ final class CorpusTests: XCTestCase {
             XCTAssertEqual(corpus.train.count + corpus.validation.count, text.utf8.count)
             XCTAssertEqual(Double(corpus.validation.count), 1900 * fraction, accuracy: 1)
             XCTAssertEqual(corpus.vocabulary.decode(corpus.train) + corpus.vocabulary.decode(corpus.validation), text)
-            XCTAssertEqual(corpus.validationUnknown, 0)
         }
     }
 
@@ -56,7 +55,6 @@ final class CorpusTests: XCTestCase {
         for percent in 1...60 {
             let corpus = try load(path, valFraction: Double(percent) / 100)
             XCTAssertEqual(corpus.vocabulary.count, 4)
-            XCTAssertEqual(corpus.validationUnknown, 0, "\(percent)%")
             XCTAssertEqual(corpus.vocabulary.decode(corpus.train) + corpus.vocabulary.decode(corpus.validation),
                            text, "\(percent)%")
         }
@@ -86,16 +84,14 @@ final class CorpusTests: XCTestCase {
         let text = String(repeating: "ab", count: 45) + "abzab"
         let corpus = try load(try write(text), valFraction: 0.2)
         XCTAssertEqual(corpus.vocabulary.tokens, ["a", "b"])
-        XCTAssertEqual(corpus.validationUnknown, 1)
         XCTAssertEqual(corpus.train.count + corpus.validation.count, text.count - 1)
         XCTAssertEqual(corpus.validation.count, 18)
     }
 
-    func testWordUnknownsAreCounted() throws {
+    func testRareAndUnseenWordsBecomeUnknown() throws {
         let corpus = try load(try write("a a b\na c\n"), valPath: try write("a d d\n"), .word, minCount: 2)
         XCTAssertEqual(corpus.vocabulary.tokens, ["<eos>", "<unk>", "a"])
-        XCTAssertEqual(corpus.trainUnknown, 2)
-        XCTAssertEqual(corpus.validationUnknown, 2)
+        XCTAssertEqual(corpus.train, [2, 2, 1, 0, 2, 1, 0])
         XCTAssertEqual(corpus.validation, [2, 1, 1, 0])
     }
 
