@@ -8,11 +8,12 @@ final class DropoutSite<T: Real> {
     let output: Buffer<T>
     let mask: Buffer<T>
 
-    init(site: Int, rows: Int, width: Int) {
+    /// output and mask [τ·n × width], from the arena.
+    init(site: Int, width: Int, output: Buffer<T>, mask: Buffer<T>) {
         self.site = site
         self.width = width
-        output = Buffer(count: rows * width)
-        mask = Buffer(count: rows * width)
+        self.output = output
+        self.mask = mask
     }
 
     /// output = x ⊙ mask for rows (t, i) keyed by (seed, step, firstSequence + i, site, t).

@@ -29,20 +29,19 @@ public enum GradientCheck {
         public var passed: Bool { maxRelativeError <= tolerance }
     }
 
-    /// The names `--cell` takes.
-    public static let cellNames = ["rnn-tanh", "rnn-relu", "lstm", "gru", "gru-linear-before-reset", "mlp"]
+    /// The names `--cell` takes: every registered cell form, then the MLP.
+    public static var cellNames: [String] { CellRegistry.forms.map(\.name) + ["mlp"] }
 
     /// A small config for a named cell; nil for an unknown name.
     public static func config(cell name: String, layers: Int, bidirectional: Bool, tied: Bool = false) -> ModelConfig? {
         var c = ModelConfig()
-        switch name {
-        case "rnn-tanh": c.cell = .rnn
-        case "rnn-relu": c.cell = .rnn; c.activation = .relu
-        case "lstm": c.cell = .lstm
-        case "gru": c.cell = .gru
-        case "gru-linear-before-reset": c.cell = .gru; c.gruVariant = .linearBeforeReset
-        case "mlp": c.cell = .mlp; c.context = 3
-        default: return nil
+        if let form = CellRegistry.form(named: name) {
+            form.apply(to: &c)
+        } else if name == "mlp" {
+            c.cell = .mlp
+            c.context = 3
+        } else {
+            return nil
         }
         c.vocabulary = 5
         c.hidden = 3
@@ -69,9 +68,9 @@ public enum GradientCheck {
         return out
     }
 
-    /// The whole matrix: five recurrent cells × layers {1, 2} × {uni, bi}, the MLP, tied weights.
+    /// The whole matrix: every registered cell form × layers {1, 2} × {uni, bi}, the MLP, tied weights.
     public static func matrix() -> [Case] {
-        var all = cases(cells: Array(cellNames.dropLast()), layers: [1, 2], bidirectional: [false, true])
+        var all = cases(cells: CellRegistry.forms.map(\.name), layers: [1, 2], bidirectional: [false, true])
         all += cases(cells: ["mlp"], layers: [1], bidirectional: [false])
         for (cell, bi) in [("lstm", false), ("gru-linear-before-reset", true), ("mlp", false)] {
             let config = config(cell: cell, layers: cell == "mlp" ? 1 : 2, bidirectional: bi, tied: true)!

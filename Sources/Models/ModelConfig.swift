@@ -1,15 +1,7 @@
-/// The recurrent cell (or the windowed MLP baseline, which has no hidden state).
+/// The recurrent cell (or the windowed MLP baseline, which has no hidden state), by its config
+/// name. What each computes is in Cells/ (see `CellRegistry`) and WindowedMLP.swift.
 public enum Cell: String, Codable, CaseIterable, Sendable {
     case rnn, lstm, gru, mlp
-
-    /// Gate blocks per hidden unit: the width of W_ih is gateCount · h.
-    public var gateCount: Int {
-        switch self {
-        case .rnn, .mlp: return 1
-        case .lstm: return 4
-        case .gru: return 3
-        }
-    }
 }
 
 /// φ of the vanilla RNN and of the MLP's hidden layer.
@@ -17,10 +9,14 @@ public enum Activation: String, Codable, CaseIterable, Sendable {
     case tanh, relu
 }
 
-/// Where the GRU applies its reset gate: `notes` before the recurrent matmul, `(R ⊙ H) W_hh`;
-/// `linear-before-reset` after it, `R ⊙ (H W_hh + b_hh)`, as cuDNN and PyTorch's nn.GRU do.
+/// Where the GRU applies its reset gate: before the recurrent matmul, `(R ⊙ H) W_hh`, as the
+/// course notes write it; or after it, `R ⊙ (H W_hh + b_hh)`, as cuDNN and PyTorch's nn.GRU do.
+///
+/// The raw values are the config strings, read and written by configs, checkpoints' config.yaml
+/// and safetensors `__metadata__`. The first case keeps the string `notes` it has always been
+/// written as, so every file written before and after the case was renamed reads the same.
 public enum GRUVariant: String, Codable, CaseIterable, Sendable {
-    case notes
+    case resetBeforeMatmul = "notes"
     case linearBeforeReset = "linear-before-reset"
 }
 
@@ -32,7 +28,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public var hidden = 256
     public var embedding = 64
     public var bidirectional = false
-    public var gruVariant: GRUVariant = .notes
+    public var gruVariant: GRUVariant = .resetBeforeMatmul
     public var dropout = 0.0
     public var tieWeights = false
     /// Tokens the MLP sees (its Markov order k); unused by recurrent cells.
@@ -46,6 +42,9 @@ public struct ModelConfig: Codable, Equatable, Sendable {
 
     /// Width of what the decoder reads: h · directions, or the MLP's hidden width.
     public var decoderInput: Int { cell == .mlp ? hidden : hidden * directions }
+
+    /// Width of a row of looked-up embeddings: E, or k·E for the MLP's window of k tokens.
+    public var embeddedWidth: Int { cell == .mlp ? context * embedding : embedding }
 
     /// The input width of recurrent layer `layer`.
     public func inputSize(layer: Int) -> Int { layer == 0 ? embedding : hidden * directions }

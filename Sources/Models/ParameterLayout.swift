@@ -28,7 +28,7 @@ public struct ParameterLayout: Equatable, Sendable, CustomStringConvertible {
         if config.cell == .mlp {
             groups.append([("hidden.weight", [H, config.context * E]), ("hidden.bias", [H])])
         } else {
-            let G = config.cell.gateCount * H
+            let G = CellRegistry.cell(for: config).gateCount * H
             for layer in 0..<config.layers {
                 for direction in 0..<config.directions {
                     let s = Self.suffix(layer: layer, direction: direction)

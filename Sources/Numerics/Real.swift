@@ -1,5 +1,6 @@
 // The element types the models compute in. Float trains; Double checks gradients.
-// Each requirement forwards to a CBLAS routine or a kernel of CKernels (see kernels.h for shapes).
+// Each requirement forwards to a CBLAS routine or a kernel of CKernels (see kernels.h for shapes);
+// the recurrent cells bind their own step kernels, each in its file in Models/Cells.
 import CBLAS
 import CKernels
 
@@ -14,22 +15,6 @@ public protocol Real: BinaryFloatingPoint, BitwiseCopyable, Sendable, CustomStri
     static func actForward(rows: Int, width: Int, relu: Bool, pre: UnsafePointer<Self>, bias: UnsafePointer<Self>?, out: UnsafeMutablePointer<Self>)
     /// dpre [n × h] = (dup + drec) ⊙ φ'(out).
     static func actBackward(n: Int, h: Int, relu: Bool, out: UnsafePointer<Self>, dup: UnsafePointer<Self>, ldup: Int, drec: UnsafePointer<Self>?, dpre: UnsafeMutablePointer<Self>)
-    /// One LSTM step after the GEMMs; gates [n × 4h] i|f|g|o.
-    static func lstmForward(n: Int, h: Int, gates: UnsafeMutablePointer<Self>, bias: UnsafePointer<Self>?, cprev: UnsafePointer<Self>, c: UnsafeMutablePointer<Self>, tc: UnsafeMutablePointer<Self>, hout: UnsafeMutablePointer<Self>)
-    /// One LSTM step backward.
-    static func lstmBackward(n: Int, h: Int, gates: UnsafePointer<Self>, cprev: UnsafePointer<Self>, tc: UnsafePointer<Self>, dup: UnsafePointer<Self>, ldup: Int, dhrec: UnsafePointer<Self>, dc: UnsafeMutablePointer<Self>, dgates: UnsafeMutablePointer<Self>)
-    /// GRU (notes) gates r, z and r ⊙ h_{t-1}.
-    static func gruReset(n: Int, h: Int, g: UnsafeMutablePointer<Self>, bias: UnsafePointer<Self>?, hprev: UnsafePointer<Self>, rh: UnsafeMutablePointer<Self>)
-    /// GRU (notes) candidate and new state.
-    static func gruUpdate(n: Int, h: Int, g: UnsafeMutablePointer<Self>, bias: UnsafePointer<Self>?, hprev: UnsafePointer<Self>, hout: UnsafeMutablePointer<Self>)
-    /// Backward of gruUpdate.
-    static func gruUpdateBackward(n: Int, h: Int, g: UnsafePointer<Self>, hprev: UnsafePointer<Self>, dup: UnsafePointer<Self>, ldup: Int, dhrec: UnsafeMutablePointer<Self>, dg: UnsafeMutablePointer<Self>)
-    /// Backward of gruReset.
-    static func gruResetBackward(n: Int, h: Int, g: UnsafePointer<Self>, hprev: UnsafePointer<Self>, drh: UnsafePointer<Self>, dhrec: UnsafeMutablePointer<Self>, dg: UnsafeMutablePointer<Self>)
-    /// One linear-before-reset GRU step after the GEMMs.
-    static func gruLBRForward(n: Int, h: Int, gi: UnsafeMutablePointer<Self>, bias: UnsafePointer<Self>?, gh: UnsafePointer<Self>, hprev: UnsafePointer<Self>, ghn: UnsafeMutablePointer<Self>, hout: UnsafeMutablePointer<Self>)
-    /// One linear-before-reset GRU step backward.
-    static func gruLBRBackward(n: Int, h: Int, g: UnsafePointer<Self>, ghn: UnsafePointer<Self>, hprev: UnsafePointer<Self>, dup: UnsafePointer<Self>, ldup: Int, dhrec: UnsafeMutablePointer<Self>, dgi: UnsafeMutablePointer<Self>, dgh: UnsafeMutablePointer<Self>)
     /// Summed softmax cross-entropy of logits + bias; with gradient, logits become ∂loss/∂logits and their column sums are added to biasGradient.
     static func softmaxCrossEntropy(rows: Int, vocabulary: Int, logits: UnsafeMutablePointer<Self>, bias: UnsafePointer<Self>?, targets: UnsafePointer<Int32>, mask: UnsafePointer<UInt8>?, gradient: Bool, biasGradient: UnsafeMutablePointer<Self>?, count: inout Int, correct: inout Int) -> Double
     /// Inverted dropout with counter-based masks.
@@ -78,46 +63,6 @@ extension Float: Real {
     @inline(__always)
     public static func actBackward(n: Int, h: Int, relu: Bool, out: UnsafePointer<Float>, dup: UnsafePointer<Float>, ldup: Int, drec: UnsafePointer<Float>?, dpre: UnsafeMutablePointer<Float>) {
         rk_act_backward_f32(n, h, relu ? 1 : 0, out, dup, ldup, drec, dpre)
-    }
-
-    @inline(__always)
-    public static func lstmForward(n: Int, h: Int, gates: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, cprev: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, tc: UnsafeMutablePointer<Float>, hout: UnsafeMutablePointer<Float>) {
-        rk_lstm_forward_f32(n, h, gates, bias, cprev, c, tc, hout)
-    }
-
-    @inline(__always)
-    public static func lstmBackward(n: Int, h: Int, gates: UnsafePointer<Float>, cprev: UnsafePointer<Float>, tc: UnsafePointer<Float>, dup: UnsafePointer<Float>, ldup: Int, dhrec: UnsafePointer<Float>, dc: UnsafeMutablePointer<Float>, dgates: UnsafeMutablePointer<Float>) {
-        rk_lstm_backward_f32(n, h, gates, cprev, tc, dup, ldup, dhrec, dc, dgates)
-    }
-
-    @inline(__always)
-    public static func gruReset(n: Int, h: Int, g: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, hprev: UnsafePointer<Float>, rh: UnsafeMutablePointer<Float>) {
-        rk_gru_reset_f32(n, h, g, bias, hprev, rh)
-    }
-
-    @inline(__always)
-    public static func gruUpdate(n: Int, h: Int, g: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, hprev: UnsafePointer<Float>, hout: UnsafeMutablePointer<Float>) {
-        rk_gru_update_f32(n, h, g, bias, hprev, hout)
-    }
-
-    @inline(__always)
-    public static func gruUpdateBackward(n: Int, h: Int, g: UnsafePointer<Float>, hprev: UnsafePointer<Float>, dup: UnsafePointer<Float>, ldup: Int, dhrec: UnsafeMutablePointer<Float>, dg: UnsafeMutablePointer<Float>) {
-        rk_gru_update_backward_f32(n, h, g, hprev, dup, ldup, dhrec, dg)
-    }
-
-    @inline(__always)
-    public static func gruResetBackward(n: Int, h: Int, g: UnsafePointer<Float>, hprev: UnsafePointer<Float>, drh: UnsafePointer<Float>, dhrec: UnsafeMutablePointer<Float>, dg: UnsafeMutablePointer<Float>) {
-        rk_gru_reset_backward_f32(n, h, g, hprev, drh, dhrec, dg)
-    }
-
-    @inline(__always)
-    public static func gruLBRForward(n: Int, h: Int, gi: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, gh: UnsafePointer<Float>, hprev: UnsafePointer<Float>, ghn: UnsafeMutablePointer<Float>, hout: UnsafeMutablePointer<Float>) {
-        rk_gru_lbr_forward_f32(n, h, gi, bias, gh, hprev, ghn, hout)
-    }
-
-    @inline(__always)
-    public static func gruLBRBackward(n: Int, h: Int, g: UnsafePointer<Float>, ghn: UnsafePointer<Float>, hprev: UnsafePointer<Float>, dup: UnsafePointer<Float>, ldup: Int, dhrec: UnsafeMutablePointer<Float>, dgi: UnsafeMutablePointer<Float>, dgh: UnsafeMutablePointer<Float>) {
-        rk_gru_lbr_backward_f32(n, h, g, ghn, hprev, dup, ldup, dhrec, dgi, dgh)
     }
 
     @inline(__always)
@@ -200,46 +145,6 @@ extension Double: Real {
     @inline(__always)
     public static func actBackward(n: Int, h: Int, relu: Bool, out: UnsafePointer<Double>, dup: UnsafePointer<Double>, ldup: Int, drec: UnsafePointer<Double>?, dpre: UnsafeMutablePointer<Double>) {
         rk_act_backward_f64(n, h, relu ? 1 : 0, out, dup, ldup, drec, dpre)
-    }
-
-    @inline(__always)
-    public static func lstmForward(n: Int, h: Int, gates: UnsafeMutablePointer<Double>, bias: UnsafePointer<Double>?, cprev: UnsafePointer<Double>, c: UnsafeMutablePointer<Double>, tc: UnsafeMutablePointer<Double>, hout: UnsafeMutablePointer<Double>) {
-        rk_lstm_forward_f64(n, h, gates, bias, cprev, c, tc, hout)
-    }
-
-    @inline(__always)
-    public static func lstmBackward(n: Int, h: Int, gates: UnsafePointer<Double>, cprev: UnsafePointer<Double>, tc: UnsafePointer<Double>, dup: UnsafePointer<Double>, ldup: Int, dhrec: UnsafePointer<Double>, dc: UnsafeMutablePointer<Double>, dgates: UnsafeMutablePointer<Double>) {
-        rk_lstm_backward_f64(n, h, gates, cprev, tc, dup, ldup, dhrec, dc, dgates)
-    }
-
-    @inline(__always)
-    public static func gruReset(n: Int, h: Int, g: UnsafeMutablePointer<Double>, bias: UnsafePointer<Double>?, hprev: UnsafePointer<Double>, rh: UnsafeMutablePointer<Double>) {
-        rk_gru_reset_f64(n, h, g, bias, hprev, rh)
-    }
-
-    @inline(__always)
-    public static func gruUpdate(n: Int, h: Int, g: UnsafeMutablePointer<Double>, bias: UnsafePointer<Double>?, hprev: UnsafePointer<Double>, hout: UnsafeMutablePointer<Double>) {
-        rk_gru_update_f64(n, h, g, bias, hprev, hout)
-    }
-
-    @inline(__always)
-    public static func gruUpdateBackward(n: Int, h: Int, g: UnsafePointer<Double>, hprev: UnsafePointer<Double>, dup: UnsafePointer<Double>, ldup: Int, dhrec: UnsafeMutablePointer<Double>, dg: UnsafeMutablePointer<Double>) {
-        rk_gru_update_backward_f64(n, h, g, hprev, dup, ldup, dhrec, dg)
-    }
-
-    @inline(__always)
-    public static func gruResetBackward(n: Int, h: Int, g: UnsafePointer<Double>, hprev: UnsafePointer<Double>, drh: UnsafePointer<Double>, dhrec: UnsafeMutablePointer<Double>, dg: UnsafeMutablePointer<Double>) {
-        rk_gru_reset_backward_f64(n, h, g, hprev, drh, dhrec, dg)
-    }
-
-    @inline(__always)
-    public static func gruLBRForward(n: Int, h: Int, gi: UnsafeMutablePointer<Double>, bias: UnsafePointer<Double>?, gh: UnsafePointer<Double>, hprev: UnsafePointer<Double>, ghn: UnsafeMutablePointer<Double>, hout: UnsafeMutablePointer<Double>) {
-        rk_gru_lbr_forward_f64(n, h, gi, bias, gh, hprev, ghn, hout)
-    }
-
-    @inline(__always)
-    public static func gruLBRBackward(n: Int, h: Int, g: UnsafePointer<Double>, ghn: UnsafePointer<Double>, hprev: UnsafePointer<Double>, dup: UnsafePointer<Double>, ldup: Int, dhrec: UnsafeMutablePointer<Double>, dgi: UnsafeMutablePointer<Double>, dgh: UnsafeMutablePointer<Double>) {
-        rk_gru_lbr_backward_f64(n, h, g, ghn, hprev, dup, ldup, dhrec, dgi, dgh)
     }
 
     @inline(__always)

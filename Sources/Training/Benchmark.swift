@@ -109,7 +109,7 @@ public enum Benchmark {
         }
         var f = 0.0
         for layer in 0..<m.layers {
-            f += Double(m.directions) * 2 * (Double(m.inputSize(layer: layer)) + h) * Double(m.cell.gateCount) * h
+            f += Double(m.directions) * 2 * (Double(m.inputSize(layer: layer)) + h) * Double(CellRegistry.gateCount(m)) * h
         }
         return f + 2 * h * Double(m.directions) * V
     }

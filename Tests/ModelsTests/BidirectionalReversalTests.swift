@@ -11,10 +11,10 @@ final class BidirectionalReversalTests: XCTestCase {
     let steps = 4, n = 2, h = 2, V = 5
 
     func testReverseDirectionIsForwardOnReversedTime() throws {
-        for cell in RecurrentCell.allCases { try check(cell) }
+        for cell in CellRegistry.forms { try check(cell) }
     }
 
-    private func check(_ cell: RecurrentCell) throws {
+    private func check(_ cell: CellForm) throws {
         let bi = try Model<Double>(config: makeConfig(cell, bidirectional: true, vocabulary: V, hidden: h), seed: 31)
         let uni = try Model<Double>(config: makeConfig(cell, vocabulary: V, hidden: h), seed: 32)
         let forwardOnly = try Model<Double>(config: makeConfig(cell, vocabulary: V, hidden: h), seed: 33)
@@ -63,16 +63,16 @@ final class BidirectionalReversalTests: XCTestCase {
                 expected.append(try positionLoss(uni, reversed, reverseState, t: steps - 1 - t, i: i))
             }
         }
-        assertClose(got, expected, relative: 1e-13, "\(cell.rawValue) per-position losses")
+        assertClose(got, expected, relative: 1e-13, "\(cell.name) per-position losses")
 
         _ = try bi.evaluate(batch, initialState: Buffer(doubles: state))
         let biFinal = bi.finalState.doubles
         _ = try uni.evaluate(reversed, initialState: Buffer(doubles: reverseState))
         assertClose(columns(biFinal, rows: n, width: 2 * per, from: per, count: per), uni.finalState.doubles,
-                    absolute: 1e-14, "\(cell.rawValue) reverse direction's final state (its state after t = 0)")
+                    absolute: 1e-14, "\(cell.name) reverse direction's final state (its state after t = 0)")
         _ = try forwardOnly.evaluate(batch, initialState: Buffer(doubles: forwardState))
         assertClose(columns(biFinal, rows: n, width: 2 * per, from: 0, count: per), forwardOnly.finalState.doubles,
-                    absolute: 1e-14, "\(cell.rawValue) forward direction's final state")
+                    absolute: 1e-14, "\(cell.name) forward direction's final state")
     }
 
     /// Columns [from, from + count) of a row-major [rows × width] matrix.

@@ -16,7 +16,7 @@ final class ChunkingTests: XCTestCase {
     }
 
     func testSixStepsAsFourThenTwo() throws {
-        for cell in RecurrentCell.allCases {
+        for cell in CellRegistry.forms {
             let config = makeConfig(cell, layers: 2, vocabulary: 6, embedding: 3, hidden: 3)
             let model = try Model<Double>(config: config, seed: 41)
             var fixture = Fixture(seed: 42)
@@ -29,19 +29,19 @@ final class ChunkingTests: XCTestCase {
             let carried = Buffer<Double>(doubles: model.finalState.doubles)
             let second = try model.evaluate(chunk(batch, 4..<6), initialState: carried)
 
-            assertClose(first.loss + second.loss, whole.loss, relative: 1e-12, "\(cell.rawValue) summed loss")
-            XCTAssertEqual(first.count + second.count, whole.count, "\(cell.rawValue) count")
-            assertClose(model.finalState.doubles, wholeState, absolute: 1e-12, "\(cell.rawValue) final state")
+            assertClose(first.loss + second.loss, whole.loss, relative: 1e-12, "\(cell.name) summed loss")
+            XCTAssertEqual(first.count + second.count, whole.count, "\(cell.name) count")
+            assertClose(model.finalState.doubles, wholeState, absolute: 1e-12, "\(cell.name) final state")
             // The state carried something: starting the second chunk from zero changes its loss.
             let cold = try model.evaluate(chunk(batch, 4..<6))
-            XCTAssertGreaterThan(abs(cold.loss - second.loss), 1e-6, "\(cell.rawValue) the carried state must matter")
+            XCTAssertGreaterThan(abs(cold.loss - second.loss), 1e-6, "\(cell.name) the carried state must matter")
         }
     }
 
     /// Streaming passes the model's own `finalState` buffer straight back in, with equal chunk
     /// shapes, so the workspace (and that buffer) is reused while it is read.
     func testPassingFinalStateBufferBackInDirectly() throws {
-        for cell in RecurrentCell.allCases {
+        for cell in CellRegistry.forms {
             let config = makeConfig(cell, layers: 2, vocabulary: 6, embedding: 3, hidden: 3)
             let model = try Model<Double>(config: config, seed: 43)
             var fixture = Fixture(seed: 44)
@@ -52,8 +52,8 @@ final class ChunkingTests: XCTestCase {
 
             let first = try model.evaluate(chunk(batch, 0..<3), initialState: start)
             let second = try model.evaluate(chunk(batch, 3..<6), initialState: model.finalState)
-            assertClose(first.loss + second.loss, whole.loss, relative: 1e-12, "\(cell.rawValue) summed loss")
-            assertClose(model.finalState.doubles, wholeState, absolute: 1e-12, "\(cell.rawValue) final state")
+            assertClose(first.loss + second.loss, whole.loss, relative: 1e-12, "\(cell.name) summed loss")
+            assertClose(model.finalState.doubles, wholeState, absolute: 1e-12, "\(cell.name) final state")
         }
     }
 }

@@ -1,22 +1,16 @@
 import Models
 import Numerics
 
-/// The five recurrent cells the models implement, by the names `GradientCheck` uses.
-enum RecurrentCell: String, CaseIterable {
-    case rnnTanh = "rnn-tanh", rnnRelu = "rnn-relu", lstm, gru, gruLinearBeforeReset = "gru-linear-before-reset"
-
-    func apply(to c: inout ModelConfig) {
-        switch self {
-        case .rnnTanh: c.cell = .rnn; c.activation = .tanh
-        case .rnnRelu: c.cell = .rnn; c.activation = .relu
-        case .lstm: c.cell = .lstm
-        case .gru: c.cell = .gru; c.gruVariant = .notes
-        case .gruLinearBeforeReset: c.cell = .gru; c.gruVariant = .linearBeforeReset
-        }
-    }
+/// The cell forms tests name directly; tests that cover every cell enumerate `CellRegistry.forms`.
+extension CellForm {
+    static let rnnTanh = CellRegistry.form(named: "rnn-tanh")!
+    static let rnnRelu = CellRegistry.form(named: "rnn-relu")!
+    static let lstm = CellRegistry.form(named: "lstm")!
+    static let gru = CellRegistry.form(named: "gru")!
+    static let gruLinearBeforeReset = CellRegistry.form(named: "gru-linear-before-reset")!
 }
 
-func makeConfig(_ cell: RecurrentCell, layers: Int = 1, bidirectional: Bool = false, vocabulary: Int = 5,
+func makeConfig(_ cell: CellForm, layers: Int = 1, bidirectional: Bool = false, vocabulary: Int = 5,
                 embedding: Int = 3, hidden: Int = 2, dropout: Double = 0) -> ModelConfig {
     var c = ModelConfig()
     cell.apply(to: &c)

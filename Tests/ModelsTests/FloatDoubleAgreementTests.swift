@@ -32,9 +32,9 @@ final class FloatDoubleAgreementTests: XCTestCase {
     }
 
     func testRecurrentCells() throws {
-        for cell in RecurrentCell.allCases {
+        for cell in CellRegistry.forms {
             try compare(makeConfig(cell, layers: 2, bidirectional: cell == .lstm || cell == .gruLinearBeforeReset,
-                                   vocabulary: 7, embedding: 4, hidden: 3), cell.rawValue)
+                                   vocabulary: 7, embedding: 4, hidden: 3), cell.name)
         }
     }
 

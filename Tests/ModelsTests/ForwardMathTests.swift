@@ -28,25 +28,25 @@ final class ForwardMathTests: XCTestCase {
 
     /// One step uses only the input path and the initial state; two use the recurrence.
     func testOneLayerCellsOneAndTwoSteps() throws {
-        for cell in RecurrentCell.allCases {
+        for cell in CellRegistry.forms {
             for steps in [1, 2] {
-                try check(makeConfig(cell), steps: steps, "\(cell.rawValue) τ \(steps)")
+                try check(makeConfig(cell), steps: steps, "\(cell.name) τ \(steps)")
             }
         }
     }
 
     func testDeepBidirectionalMasked() throws {
-        for cell in RecurrentCell.allCases {
+        for cell in CellRegistry.forms {
             try check(makeConfig(cell, layers: 2, bidirectional: true), steps: 3, masked: true,
-                      "\(cell.rawValue) 2 layers bidirectional masked")
+                      "\(cell.name) 2 layers bidirectional masked")
         }
     }
 
     /// One sequence: the per-step products run as GEMV on W_hh as stored, not on its transposed copy.
     func testOneSequence() throws {
-        for cell in RecurrentCell.allCases {
+        for cell in CellRegistry.forms {
             try check(makeConfig(cell, layers: 2, bidirectional: true), steps: 3, sequences: 1,
-                      "\(cell.rawValue) 2 layers bidirectional, one sequence")
+                      "\(cell.name) 2 layers bidirectional, one sequence")
         }
     }
 

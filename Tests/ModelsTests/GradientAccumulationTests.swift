@@ -6,7 +6,7 @@ import XCTest
 /// Backward adds into `gradients` (micro-batches accumulate) and only `zeroGradients` clears them.
 final class GradientAccumulationTests: XCTestCase {
     func testTrainingTwiceDoublesTheGradient() throws {
-        let configs = RecurrentCell.allCases.map { makeConfig($0, layers: 2, bidirectional: true) }
+        let configs = CellRegistry.forms.map { makeConfig($0, layers: 2, bidirectional: true) }
             + [makeMLPConfig()]
         for config in configs {
             let model = try Model<Double>(config: config, seed: 11)

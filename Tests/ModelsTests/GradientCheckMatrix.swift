@@ -10,6 +10,9 @@ final class GradientCheckMatrix: XCTestCase {
     func testEveryCaseOfTheMatrixPasses() throws {
         let cases = GradientCheck.matrix()
         XCTAssertGreaterThanOrEqual(cases.count, 45, "five cells × {1, 2} layers × {uni, bi} × {plain, masked}, the mlp, tied")
+        for form in CellRegistry.forms {
+            XCTAssertGreaterThanOrEqual(cases.filter { $0.name.hasPrefix(form.name + " ") }.count, 8, "\(form.name) must be in the matrix")
+        }
         // The cases are independent models: run them on both cores.
         var reports = [Result<GradientCheck.Report, Error>?](repeating: nil, count: cases.count)
         let lock = NSLock()
@@ -31,7 +34,7 @@ final class GradientCheckMatrix: XCTestCase {
 
     /// One sequence: every per-step product is a single row, which `gemm` hands to GEMV.
     func testOneSequencePasses() throws {
-        for c in GradientCheck.cases(cells: Array(GradientCheck.cellNames.dropLast()), layers: [2], bidirectional: [true]) {
+        for c in GradientCheck.cases(cells: CellRegistry.forms.map(\.name), layers: [2], bidirectional: [true]) {
             let r = try GradientCheck.run(c, sequences: 1)
             XCTAssertLessThanOrEqual(r.maxRelativeError, GradientCheck.tolerance,
                                      "\(c.name), one sequence: max relative error \(r.maxRelativeError), worst \(r.worst)")

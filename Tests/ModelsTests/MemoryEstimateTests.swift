@@ -7,7 +7,7 @@ import XCTest
 final class MemoryEstimateTests: XCTestCase {
     func testActivationEstimateEqualsTheAllocatedArena() throws {
         var configs: [ModelConfig] = []
-        for cell in RecurrentCell.allCases {
+        for cell in CellRegistry.forms {
             for layers in [1, 3] {
                 for bidirectional in [false, true] {
                     for dropout in [0, 0.25] {
@@ -34,5 +34,16 @@ final class MemoryEstimateTests: XCTestCase {
                                Double(double.workspaceBytes), what)
             }
         }
+    }
+
+    /// hidden 60000 × 200 layers passes `validate` but needs tebibytes: the estimate must come out
+    /// finite and huge without overflowing an Int or allocating anything.
+    func testAHugeConfigIsEstimatedWithoutOverflow() {
+        var config = makeConfig(.lstm, layers: 200, bidirectional: true, vocabulary: 1 << 20, embedding: 1 << 16, hidden: 60000)
+        config.dropout = 0.5
+        XCTAssertNoThrow(try config.validate())
+        let bytes = MemoryEstimate.activationBytes(config: config, steps: 1 << 16, sequences: 1 << 16, scalarBytes: 4)
+        XCTAssertTrue(bytes.isFinite)
+        XCTAssertGreaterThan(bytes, 1e18, "τ·n = 2^32 rows of 60000-wide activations in 400 directions")
     }
 }

@@ -39,6 +39,23 @@ final class ParameterLayoutTests: XCTestCase {
         XCTAssertEqual(mlp["hidden.weight"].shape, [4, 15])
     }
 
+    /// Every registered cell has nn.RNN/LSTM/GRU's four tensors per direction with PyTorch's gate
+    /// count (RNN 1, LSTM 4, GRU 3): a cell registered without an entry here fails.
+    func testEveryRegisteredCellHasPyTorchShapes() {
+        let pytorchGates: [Cell: Int] = [.rnn: 1, .lstm: 4, .gru: 3]
+        for form in CellRegistry.forms {
+            guard let G = pytorchGates[form.cell] else { XCTFail("no PyTorch layout known for \(form.name)"); continue }
+            let h = 3, layout = ParameterLayout(config: makeConfig(form, layers: 2, bidirectional: true, embedding: 5, hidden: h))
+            for s in ["l0", "l0_reverse", "l1", "l1_reverse"] {
+                XCTAssertEqual(layout["rnn.weight_ih_\(s)"].shape, [G * h, s.hasPrefix("l0") ? 5 : 2 * h], "\(form.name) \(s)")
+                XCTAssertEqual(layout["rnn.weight_hh_\(s)"].shape, [G * h, h], "\(form.name) \(s)")
+                XCTAssertEqual(layout["rnn.bias_ih_\(s)"].shape, [G * h], "\(form.name) \(s)")
+                XCTAssertEqual(layout["rnn.bias_hh_\(s)"].shape, [G * h], "\(form.name) \(s)")
+            }
+            XCTAssertEqual(layout.tensors.count, 1 + 4 * 4 + 2, "\(form.name)")
+        }
+    }
+
     /// Every element of storage belongs to exactly one untied tensor.
     func testStorageRangesTileTheBuffer() {
         for config in [lstmConfig(), lstmConfig(tied: true), makeMLPConfig()] {

@@ -31,7 +31,7 @@ enum Kernels<T: Real> {
         let g = Buffer<T>(doubles: gates), cp = Buffer<T>(doubles: cprev), b = bias.map { Buffer<T>(doubles: $0) }
         let c = Buffer<T>(count: n * h), tc = Buffer<T>(count: n * h), ho = Buffer<T>(count: n * h)
         withExtendedLifetime((g, cp, c, tc, ho, b)) {
-            T.lstmForward(n: n, h: h, gates: g.base, bias: b.map { UnsafePointer($0.base) }, cprev: cp.base, c: c.base,
+            NumericsTests.lstmForward(n: n, h: h, gates: g.base, bias: b.map { UnsafePointer($0.base) }, cprev: cp.base, c: c.base,
                           tc: tc.base, hout: ho.base)
         }
         return (g.doubles, c.doubles, tc.doubles, ho.doubles)
@@ -43,7 +43,7 @@ enum Kernels<T: Real> {
         let du = Buffer<T>(doubles: dup), dr = Buffer<T>(doubles: dhrec), d = Buffer<T>(doubles: dc)
         let dg = Buffer<T>(count: n * 4 * h)
         withExtendedLifetime((g, cp, t, du, dr, d, dg)) {
-            T.lstmBackward(n: n, h: h, gates: g.base, cprev: cp.base, tc: t.base, dup: du.base, ldup: ldup,
+            NumericsTests.lstmBackward(n: n, h: h, gates: g.base, cprev: cp.base, tc: t.base, dup: du.base, ldup: ldup,
                            dhrec: dr.base, dc: d.base, dgates: dg.base)
         }
         return (d.doubles, dg.doubles)
@@ -53,7 +53,7 @@ enum Kernels<T: Real> {
         let gb = Buffer<T>(doubles: g), hp = Buffer<T>(doubles: hprev), rh = Buffer<T>(count: n * h)
         let b = bias.map { Buffer<T>(doubles: $0) }
         withExtendedLifetime((gb, hp, rh, b)) {
-            T.gruReset(n: n, h: h, g: gb.base, bias: b.map { UnsafePointer($0.base) }, hprev: hp.base, rh: rh.base)
+            NumericsTests.gruReset(n: n, h: h, g: gb.base, bias: b.map { UnsafePointer($0.base) }, hprev: hp.base, rh: rh.base)
         }
         return (gb.doubles, rh.doubles)
     }
@@ -62,7 +62,7 @@ enum Kernels<T: Real> {
         let gb = Buffer<T>(doubles: g), hp = Buffer<T>(doubles: hprev), ho = Buffer<T>(count: n * h)
         let b = bias.map { Buffer<T>(doubles: $0) }
         withExtendedLifetime((gb, hp, ho, b)) {
-            T.gruUpdate(n: n, h: h, g: gb.base, bias: b.map { UnsafePointer($0.base) }, hprev: hp.base, hout: ho.base)
+            NumericsTests.gruUpdate(n: n, h: h, g: gb.base, bias: b.map { UnsafePointer($0.base) }, hprev: hp.base, hout: ho.base)
         }
         return (gb.doubles, ho.doubles)
     }
@@ -73,7 +73,7 @@ enum Kernels<T: Real> {
         let gb = Buffer<T>(doubles: g), hp = Buffer<T>(doubles: hprev), du = Buffer<T>(doubles: dup)
         let dr = Buffer<T>(doubles: dhrec), d = Buffer<T>(doubles: dg)
         withExtendedLifetime((gb, hp, du, dr, d)) {
-            T.gruUpdateBackward(n: n, h: h, g: gb.base, hprev: hp.base, dup: du.base, ldup: ldup, dhrec: dr.base, dg: d.base)
+            NumericsTests.gruUpdateBackward(n: n, h: h, g: gb.base, hprev: hp.base, dup: du.base, ldup: ldup, dhrec: dr.base, dg: d.base)
         }
         return (dr.doubles, d.doubles)
     }
@@ -83,7 +83,7 @@ enum Kernels<T: Real> {
         let gb = Buffer<T>(doubles: g), hp = Buffer<T>(doubles: hprev), d = Buffer<T>(doubles: drh)
         let dr = Buffer<T>(doubles: dhrec), dgb = Buffer<T>(doubles: dg)
         withExtendedLifetime((gb, hp, d, dr, dgb)) {
-            T.gruResetBackward(n: n, h: h, g: gb.base, hprev: hp.base, drh: d.base, dhrec: dr.base, dg: dgb.base)
+            NumericsTests.gruResetBackward(n: n, h: h, g: gb.base, hprev: hp.base, drh: d.base, dhrec: dr.base, dg: dgb.base)
         }
         return (dr.doubles, dgb.doubles)
     }
@@ -93,7 +93,7 @@ enum Kernels<T: Real> {
         let a = Buffer<T>(doubles: gi), b = Buffer<T>(doubles: gh), hp = Buffer<T>(doubles: hprev)
         let ghn = Buffer<T>(count: n * h), ho = Buffer<T>(count: n * h), bi = bias.map { Buffer<T>(doubles: $0) }
         withExtendedLifetime((a, b, hp, ghn, ho, bi)) {
-            T.gruLBRForward(n: n, h: h, gi: a.base, bias: bi.map { UnsafePointer($0.base) }, gh: b.base, hprev: hp.base,
+            NumericsTests.gruLBRForward(n: n, h: h, gi: a.base, bias: bi.map { UnsafePointer($0.base) }, gh: b.base, hprev: hp.base,
                             ghn: ghn.base, hout: ho.base)
         }
         return (a.doubles, ghn.doubles, ho.doubles)
@@ -105,7 +105,7 @@ enum Kernels<T: Real> {
         let du = Buffer<T>(doubles: dup), dr = Buffer<T>(doubles: dhrec)
         let dgi = Buffer<T>(count: n * 3 * h), dgh = Buffer<T>(count: n * 3 * h)
         withExtendedLifetime((gb, s, hp, du, dr, dgi, dgh)) {
-            T.gruLBRBackward(n: n, h: h, g: gb.base, ghn: s.base, hprev: hp.base, dup: du.base, ldup: ldup,
+            NumericsTests.gruLBRBackward(n: n, h: h, g: gb.base, ghn: s.base, hprev: hp.base, dup: du.base, ldup: ldup,
                              dhrec: dr.base, dgi: dgi.base, dgh: dgh.base)
         }
         return (dr.doubles, dgi.doubles, dgh.doubles)

@@ -1,8 +1,8 @@
 /* Fused elementwise kernels for rnntrain, one Float (_f32) and one Double (_f64) version each.
  *
  * Shapes are row-major; `ld*` arguments are leading dimensions (distance between rows) where a
- * matrix may be a column slice of a wider one. Gate order inside a row follows PyTorch:
- * LSTM gates [n × 4h] laid out i|f|g|o, GRU gates [n × 3h] laid out r|z|n.
+ * matrix may be a column slice of a wider one. The recurrent cells' step kernels, each with its
+ * gate order (PyTorch's), are declared in their own headers: lstm.h, gru.h, gru_lbr.h.
  * The Float versions use vectorised polynomial exp/tanh (a few ulp); the Double versions use libm,
  * because the gradient check compares them with finite differences to 1e-6.
  */
@@ -16,33 +16,6 @@ void rk_act_forward_##S(long rows, long width, int relu, const T *pre, const T *
 /* dpre [n × h] = (dup + drec) ⊙ φ'(out); dup has leading dimension ldup; drec may be NULL. */    \
 void rk_act_backward_##S(long n, long h, int relu, const T *out, const T *dup, long ldup,         \
                          const T *drec, T *dpre);                                                 \
-/* LSTM step: gates [n × 4h] pre-activations (without bias [4h], which may be NULL) in,         \
-   activations out; c = f⊙cprev + i⊙g, tc = tanh(c), hout = o⊙tc. */                             \
-void rk_lstm_forward_##S(long n, long h, T *gates, const T *bias, const T *cprev, T *c, T *tc,   \
-                         T *hout);                                                                \
-/* LSTM step backward: dh = dup + dhrec; dc in: ∂/∂c_t from t+1, out: ∂/∂c_{t-1};                \
-   dgates [n × 4h] = ∂/∂ pre-activations. */                                                      \
-void rk_lstm_backward_##S(long n, long h, const T *gates, const T *cprev, const T *tc,           \
-                          const T *dup, long ldup, const T *dhrec, T *dc, T *dgates);             \
-/* GRU as in the notes, first half: σ on r|z of g + bias ([n × 3h], bias [3h] or NULL);         \
-   rh = r ⊙ hprev. */                                                                             \
-void rk_gru_reset_##S(long n, long h, T *g, const T *bias, const T *hprev, T *rh);                \
-/* GRU as in the notes, second half: tanh on n + bias_n; hout = z⊙hprev + (1−z)⊙n. */            \
-void rk_gru_update_##S(long n, long h, T *g, const T *bias, const T *hprev, T *hout);             \
-/* Backward of rk_gru_update: dh = dup + dhrec; writes dg's z and n parts; dhrec ← dh⊙z. */       \
-void rk_gru_update_backward_##S(long n, long h, const T *g, const T *hprev, const T *dup,         \
-                                long ldup, T *dhrec, T *dg);                                      \
-/* Backward of rk_gru_reset: drh = ∂/∂(r⊙hprev); writes dg's r part; dhrec += drh⊙r. */          \
-void rk_gru_reset_backward_##S(long n, long h, const T *g, const T *hprev, const T *drh,         \
-                               T *dhrec, T *dg);                                                  \
-/* GRU linear-before-reset step: gi [n × 3h] = x W_ihᵀ in (bias [3h] = b_ih added here, or     \
-   NULL), r|z|n out; gh = h W_hhᵀ + b_hh; n = tanh(gi_n + r⊙gh_n); ghn ← gh_n;                   \
-   hout = z⊙hprev + (1−z)⊙n. */                                                                   \
-void rk_gru_lbr_forward_##S(long n, long h, T *gi, const T *bias, const T *gh, const T *hprev,   \
-                            T *ghn, T *hout);                                                     \
-/* Its backward: dgi, dgh [n × 3h]; dhrec in: ∂/∂h_t from t+1, out: dh⊙z. */                      \
-void rk_gru_lbr_backward_##S(long n, long h, const T *g, const T *ghn, const T *hprev,           \
-                             const T *dup, long ldup, T *dhrec, T *dgi, T *dgh);                  \
 /* Softmax cross-entropy over logits [rows × V] + bias [V] (bias may be NULL; it is added into   \
    logits in place). A row counts when mask is NULL or mask[r] != 0, and targets[r] >= 0.          \
    Returns the summed loss; adds counted rows to *count and rows whose argmax equals the target   \

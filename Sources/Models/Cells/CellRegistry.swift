@@ -1,0 +1,24 @@
+/// Every recurrent cell. A cell registered here is built by `Model`, counted by `MemoryEstimate`,
+/// and checked by the gradient-check matrix, the forward-math, PyTorch-layout and memory tests,
+/// which all enumerate `forms`.
+public enum CellRegistry {
+    static let all: [any RecurrentCell.Type] = [RNNCell.self, LSTMCell.self, GRUCell.self, GRULinearBeforeResetCell.self]
+}
+
+extension CellRegistry {
+    /// The cell `config` asks for; the config must name a recurrent cell.
+    static func cell(for config: ModelConfig) -> any RecurrentCell.Type {
+        guard let cell = all.first(where: { $0.computes(config) }) else {
+            preconditionFailure("no registered cell computes \(config.cell) \(config.gruVariant)")
+        }
+        return cell
+    }
+
+    /// Every configuration of every registered cell, in registry order.
+    public static var forms: [CellForm] { all.flatMap { $0.forms } }
+
+    public static func form(named name: String) -> CellForm? { forms.first { $0.name == name } }
+
+    /// G of the recurrent cell `config` asks for: W_ih is [G·h × d].
+    public static func gateCount(_ config: ModelConfig) -> Int { cell(for: config).gateCount }
+}

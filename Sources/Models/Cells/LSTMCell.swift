@@ -1,0 +1,67 @@
+import CKernels
+import Numerics
+
+/// The LSTM, gates laid out i|f|g|o (PyTorch's order; g is the input node C̃):
+/// C_t = F_t ⊙ C_{t-1} + I_t ⊙ C̃_t, H_t = O_t ⊙ tanh(C_t). Kernels in lstm.c.
+struct LSTMCell: RecurrentCell {
+    static let forms = [CellForm("lstm", .lstm)]
+    static func computes(_ config: ModelConfig) -> Bool { config.cell == .lstm }
+    static let gateCount = 4
+    /// h, then the memory cell c, laid out like h.
+    static let stateParts = 2
+
+    /// tanh(C_t), which backward needs and forward has at hand.
+    static func saved(_ s: ScanShape) -> [ArenaEntry] { [.scalars("tanhCells", s.steps * s.sequences * s.hidden)] }
+    /// [τ × n × h]
+    private static let tanhCells = 0
+
+    init(config: ModelConfig) {}
+
+    func forward<T: Real>(_ s: Step<T>, _ d: RecurrentDirection<T>, parameters p: UnsafePointer<T>) {
+        let cells = d.states[1]
+        d.addRecurrentProduct(s.previous, columns: 0, width: d.gateWidth, into: s.gates, ldc: d.gateWidth)
+        lstmForward(n: d.sequences, h: d.hidden, gates: s.gates, bias: d.bias.base,
+                      cprev: d.slot(cells, d.previousSlot(s.t)), c: d.slot(cells, d.outputSlot(s.t)),
+                      tc: d.row(d.saved[Self.tanhCells], s.t, width: d.hidden), hout: s.output)
+    }
+
+    func backward<T: Real>(_ s: Step<T>, upstream: UnsafePointer<T>, ld: Int, _ d: RecurrentDirection<T>,
+                           parameters p: UnsafePointer<T>) {
+        let dh = d.stateGradients[0].base, dc = d.stateGradients[1].base
+        lstmBackward(n: d.sequences, h: d.hidden, gates: s.gates, cprev: d.slot(d.states[1], d.previousSlot(s.t)),
+                       tc: d.row(d.saved[Self.tanhCells], s.t, width: d.hidden), dup: upstream, ldup: ld,
+                       dhrec: dh, dc: dc, dgates: s.gates)
+        d.recurrentInputGradient(s.gates, lda: d.gateWidth, rows: 0, count: d.gateWidth, parameters: p, into: dh,
+                                 accumulate: false)
+    }
+
+    func addRecurrentGradients<T: Real>(_ d: RecurrentDirection<T>, gradients gp: UnsafeMutablePointer<T>) {
+        d.addRecurrentWeightGradient(d.dgates.base, rows: 0, count: d.gateWidth, times: d.previous, gradients: gp)
+        d.addFoldedBiasGradient(gradients: gp)
+    }
+}
+
+/// rk_lstm_forward (lstm.h) for T: gates [n × 4h] pre-activations in, activations out;
+/// c = f⊙cprev + i⊙g, tc = tanh(c), hout = o⊙tc.
+@inline(__always)
+private func lstmForward<T: Real>(n: Int, h: Int, gates: UnsafeMutablePointer<T>, bias: UnsafePointer<T>?,
+                                  cprev: UnsafePointer<T>, c: UnsafeMutablePointer<T>, tc: UnsafeMutablePointer<T>,
+                                  hout: UnsafeMutablePointer<T>) {
+    if T.self == Float.self {
+        rk_lstm_forward_f32(n, h, gates.f32, bias?.f32, cprev.f32, c.f32, tc.f32, hout.f32)
+    } else {
+        rk_lstm_forward_f64(n, h, gates.f64, bias?.f64, cprev.f64, c.f64, tc.f64, hout.f64)
+    }
+}
+
+/// rk_lstm_backward (lstm.h) for T: dc in ∂/∂c_t from t+1, out ∂/∂c_{t-1}; dgates [n × 4h].
+@inline(__always)
+private func lstmBackward<T: Real>(n: Int, h: Int, gates: UnsafePointer<T>, cprev: UnsafePointer<T>, tc: UnsafePointer<T>,
+                                   dup: UnsafePointer<T>, ldup: Int, dhrec: UnsafePointer<T>, dc: UnsafeMutablePointer<T>,
+                                   dgates: UnsafeMutablePointer<T>) {
+    if T.self == Float.self {
+        rk_lstm_backward_f32(n, h, gates.f32, cprev.f32, tc.f32, dup.f32, ldup, dhrec.f32, dc.f32, dgates.f32)
+    } else {
+        rk_lstm_backward_f64(n, h, gates.f64, cprev.f64, tc.f64, dup.f64, ldup, dhrec.f64, dc.f64, dgates.f64)
+    }
+}
