@@ -17,21 +17,27 @@ let package = Package(
         .systemLibrary(name: "CLibYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         // Elementwise kernels in C: clang vectorises them and target_clones picks AVX-512/AVX2 at load time.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
-        .target(name: "Numerics", dependencies: ["CBLAS", "CKernels"]),
-        .target(name: "Models", dependencies: ["Numerics"]),
+        .target(name: "Kernels", dependencies: ["CBLAS", "CKernels"]),
+        .target(name: "Models", dependencies: ["Kernels", "CKernels"]),
         .target(name: "Collectives"),
         .target(name: "MPICollectives", dependencies: ["Collectives", "CMPI"]),
+        .target(name: "Files"),
+        .target(name: "Config", dependencies: ["Models", "Files", "CLibYAML", "Yams"]),
+        .target(name: "TextData", dependencies: ["Config", "Models", "Files"]),
+        .target(name: "Checkpoints", dependencies: [
+            "Config", "TextData", "Models", "Kernels", "Files", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .target(name: "Training", dependencies: [
-            "Models", "Numerics", "Collectives", "CLibYAML", "Yams", .product(name: "Crypto", package: "swift-crypto"),
+            "Checkpoints", "TextData", "Config", "Models", "Kernels", "Collectives", "Files",
         ]),
         .executableTarget(name: "rnntrain", dependencies: [
-            "Models", "Training", "Collectives", "MPICollectives",
+            "Training", "Checkpoints", "TextData", "Config", "Models", "Kernels", "Collectives", "MPICollectives", "Files",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "NumericsTests", dependencies: ["Numerics", "TestSupport"]),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "CKernels", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Checkpoints", "TextData", "Config", "Files"]),
         // Runs the built rnntrain binary (and mpirun) as a user would.
         .testTarget(name: "EndToEndTests", dependencies: []),
     ],

@@ -1,4 +1,4 @@
-import Numerics
+import Kernels
 
 /// One buffer of the activation arena: its name, element count and element type (llm.c's
 /// `malloc_and_point` table). Counts are Double: the dimensions are capped, their products are
@@ -67,7 +67,7 @@ enum ActivationPlan {
 }
 
 /// The buffers of a plan, each allocated once and handed out once by name.
-final class Arena<T: Real> {
+final class Arena<T: Scalar> {
     private var scalars: [String: Buffer<T>] = [:]
     private var int32s: [String: Buffer<Int32>] = [:]
     private var uint64s: [String: Buffer<UInt64>] = [:]

@@ -1,8 +1,8 @@
-import Numerics
+import Kernels
 
 /// One place where dropout may act: after the embedding (site 0), between recurrent layers
 /// (sites 1 ..< L), before the decoder (site L). Holds its output and mask [τ·n × width].
-final class DropoutSite<T: Real> {
+final class DropoutSite<T: Scalar> {
     let site: Int
     let width: Int
     let output: Buffer<T>

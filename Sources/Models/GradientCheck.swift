@@ -1,4 +1,4 @@
-import Numerics
+import Kernels
 
 /// Central finite differences against the analytic gradient, in Double, for every parameter
 /// tensor and the initial state of a small model with a non-zero initial state and dropout off.

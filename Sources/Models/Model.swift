@@ -1,11 +1,11 @@
 import Dispatch
-import Numerics
+import Kernels
 
 /// A language model over a chunk of τ steps: embedding, recurrent stack (or the windowed MLP),
 /// decoder, softmax cross-entropy. Parameters and gradients are two flat buffers laid out by
 /// `layout`; backward adds into `gradients` and `zeroGradients` clears them, so micro-batches
 /// accumulate.
-public final class Model<T: Real> {
+public final class Model<T: Scalar> {
     public let config: ModelConfig
     public let layout: ParameterLayout
     public let stateLayout: StateLayout

@@ -1,11 +1,11 @@
-import Numerics
+import Kernels
 
 /// What a language model computes between its token lookup and its decoder: the recurrent
 /// stack (`RecurrentStack`) or the windowed MLP (`WindowedMLP`). A body owns its activations
 /// (taken from the arena) and does its own embedding lookup, because the MLP looks up a window
 /// of k tokens per row where the stack looks up one.
 protocol ModelBody<T>: AnyObject {
-    associatedtype T: Real
+    associatedtype T: Scalar
 
     /// Where the body's tensors begin in storage: those below are the decoder's.
     var storageStart: Int { get }

@@ -1,10 +1,10 @@
-import Numerics
+import Kernels
 
 extension ParameterLayout {
     /// Fills `parameters` as PyTorch's modules initialise themselves: nn.Embedding N(0, 1);
     /// nn.RNN/LSTM/GRU weights and biases U(±1/√h); nn.Linear weight and bias U(±1/√fan_in).
     /// Tensors draw from one SplitMix64(seed) stream in state_dict order.
-    public func initialize<T: Real>(_ parameters: Buffer<T>, config: ModelConfig, seed: UInt64) {
+    public func initialize<T: Scalar>(_ parameters: Buffer<T>, config: ModelConfig, seed: UInt64) {
         precondition(parameters.count == count, "parameter buffer does not match the layout")
         var rng = SplitMix64(seed: seed)
         for t in tensors where t.aliasOf == nil {

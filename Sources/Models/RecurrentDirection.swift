@@ -1,4 +1,4 @@
-import Numerics
+import Kernels
 
 /// One direction of one recurrent layer over a chunk of τ steps and n sequences: the scan over
 /// time, forward or reverse, of its cell, where its weights live, and its activations, taken
@@ -9,7 +9,7 @@ import Numerics
 /// and h0 in slot τ. Either way the previous states of all steps, and the outputs of all steps,
 /// are each one contiguous [τ·n × h] block: dW_hh is one GEMM, and a unidirectional layer's
 /// output is read in place. Further state parts (the LSTM's c) are laid out the same way.
-final class RecurrentDirection<T: Real> {
+final class RecurrentDirection<T: Scalar> {
     let cell: any RecurrentCell
     let reverse: Bool
     let inputSize: Int

@@ -1,9 +1,9 @@
-import Numerics
+import Kernels
 
 /// The recurrent language model's body: L layers, each one or two `RecurrentDirection`s of the
 /// config's cell; layer l reads layer l−1's outputs at the same t, both directions' side by
 /// side [τ·n × 2h] when bidirectional.
-final class RecurrentStack<T: Real>: ModelBody {
+final class RecurrentStack<T: Scalar>: ModelBody {
     let config: ModelConfig
     let stateLayout: StateLayout
     let encoder: Int

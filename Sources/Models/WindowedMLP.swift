@@ -1,9 +1,9 @@
-import Numerics
+import Kernels
 
 /// The windowed MLP, the baseline without a hidden state: each position t reads the embeddings
 /// of its k tokens t−k+1 ... t side by side, [τ·n × k·E], and one hidden layer
 /// φ(x W_hiddenᵀ + b) [τ·n × H] feeds the decoder.
-final class WindowedMLP<T: Real>: ModelBody {
+final class WindowedMLP<T: Scalar>: ModelBody {
     let config: ModelConfig
     let weight: Int, bias: Int, encoder: Int
     /// The token index per (row, context slot) [τ·n × k].

@@ -1,8 +1,8 @@
-import Numerics
+import Kernels
 
 /// Every activation of one forward/backward pass, allocated once for a chunk shape (τ, n) from
 /// `ActivationPlan`'s size table: the buffers around the body here, the body's in the body.
-final class Workspace<T: Real> {
+final class Workspace<T: Scalar> {
     let steps: Int
     let sequences: Int
     var rows: Int { steps * sequences }

@@ -1,8 +1,11 @@
 import Collectives
+import Config
 import Dispatch
+import Files
 import Foundation
+import Kernels
 import Models
-import Numerics
+import TextData
 
 /// Timed training steps on synthetic tokens: throughput, where the time goes, how close the
 /// step is to its own GEMMs, and memory against the analytic minimum.

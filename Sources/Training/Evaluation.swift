@@ -1,6 +1,7 @@
 import Collectives
+import Kernels
 import Models
-import Numerics
+import TextData
 
 /// Loss of a model on held-out tokens, split over the ranks and summed.
 public enum Evaluation {

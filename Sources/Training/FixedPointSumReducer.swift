@@ -1,6 +1,6 @@
 import Collectives
 import Models
-import Numerics
+import Kernels
 
 /// Deterministic mode: sums the gradient over ranks in 64-bit fixed point, so the result is
 /// bit-identical whatever the world size. Each micro-batch (a fixed group of sequences) is

@@ -1,6 +1,6 @@
 import Collectives
 import Models
-import Numerics
+import Kernels
 
 /// Sums the gradient over ranks in Float, in place: micro-batches add into one gradient and
 /// the last one's backward hands it over range by range.

@@ -1,3 +1,5 @@
+import Config
+import Files
 import Foundation
 import Models
 

@@ -1,3 +1,4 @@
+import Files
 import Foundation
 
 /// `metrics.jsonl`: one JSON object per log interval, appended with one write per line so a

@@ -1,5 +1,6 @@
+import Config
 import Foundation
-import Numerics
+import Kernels
 
 /// One update rule over the whole flat parameter buffer, PyTorch's semantics:
 /// SGD (momentum, Nesterov, L2 weight decay), Adam (L2), AdamW (decoupled decay), RMSprop.

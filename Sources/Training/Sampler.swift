@@ -1,6 +1,8 @@
+import Files
 import Foundation
+import Kernels
 import Models
-import Numerics
+import TextData
 
 /// Text from a causal model: the prime sets the state, then each token is drawn from
 /// softmax(logits / temperature), restricted to the k most likely when topK > 0.

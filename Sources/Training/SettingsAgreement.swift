@@ -1,5 +1,9 @@
+import Checkpoints
 import Collectives
+import Config
+import Files
 import Foundation
+import TextData
 
 /// Ranks must agree on everything that decides which collectives run and when — steps, logging,
 /// checkpoints, batch shape, the model, the data itself — or one would wait forever in a

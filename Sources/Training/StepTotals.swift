@@ -1,5 +1,5 @@
 import Models
-import Numerics
+import Kernels
 
 /// This rank's signals for the step being summed: 1 for a pending SIGTERM, SIGINT, SIGUSR1.
 typealias SignalRequests = (term: Int64, int: Int64, usr1: Int64)

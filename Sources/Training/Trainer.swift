@@ -1,7 +1,11 @@
+import Checkpoints
 import Collectives
+import Config
 import Dispatch
+import Files
+import Kernels
 import Models
-import Numerics
+import TextData
 
 /// One data-parallel training run: every rank holds a replica, computes the gradient of its
 /// shard of each global batch, and applies the same update after the sums (DESIGN.md, idea 5).

@@ -1,8 +1,12 @@
+import Checkpoints
 import Collectives
+import Config
 import Dispatch
+import Files
 import Foundation
+import Kernels
 import Models
-import Numerics
+import TextData
 
 /// A run directory and the loop around the trainer: resume, log, validate, checkpoint.
 ///

@@ -1,4 +1,6 @@
 import ArgumentParser
+import Config
+import Files
 import Foundation
 import Training
 

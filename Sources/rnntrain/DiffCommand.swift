@@ -1,4 +1,6 @@
 import ArgumentParser
+import Checkpoints
+import Files
 import Foundation
 import Training
 

@@ -1,5 +1,7 @@
 import ArgumentParser
+import Checkpoints
 import Collectives
+import Files
 import Foundation
 import Models
 import Training

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Config
 import Training
 
 /// `rnntrain options`: the config table, from the one place options are defined.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Collectives
+import Config
 import Foundation
 import Training
 

@@ -1,5 +1,5 @@
 import Models
-import Numerics
+import Kernels
 import XCTest
 
 /// What a caller can get wrong is thrown as a ModelError whose message names the problem, never a

@@ -1,5 +1,5 @@
 import Models
-import Numerics
+import Kernels
 import TestSupport
 import XCTest
 

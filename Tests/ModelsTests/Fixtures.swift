@@ -1,5 +1,5 @@
 import Models
-import Numerics
+import Kernels
 
 /// The cell forms tests name directly; tests that cover every cell enumerate `CellRegistry.forms`.
 extension CellForm {
@@ -66,7 +66,7 @@ struct Fixture {
     }
 }
 
-extension Buffer where Element: Real {
+extension Buffer where Element: Scalar {
     convenience init(doubles: [Double]) { self.init(doubles.map { Element($0) }) }
     var doubles: [Double] { array.map { Double($0) } }
 }

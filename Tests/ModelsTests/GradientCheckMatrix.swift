@@ -1,6 +1,6 @@
 import Foundation
 import Models
-import Numerics
+import Kernels
 import TestSupport
 import XCTest
 

@@ -1,5 +1,5 @@
 import Models
-import Numerics
+import Kernels
 import XCTest
 
 /// The estimate made from the config alone must equal the arena a model really allocates, for

@@ -1,5 +1,5 @@
 import Models
-import Numerics
+import Kernels
 import TestSupport
 import XCTest
 
@@ -27,7 +27,7 @@ final class ModelDropoutTests: XCTestCase {
         try checkSplit(Float.self, lossTolerance: 1e-6, gradientTolerance: 1e-5)
     }
 
-    private func checkSplit<T: Real>(_: T.Type, lossTolerance: Double, gradientTolerance: Double) throws {
+    private func checkSplit<T: Scalar>(_: T.Type, lossTolerance: Double, gradientTolerance: Double) throws {
         for (label, config) in configs {
             let whole = try Model<T>(config: config, seed: 3), parts = try Model<T>(config: config, seed: 3)
             var fixture = Fixture(seed: 4)

@@ -1,6 +1,6 @@
 import XCTest
 
-// Shared by the numeric test targets (NumericsTests, ModelsTests).
+// Shared by the numeric test targets (KernelsTests, ModelsTests).
 
 /// Fails when any |actual[i] − expected[i]| exceeds `allowed(i)`, naming the entry that overshoots
 /// its allowance the most and the largest difference overall, so a failure says where to look.

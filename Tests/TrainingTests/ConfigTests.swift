@@ -1,3 +1,5 @@
+@testable import Config
+import Files
 import Foundation
 import Models
 @testable import Training

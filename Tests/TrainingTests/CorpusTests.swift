@@ -1,4 +1,6 @@
+@testable import Config
 import Foundation
+@testable import TextData
 import Training
 import XCTest
 

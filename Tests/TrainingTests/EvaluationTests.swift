@@ -1,7 +1,8 @@
 import Collectives
 import Foundation
+import Kernels
 import Models
-import Numerics
+@testable import TextData
 import Training
 import XCTest
 

@@ -1,5 +1,8 @@
+@testable import Checkpoints
+@testable import Config
 import Foundation
 import Models
+@testable import TextData
 @testable import Training
 
 /// Valid inputs for every reader, built in the test from tiny models so the mutation fuzzer (and
@@ -12,7 +15,7 @@ enum FuzzSeeds {
         let state: [UInt8]
         let config: String
         var files: [String: [UInt8]] {
-            [ModelFile.name: model, TrainingState.name: state, Training.Checkpoint.configName: Array(config.utf8)]
+            [ModelFile.name: model, TrainingState.name: state, Checkpoints.Checkpoint.configName: Array(config.utf8)]
         }
         /// SHA256SUMS as the store writes it.
         var manifest: String {

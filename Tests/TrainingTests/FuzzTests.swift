@@ -1,10 +1,12 @@
+@testable import Checkpoints
+@testable import Config
 import Dispatch
+import Files
 import Foundation
+import Glibc
+@testable import TextData
 @testable import Training
 import XCTest
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The seeded mutation fuzzer of every reader a checkpoint or config goes through: each mutated
 /// input must either decode or throw a one-line `UserError`; any other error fails the test, a
@@ -138,7 +140,7 @@ final class FuzzTests: XCTestCase {
         for seed in FuzzSeeds.checkpoints {
             XCTAssertNoThrow(try ModelFile.decode(seed.model, source: seed.label), seed.label)
             XCTAssertNoThrow(try TrainingState.decode(seed.state, source: seed.label), seed.label)
-            XCTAssertNoThrow(try Training.Checkpoint(files: seed.files, name: seed.label), seed.label)
+            XCTAssertNoThrow(try Checkpoints.Checkpoint(files: seed.files, name: seed.label), seed.label)
             XCTAssertEqual(try CheckpointStore.parseManifest(Array(seed.manifest.utf8), source: seed.label).count, 3)
         }
         for config in FuzzSeeds.configs {
@@ -234,7 +236,7 @@ extension FuzzTests {
             case .checkpoint:
                 let (files, saved) = mutateCheckpoint(rng: &rng)
                 return Input(saved: saved, sources: ["fuzz-checkpoint"]) {
-                    _ = try Training.Checkpoint(files: files, name: "fuzz-checkpoint")
+                    _ = try Checkpoints.Checkpoint(files: files, name: "fuzz-checkpoint")
                 }
             case .directory:
                 let (files, saved) = mutateCheckpoint(rng: &rng)
@@ -249,7 +251,7 @@ extension FuzzTests {
                 for (name, bytes) in files { try? Data(bytes).write(to: url.appendingPathComponent(name)) }
                 try? Data(manifest.utf8).write(to: url.appendingPathComponent(CheckpointStore.manifestName))
                 return Input(saved: saved, sources: [url.path]) {
-                    _ = try Training.Checkpoint.load(url.path)
+                    _ = try Checkpoints.Checkpoint.load(url.path)
                 }
             }
         }
@@ -265,7 +267,7 @@ extension FuzzTests {
             }
             let name = rng.pick(names)
             let bytes: [UInt8]
-            if name == Training.Checkpoint.configName {
+            if name == Checkpoints.Checkpoint.configName {
                 var mutator = Mutator(seed: rng.next(), corpus: configs)
                 bytes = mutator.mutate(files[name]!)
             } else {

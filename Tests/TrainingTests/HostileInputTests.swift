@@ -1,10 +1,11 @@
+@testable import Checkpoints
+@testable import Config
+import Files
 import Foundation
+import Glibc
 import Models
 @testable import Training
 import XCTest
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Peak resident set size of this process, in bytes (getrusage reports KiB on Linux).
 func peakRSS() -> Int {
@@ -247,7 +248,7 @@ final class HostileInputTests: XCTestCase {
     // MARK: checkpoints
 
     func checkpointError(_ files: [String: [UInt8]]) -> String {
-        userError { _ = try Training.Checkpoint(files: files, name: "ckpt") }
+        userError { _ = try Checkpoints.Checkpoint(files: files, name: "ckpt") }
     }
 
     func testStateMustFitTheModel() throws {
@@ -269,9 +270,9 @@ final class HostileInputTests: XCTestCase {
 
     func testConfigErrorsNameTheCheckpointFile() {
         var files = lstm.files
-        files[Training.Checkpoint.configName] = Array(lstm.config.replacingOccurrences(of: "seq_len: 64", with: "seq_len: 0").utf8)
+        files[Checkpoints.Checkpoint.configName] = Array(lstm.config.replacingOccurrences(of: "seq_len: 64", with: "seq_len: 0").utf8)
         XCTAssertEqual(checkpointError(files), "ckpt/config.yaml: train.seq_len: must be at least 1, got 0")
-        files[Training.Checkpoint.configName] = Array("model: [".utf8)
+        files[Checkpoints.Checkpoint.configName] = Array("model: [".utf8)
         assertMessage(checkpointError(files), contains: "ckpt/config.yaml: invalid YAML")
     }
 

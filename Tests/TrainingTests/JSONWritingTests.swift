@@ -1,5 +1,8 @@
+@testable import Checkpoints
+import Files
 import Foundation
 import Models
+@testable import TextData
 @testable import Training
 import XCTest
 

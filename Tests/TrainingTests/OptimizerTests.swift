@@ -1,5 +1,6 @@
+@testable import Config
 import Foundation
-import Numerics
+import Kernels
 import Training
 import XCTest
 

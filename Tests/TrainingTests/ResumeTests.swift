@@ -1,4 +1,6 @@
+@testable import Checkpoints
 import Collectives
+@testable import Config
 import Foundation
 import Training
 import XCTest

@@ -1,3 +1,4 @@
+@testable import Checkpoints
 import Foundation
 import Training
 import XCTest

@@ -1,3 +1,5 @@
+@testable import Checkpoints
+import Files
 import Foundation
 import Training
 import XCTest

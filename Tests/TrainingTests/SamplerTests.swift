@@ -1,6 +1,7 @@
 import Foundation
+import Kernels
 import Models
-import Numerics
+@testable import TextData
 import Training
 import XCTest
 

@@ -1,5 +1,7 @@
+@testable import Config
 import Foundation
 import Models
+@testable import TextData
 import Training
 import XCTest
 

@@ -1,7 +1,10 @@
 import Collectives
+@testable import Config
+import Files
 import Foundation
+import Kernels
 import Models
-import Numerics
+@testable import TextData
 import Training
 import XCTest
 

@@ -1,3 +1,5 @@
+@testable import Config
+@testable import TextData
 import Training
 import XCTest
 

@@ -1,5 +1,6 @@
 import Foundation
 import Models
+@testable import TextData
 import Training
 import XCTest
 

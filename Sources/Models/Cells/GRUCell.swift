@@ -1,5 +1,5 @@
 import CKernels
-import Numerics
+import Kernels
 
 /// The GRU as the notes write it, gates laid out r|z|n (PyTorch's order; n is the candidate H̃):
 /// H̃_t = tanh(X_t W_xh + (R_t ⊙ H_{t-1}) W_hh + b_h), H_t = Z_t ⊙ H_{t-1} + (1 − Z_t) ⊙ H̃_t.
@@ -20,7 +20,7 @@ struct GRUCell: RecurrentCell {
 
     init(config: ModelConfig) {}
 
-    func forward<T: Real>(_ s: Step<T>, _ d: RecurrentDirection<T>, parameters p: UnsafePointer<T>) {
+    func forward<T: Scalar>(_ s: Step<T>, _ d: RecurrentDirection<T>, parameters p: UnsafePointer<T>) {
         let n = d.sequences, h = d.hidden, G = d.gateWidth
         let rh = d.row(d.saved[Self.resetHidden], s.t, width: h)
         d.addRecurrentProduct(s.previous, columns: 0, width: 2 * h, into: s.gates, ldc: G)
@@ -29,7 +29,7 @@ struct GRUCell: RecurrentCell {
         gruUpdate(n: n, h: h, g: s.gates, bias: d.bias.base, hprev: s.previous, hout: s.output)
     }
 
-    func backward<T: Real>(_ s: Step<T>, upstream: UnsafePointer<T>, ld: Int, _ d: RecurrentDirection<T>,
+    func backward<T: Scalar>(_ s: Step<T>, upstream: UnsafePointer<T>, ld: Int, _ d: RecurrentDirection<T>,
                            parameters p: UnsafePointer<T>) {
         let n = d.sequences, h = d.hidden, G = d.gateWidth
         let dh = d.stateGradients[0].base, drh = d.saved[Self.dResetHidden].base
@@ -40,7 +40,7 @@ struct GRUCell: RecurrentCell {
         d.recurrentInputGradient(s.gates, lda: G, rows: 0, count: 2 * h, parameters: p, into: dh, accumulate: true)
     }
 
-    func addRecurrentGradients<T: Real>(_ d: RecurrentDirection<T>, gradients gp: UnsafeMutablePointer<T>) {
+    func addRecurrentGradients<T: Scalar>(_ d: RecurrentDirection<T>, gradients gp: UnsafeMutablePointer<T>) {
         let h = d.hidden
         d.addRecurrentWeightGradient(d.dgates.base, rows: 0, count: 2 * h, times: d.previous, gradients: gp)
         d.addRecurrentWeightGradient(d.dgates.base + 2 * h, rows: 2 * h, count: h,
@@ -51,7 +51,7 @@ struct GRUCell: RecurrentCell {
 
 /// rk_gru_reset (gru.h) for T: σ on r|z of g + bias [n × 3h]; rh = r ⊙ hprev.
 @inline(__always)
-private func gruReset<T: Real>(n: Int, h: Int, g: UnsafeMutablePointer<T>, bias: UnsafePointer<T>?, hprev: UnsafePointer<T>,
+private func gruReset<T: Scalar>(n: Int, h: Int, g: UnsafeMutablePointer<T>, bias: UnsafePointer<T>?, hprev: UnsafePointer<T>,
                                rh: UnsafeMutablePointer<T>) {
     if T.self == Float.self {
         rk_gru_reset_f32(n, h, g.f32, bias?.f32, hprev.f32, rh.f32)
@@ -62,7 +62,7 @@ private func gruReset<T: Real>(n: Int, h: Int, g: UnsafeMutablePointer<T>, bias:
 
 /// rk_gru_update (gru.h) for T: tanh on n + bias_n; hout = z⊙hprev + (1−z)⊙n.
 @inline(__always)
-private func gruUpdate<T: Real>(n: Int, h: Int, g: UnsafeMutablePointer<T>, bias: UnsafePointer<T>?, hprev: UnsafePointer<T>,
+private func gruUpdate<T: Scalar>(n: Int, h: Int, g: UnsafeMutablePointer<T>, bias: UnsafePointer<T>?, hprev: UnsafePointer<T>,
                                 hout: UnsafeMutablePointer<T>) {
     if T.self == Float.self {
         rk_gru_update_f32(n, h, g.f32, bias?.f32, hprev.f32, hout.f32)
@@ -73,7 +73,7 @@ private func gruUpdate<T: Real>(n: Int, h: Int, g: UnsafeMutablePointer<T>, bias
 
 /// rk_gru_update_backward (gru.h) for T: writes dg's z and n parts; dhrec ← dh⊙z.
 @inline(__always)
-private func gruUpdateBackward<T: Real>(n: Int, h: Int, g: UnsafePointer<T>, hprev: UnsafePointer<T>, dup: UnsafePointer<T>,
+private func gruUpdateBackward<T: Scalar>(n: Int, h: Int, g: UnsafePointer<T>, hprev: UnsafePointer<T>, dup: UnsafePointer<T>,
                                         ldup: Int, dhrec: UnsafeMutablePointer<T>, dg: UnsafeMutablePointer<T>) {
     if T.self == Float.self {
         rk_gru_update_backward_f32(n, h, g.f32, hprev.f32, dup.f32, ldup, dhrec.f32, dg.f32)
@@ -84,7 +84,7 @@ private func gruUpdateBackward<T: Real>(n: Int, h: Int, g: UnsafePointer<T>, hpr
 
 /// rk_gru_reset_backward (gru.h) for T: writes dg's r part; dhrec += drh⊙r.
 @inline(__always)
-private func gruResetBackward<T: Real>(n: Int, h: Int, g: UnsafePointer<T>, hprev: UnsafePointer<T>, drh: UnsafePointer<T>,
+private func gruResetBackward<T: Scalar>(n: Int, h: Int, g: UnsafePointer<T>, hprev: UnsafePointer<T>, drh: UnsafePointer<T>,
                                        dhrec: UnsafeMutablePointer<T>, dg: UnsafeMutablePointer<T>) {
     if T.self == Float.self {
         rk_gru_reset_backward_f32(n, h, g.f32, hprev.f32, drh.f32, dhrec.f32, dg.f32)

@@ -1,5 +1,5 @@
 import CKernels
-import Numerics
+import Kernels
 
 /// The GRU as cuDNN and PyTorch's nn.GRU compute it, gates laid out r|z|n: the reset applies
 /// after the recurrent matmul, n_t = tanh(x_t W_inᵀ + b_in + r_t ⊙ (h_{t-1} W_hnᵀ + b_hn)).
@@ -25,7 +25,7 @@ struct GRULinearBeforeResetCell: RecurrentCell {
 
     init(config: ModelConfig) {}
 
-    func forward<T: Real>(_ s: Step<T>, _ d: RecurrentDirection<T>, parameters p: UnsafePointer<T>) {
+    func forward<T: Scalar>(_ s: Step<T>, _ d: RecurrentDirection<T>, parameters p: UnsafePointer<T>) {
         let n = d.sequences, h = d.hidden, G = d.gateWidth
         let gh = d.saved[Self.recurrentGates].base
         T.biasRows(rows: n, cols: G, out: gh, ld: G, b1: p + d.biasHH, b2: nil)
@@ -34,7 +34,7 @@ struct GRULinearBeforeResetCell: RecurrentCell {
                         ghn: d.row(d.saved[Self.hiddenN], s.t, width: h), hout: s.output)
     }
 
-    func backward<T: Real>(_ s: Step<T>, upstream: UnsafePointer<T>, ld: Int, _ d: RecurrentDirection<T>,
+    func backward<T: Scalar>(_ s: Step<T>, upstream: UnsafePointer<T>, ld: Int, _ d: RecurrentDirection<T>,
                            parameters p: UnsafePointer<T>) {
         let n = d.sequences, h = d.hidden, G = d.gateWidth
         let dh = d.stateGradients[0].base, dgh = d.row(d.saved[Self.dRecurrentGates], s.t, width: G)
@@ -43,7 +43,7 @@ struct GRULinearBeforeResetCell: RecurrentCell {
         d.recurrentInputGradient(dgh, lda: G, rows: 0, count: G, parameters: p, into: dh, accumulate: true)
     }
 
-    func addRecurrentGradients<T: Real>(_ d: RecurrentDirection<T>, gradients gp: UnsafeMutablePointer<T>) {
+    func addRecurrentGradients<T: Scalar>(_ d: RecurrentDirection<T>, gradients gp: UnsafeMutablePointer<T>) {
         let G = d.gateWidth, dgh = d.saved[Self.dRecurrentGates].base
         d.addRecurrentWeightGradient(dgh, rows: 0, count: G, times: d.previous, gradients: gp)
         T.columnSumAdd(rows: d.steps * d.sequences, cols: G, x: dgh, ld: G, out: gp + d.biasHH)
@@ -53,7 +53,7 @@ struct GRULinearBeforeResetCell: RecurrentCell {
 /// rk_gru_lbr_forward (gru_lbr.h) for T: gi [n × 3h] = x W_ihᵀ in, r|z|n out; gh = h W_hhᵀ + b_hh;
 /// ghn ← gh_n; hout = z⊙hprev + (1−z)⊙n.
 @inline(__always)
-private func gruLBRForward<T: Real>(n: Int, h: Int, gi: UnsafeMutablePointer<T>, bias: UnsafePointer<T>?, gh: UnsafePointer<T>,
+private func gruLBRForward<T: Scalar>(n: Int, h: Int, gi: UnsafeMutablePointer<T>, bias: UnsafePointer<T>?, gh: UnsafePointer<T>,
                                     hprev: UnsafePointer<T>, ghn: UnsafeMutablePointer<T>, hout: UnsafeMutablePointer<T>) {
     if T.self == Float.self {
         rk_gru_lbr_forward_f32(n, h, gi.f32, bias?.f32, gh.f32, hprev.f32, ghn.f32, hout.f32)
@@ -64,7 +64,7 @@ private func gruLBRForward<T: Real>(n: Int, h: Int, gi: UnsafeMutablePointer<T>,
 
 /// rk_gru_lbr_backward (gru_lbr.h) for T: dgi, dgh [n × 3h]; dhrec in ∂/∂h_t from t+1, out dh⊙z.
 @inline(__always)
-private func gruLBRBackward<T: Real>(n: Int, h: Int, g: UnsafePointer<T>, ghn: UnsafePointer<T>, hprev: UnsafePointer<T>,
+private func gruLBRBackward<T: Scalar>(n: Int, h: Int, g: UnsafePointer<T>, ghn: UnsafePointer<T>, hprev: UnsafePointer<T>,
                                      dup: UnsafePointer<T>, ldup: Int, dhrec: UnsafeMutablePointer<T>,
                                      dgi: UnsafeMutablePointer<T>, dgh: UnsafeMutablePointer<T>) {
     if T.self == Float.self {

@@ -1,5 +1,5 @@
 import CKernels
-import Numerics
+import Kernels
 
 /// The LSTM, gates laid out i|f|g|o (PyTorch's order; g is the input node C̃):
 /// C_t = F_t ⊙ C_{t-1} + I_t ⊙ C̃_t, H_t = O_t ⊙ tanh(C_t). Kernels in lstm.c.
@@ -17,7 +17,7 @@ struct LSTMCell: RecurrentCell {
 
     init(config: ModelConfig) {}
 
-    func forward<T: Real>(_ s: Step<T>, _ d: RecurrentDirection<T>, parameters p: UnsafePointer<T>) {
+    func forward<T: Scalar>(_ s: Step<T>, _ d: RecurrentDirection<T>, parameters p: UnsafePointer<T>) {
         let cells = d.states[1]
         d.addRecurrentProduct(s.previous, columns: 0, width: d.gateWidth, into: s.gates, ldc: d.gateWidth)
         lstmForward(n: d.sequences, h: d.hidden, gates: s.gates, bias: d.bias.base,
@@ -25,7 +25,7 @@ struct LSTMCell: RecurrentCell {
                       tc: d.row(d.saved[Self.tanhCells], s.t, width: d.hidden), hout: s.output)
     }
 
-    func backward<T: Real>(_ s: Step<T>, upstream: UnsafePointer<T>, ld: Int, _ d: RecurrentDirection<T>,
+    func backward<T: Scalar>(_ s: Step<T>, upstream: UnsafePointer<T>, ld: Int, _ d: RecurrentDirection<T>,
                            parameters p: UnsafePointer<T>) {
         let dh = d.stateGradients[0].base, dc = d.stateGradients[1].base
         lstmBackward(n: d.sequences, h: d.hidden, gates: s.gates, cprev: d.slot(d.states[1], d.previousSlot(s.t)),
@@ -35,7 +35,7 @@ struct LSTMCell: RecurrentCell {
                                  accumulate: false)
     }
 
-    func addRecurrentGradients<T: Real>(_ d: RecurrentDirection<T>, gradients gp: UnsafeMutablePointer<T>) {
+    func addRecurrentGradients<T: Scalar>(_ d: RecurrentDirection<T>, gradients gp: UnsafeMutablePointer<T>) {
         d.addRecurrentWeightGradient(d.dgates.base, rows: 0, count: d.gateWidth, times: d.previous, gradients: gp)
         d.addFoldedBiasGradient(gradients: gp)
     }
@@ -44,7 +44,7 @@ struct LSTMCell: RecurrentCell {
 /// rk_lstm_forward (lstm.h) for T: gates [n × 4h] pre-activations in, activations out;
 /// c = f⊙cprev + i⊙g, tc = tanh(c), hout = o⊙tc.
 @inline(__always)
-private func lstmForward<T: Real>(n: Int, h: Int, gates: UnsafeMutablePointer<T>, bias: UnsafePointer<T>?,
+private func lstmForward<T: Scalar>(n: Int, h: Int, gates: UnsafeMutablePointer<T>, bias: UnsafePointer<T>?,
                                   cprev: UnsafePointer<T>, c: UnsafeMutablePointer<T>, tc: UnsafeMutablePointer<T>,
                                   hout: UnsafeMutablePointer<T>) {
     if T.self == Float.self {
@@ -56,7 +56,7 @@ private func lstmForward<T: Real>(n: Int, h: Int, gates: UnsafeMutablePointer<T>
 
 /// rk_lstm_backward (lstm.h) for T: dc in ∂/∂c_t from t+1, out ∂/∂c_{t-1}; dgates [n × 4h].
 @inline(__always)
-private func lstmBackward<T: Real>(n: Int, h: Int, gates: UnsafePointer<T>, cprev: UnsafePointer<T>, tc: UnsafePointer<T>,
+private func lstmBackward<T: Scalar>(n: Int, h: Int, gates: UnsafePointer<T>, cprev: UnsafePointer<T>, tc: UnsafePointer<T>,
                                    dup: UnsafePointer<T>, ldup: Int, dhrec: UnsafePointer<T>, dc: UnsafeMutablePointer<T>,
                                    dgates: UnsafeMutablePointer<T>) {
     if T.self == Float.self {

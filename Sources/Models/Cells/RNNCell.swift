@@ -1,4 +1,4 @@
-import Numerics
+import Kernels
 
 /// The vanilla RNN, H_t = φ(X_t W_xh + H_{t-1} W_hh + b_h), φ ∈ {tanh, relu}: one gate block,
 /// and φ's kernels are the MLP's activation kernels (kernels.h), so it has no C file of its own.
@@ -11,12 +11,12 @@ struct RNNCell: RecurrentCell {
 
     init(config: ModelConfig) { relu = config.activation == .relu }
 
-    func forward<T: Real>(_ s: Step<T>, _ d: RecurrentDirection<T>, parameters p: UnsafePointer<T>) {
+    func forward<T: Scalar>(_ s: Step<T>, _ d: RecurrentDirection<T>, parameters p: UnsafePointer<T>) {
         d.addRecurrentProduct(s.previous, columns: 0, width: d.hidden, into: s.gates, ldc: d.hidden)
         T.actForward(rows: d.sequences, width: d.hidden, relu: relu, pre: s.gates, bias: d.bias.base, out: s.output)
     }
 
-    func backward<T: Real>(_ s: Step<T>, upstream: UnsafePointer<T>, ld: Int, _ d: RecurrentDirection<T>,
+    func backward<T: Scalar>(_ s: Step<T>, upstream: UnsafePointer<T>, ld: Int, _ d: RecurrentDirection<T>,
                            parameters p: UnsafePointer<T>) {
         let dh = d.stateGradients[0].base
         T.actBackward(n: d.sequences, h: d.hidden, relu: relu, out: s.output, dup: upstream, ldup: ld,
@@ -24,7 +24,7 @@ struct RNNCell: RecurrentCell {
         d.recurrentInputGradient(s.gates, lda: d.hidden, rows: 0, count: d.hidden, parameters: p, into: dh, accumulate: false)
     }
 
-    func addRecurrentGradients<T: Real>(_ d: RecurrentDirection<T>, gradients gp: UnsafeMutablePointer<T>) {
+    func addRecurrentGradients<T: Scalar>(_ d: RecurrentDirection<T>, gradients gp: UnsafeMutablePointer<T>) {
         d.addRecurrentWeightGradient(d.dgates.base, rows: 0, count: d.gateWidth, times: d.previous, gradients: gp)
         d.addFoldedBiasGradient(gradients: gp)
     }

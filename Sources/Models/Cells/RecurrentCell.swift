@@ -1,4 +1,4 @@
-import Numerics
+import Kernels
 
 /// One recurrent cell: the step it computes forward and backward, the state it carries, what it
 /// saves per step for backward, and its share of the weight gradients. `RecurrentDirection`
@@ -29,14 +29,14 @@ protocol RecurrentCell {
     init(config: ModelConfig)
 
     /// Step t forward: from gates (x_t W_ihᵀ) and h_{t-1} [n × h] (`previous`) to h_t (`output`).
-    func forward<T: Real>(_ step: Step<T>, _ d: RecurrentDirection<T>, parameters p: UnsafePointer<T>)
+    func forward<T: Scalar>(_ step: Step<T>, _ d: RecurrentDirection<T>, parameters p: UnsafePointer<T>)
     /// Step t backward: ∂loss/∂h_t is `upstream` [n × h] (leading dimension `ld`) from above plus
     /// the carried `stateGradients`; leaves ∂loss/∂pre-activations in gates and ∂loss/∂state_{t-1}
     /// in `stateGradients`.
-    func backward<T: Real>(_ step: Step<T>, upstream: UnsafePointer<T>, ld: Int, _ d: RecurrentDirection<T>,
+    func backward<T: Scalar>(_ step: Step<T>, upstream: UnsafePointer<T>, ld: Int, _ d: RecurrentDirection<T>,
                            parameters p: UnsafePointer<T>)
     /// Adds ∂loss/∂W_hh and ∂loss/∂b_hh of all τ steps; dgates and the b_ih gradient are done.
-    func addRecurrentGradients<T: Real>(_ d: RecurrentDirection<T>, gradients gp: UnsafeMutablePointer<T>)
+    func addRecurrentGradients<T: Scalar>(_ d: RecurrentDirection<T>, gradients gp: UnsafeMutablePointer<T>)
 }
 
 extension RecurrentCell {
@@ -46,7 +46,7 @@ extension RecurrentCell {
 }
 
 /// Pointers of one time step t, in the direction's buffers.
-struct Step<T: Real> {
+struct Step<T: Scalar> {
     let t: Int
     /// Pre-activations, then activations [n × G·h]; in backward, their gradient.
     let gates: UnsafeMutablePointer<T>

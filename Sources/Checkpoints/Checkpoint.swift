@@ -1,0 +1,63 @@
+import Config
+import Files
+import Foundation
+import Kernels
+import Models
+import TextData
+
+/// A checkpoint directory read back and checked: manifest, model, training state, config.
+public struct Checkpoint {
+    public static let configName = "config.yaml"
+
+    public let name: String
+    public let config: TrainingConfig
+    public let model: Model<Float>
+    public let vocabulary: Vocabulary
+    public let state: TrainingState
+
+    /// Verifies every checksum of the directory, then decodes it.
+    public static func load(_ path: String) throws -> Checkpoint {
+        let url = URL(fileURLWithPath: path)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw UserError("\(path): no such checkpoint directory")
+        }
+        return try Checkpoint(files: try CheckpointStore.read(url), name: url.path)
+    }
+
+    /// Decodes the files of a checkpoint named `name` (whose checksums were verified).
+    public init(files: [String: [UInt8]], name: String) throws {
+        for file in [ModelFile.name, TrainingState.name, Self.configName] where files[file]?.isEmpty ?? true {
+            throw UserError("\(name)/\(file): missing")
+        }
+        self.name = name
+        let configSource = "\(name)/\(Self.configName)"
+        do {
+            config = try TrainingConfig.parse(yaml: String(decoding: files[Self.configName]!, as: UTF8.self), source: configSource)
+        } catch let error as UserError where !error.description.hasPrefix(configSource) {
+            // Validation names only the key ("train.seq_len: …"); here the file matters too.
+            throw UserError("\(configSource): \(error.description)")
+        }
+        (model, vocabulary) = try ModelFile.decode(files[ModelFile.name]!, source: "\(name)/\(ModelFile.name)")
+        var expected = config.model
+        expected.vocabulary = vocabulary.count
+        guard expected == model.config else {
+            throw UserError("\(name)/\(ModelFile.name): its model differs from the one \(Self.configName) describes")
+        }
+        let stateSource = "\(name)/\(TrainingState.name)"
+        state = try TrainingState.decode(files[TrainingState.name]!, source: stateSource)
+        // The state must fit the model it resumes: moments one per parameter (or none, for an
+        // optimizer without them), carried states one row of the model's state width per stream.
+        for (label, values) in [("optimizer.first", state.first), ("optimizer.second", state.second)]
+            where !values.isEmpty && values.count != model.layout.count {
+            throw UserError("\(stateSource): \(label) has \(values.count) values, the model has \(model.layout.count) parameters")
+        }
+        if !state.states.isEmpty {
+            let width = model.stateLayout.width, streams = config.train.globalBatch
+            guard state.stateWidth == width, state.states.count == streams * width else {
+                throw UserError("\(stateSource): states are [\(state.states.count / max(1, state.stateWidth)) × \(state.stateWidth)], "
+                                + "the config needs [\(streams) × \(width)] (train.global_batch × the model's state width)")
+            }
+        }
+    }
+}

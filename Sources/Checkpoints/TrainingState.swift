@@ -1,0 +1,90 @@
+import Files
+import Foundation
+import Kernels
+
+/// `state.safetensors`: what a resume needs beyond the weights. Tensors `optimizer.first` and
+/// `optimizer.second` (the moments, when the optimizer has them) and `states` [B × state width]
+/// (the carried hidden state of every stream in global order, stream mode only); counters in
+/// `__metadata__`. Nothing in it depends on the world size that wrote it.
+public struct TrainingState: Equatable {
+    public static let name = "state.safetensors"
+
+    public var step = 0
+    public var optimizerUpdates = 0
+    public var skippedSteps = 0
+    public var tokens = 0
+    public var elapsed = 0.0
+    public var first: [Float] = []
+    public var second: [Float] = []
+    public var states: [Float] = []
+    public var stateWidth = 0
+
+    public init() {}
+
+    public func encode() -> [UInt8] {
+        var tensors: [SafeTensors.Tensor] = []
+        func add(_ name: String, _ values: [Float], _ shape: [Int]) {
+            guard !values.isEmpty else { return }
+            values.withUnsafeBufferPointer { tensors.append(.float32(name: name, shape: shape, values: $0)) }
+        }
+        add("optimizer.first", first, [first.count])
+        add("optimizer.second", second, [second.count])
+        add("states", states, [states.count / max(1, stateWidth), stateWidth])
+        let metadata = ["format": "rnntrain-state", "step": String(step), "optimizer_updates": String(optimizerUpdates),
+                        "skipped_steps": String(skippedSteps), "tokens": String(tokens), "elapsed_s": String(elapsed)]
+        return SafeTensors.encode(tensors, metadata: metadata)
+    }
+
+    /// Largest counter accepted: 2^53, beyond any real run, exact as a Double, and far enough from
+    /// Int.max that a resumed run's `step += 1` and `tokens += n` cannot overflow.
+    public static let maximumCounter = 1 << 53
+
+    /// The tensors a state file may hold.
+    static let tensorNames: Set<String> = ["optimizer.first", "optimizer.second", "states"]
+
+    /// Reads and checks a state file: counters are decimal integers in [0, 2^53], elapsed_s a finite
+    /// number ≥ 0, the moments F32 vectors, the states an F32 matrix, and no other tensor. Whether
+    /// their sizes fit the model is for the caller (`Checkpoint`), which knows the model.
+    public static func decode(_ bytes: [UInt8], source: String) throws -> TrainingState {
+        func fail(_ reason: String) -> UserError { UserError("\(source): \(reason)") }
+        let (tensors, metadata) = try SafeTensors.decodeWithMetadata(bytes, source: source)
+        guard metadata["format"] == "rnntrain-state" else { throw fail("not an rnntrain training state") }
+        func integer(_ key: String) throws -> Int {
+            guard let text = metadata[key], !text.isEmpty, text.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }),
+                  let value = Int(text), value <= maximumCounter else {
+                let shown = metadata[key].map { " (\(JSON.quotedShort($0)))" } ?? ""
+                throw fail("metadata \(key) is missing or not a count from 0 to 2^53\(shown)")
+            }
+            return value
+        }
+        var s = TrainingState()
+        s.step = try integer("step")
+        s.optimizerUpdates = try integer("optimizer_updates")
+        s.skippedSteps = try integer("skipped_steps")
+        s.tokens = try integer("tokens")
+        if let text = metadata["elapsed_s"] {
+            guard let elapsed = Double(text), elapsed.isFinite, elapsed >= 0 else {
+                throw fail("metadata elapsed_s \(JSON.quotedShort(text)) is not a finite number of seconds ≥ 0")
+            }
+            s.elapsed = elapsed
+        }
+        if let extra = tensors.keys.sorted().first(where: { !tensorNames.contains($0) }) {
+            throw fail("unexpected tensor \(JSON.quotedShort(extra))")
+        }
+        func floats(_ name: String, rank: Int) throws -> (values: [Float], shape: [Int])? {
+            guard let t = tensors[name] else { return nil }
+            guard t.dtype == .f32 else { throw fail("\(name) has dtype \(t.dtype.rawValue), expected F32") }
+            guard t.shape.count == rank else {
+                throw fail("\(name) must have \(rank) dimension\(rank == 1 ? "" : "s"), has shape \(t.shape)")
+            }
+            return (try t.floats(), t.shape)
+        }
+        s.first = try floats("optimizer.first", rank: 1)?.values ?? []
+        s.second = try floats("optimizer.second", rank: 1)?.values ?? []
+        if let (values, shape) = try floats("states", rank: 2) {
+            s.states = values
+            s.stateWidth = shape[1]
+        }
+        return s
+    }
+}

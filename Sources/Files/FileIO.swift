@@ -1,0 +1,150 @@
+import Foundation
+import Glibc
+
+/// Small POSIX file helpers. They call the system directly (not FileManager) for two reasons:
+/// durability needs `fsync` on files and directories, and every failure must reach the user as one
+/// line "<path>: <strerror>".
+public enum FileIO {
+    /// The whole file. The buffer is sized by `fstat` of the open file, so a file can never make
+    /// us allocate more than it holds, and a file of more than `limit` bytes is refused before
+    /// anything is allocated. Only regular files are read: opened without blocking, so a FIFO
+    /// cannot stall us, and refused, as are devices (/dev/zero would never end).
+    public static func read(_ url: URL, limit: Int = .max) throws -> [UInt8] {
+        let path = url.path
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { throw osError(path) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw osError(path) }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { throw UserError("\(path): not a regular file") }
+        let size = Int(info.st_size)
+        guard size <= limit else { throw UserError("\(path): \(size) bytes, more than the \(limit) this file may have") }
+        var readError: Int32 = 0
+        // If the file shrinks while we read, keep what was there; if it grows, ignore the growth.
+        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+            var done = 0
+            while done < size {
+                let n = Glibc.read(fd, buffer.baseAddress! + done, size - done)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    readError = errno
+                    break
+                }
+                if n == 0 { break }
+                done += n
+            }
+            initialized = done
+        }
+        if readError != 0 { throw osError(path, readError) }
+        return bytes
+    }
+
+    /// A file the user named (a corpus, a text to evaluate, a config), read by `read`; the two
+    /// mistakes a path commonly makes get their own message: "no such file", "is a directory,
+    /// not a <kind>".
+    public static func readNamed(_ path: String, kind: String, limit: Int = .max) throws -> [UInt8] {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            if errno == ENOENT { throw UserError("\(path): no such file") }
+            throw osError(path)
+        }
+        guard (info.st_mode & S_IFMT) != S_IFDIR else { throw UserError("\(path): is a directory, not a \(kind)") }
+        return try read(URL(fileURLWithPath: path), limit: limit)
+    }
+
+    /// Replaces `url` with `bytes` so that a crash leaves either the old or the new content, never a
+    /// mix: write a temporary sibling, fsync it, rename it over `url`, fsync the directory.
+    public static func writeAtomically(_ bytes: [UInt8], to url: URL) throws {
+        let directory = url.deletingLastPathComponent()
+        let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+        do {
+            try writeSynced(bytes, to: temporary)
+            guard rename(temporary.path, url.path) == 0 else { throw osError(url.path) }
+        } catch {
+            unlink(temporary.path)
+            throw error
+        }
+        try syncDirectory(directory)
+    }
+
+    /// Makes a directory's entries (created, renamed, removed files) durable. Linux allows fsync on a
+    /// directory opened read-only; without it a rename may be lost in a power cut.
+    public static func syncDirectory(_ url: URL) throws {
+        let fd = open(url.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw osError(url.path) }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw osError(url.path) }
+    }
+
+    /// Creates (or truncates) `url`, writes all of `bytes` and fsyncs it before closing.
+    public static func writeSynced(_ bytes: [UInt8], to url: URL) throws {
+        let path = url.path
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw osError(path) }
+        var failure: Int32 = 0
+        bytes.withUnsafeBytes { raw in
+            var done = 0
+            while done < raw.count {
+                let n = write(fd, raw.baseAddress! + done, raw.count - done)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = errno
+                    return
+                }
+                done += n
+            }
+        }
+        if failure == 0, fsync(fd) != 0 { failure = errno }
+        // close can report a deferred write error (e.g. on NFS); treat it as a failure too.
+        if close(fd) != 0, failure == 0 { failure = errno }
+        if failure != 0 { throw osError(path, failure) }
+    }
+
+    /// `mkdir -p`: creates `url` and any missing parents; fine if it already is a directory.
+    public static func makeDirectories(_ url: URL) throws {
+        let path = url.path
+        if mkdir(path, 0o755) == 0 { return }
+        let reason = errno
+        if reason == EEXIST {
+            var info = stat()
+            if stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR { return }
+            throw osError(path, ENOTDIR)
+        }
+        guard reason == ENOENT else { throw osError(path, reason) }
+        let parent = url.deletingLastPathComponent()
+        guard parent.path != path else { throw osError(path, reason) }
+        try makeDirectories(parent)
+        if mkdir(path, 0o755) != 0, errno != EEXIST { throw osError(path) }
+    }
+
+    /// Removes a file or a directory tree; a missing path is not an error.
+    public static func removeTree(_ url: URL) throws {
+        let path = url.path
+        var info = stat()
+        guard lstat(path, &info) == 0 else {
+            if errno == ENOENT { return }
+            throw osError(path)
+        }
+        if (info.st_mode & S_IFMT) == S_IFDIR {
+            let names: [String]
+            do { names = try FileManager.default.contentsOfDirectory(atPath: path) } catch {
+                throw UserError("\(path): cannot list directory")
+            }
+            for name in names { try removeTree(url.appendingPathComponent(name)) }
+            guard rmdir(path) == 0 || errno == ENOENT else { throw osError(path) }
+        } else {
+            guard unlink(path) == 0 || errno == ENOENT else { throw osError(path) }
+        }
+    }
+
+    /// True when `url` exists and is a directory (symlinks are not followed).
+    public static func isDirectory(_ url: URL) -> Bool {
+        var info = stat()
+        return lstat(url.path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// "<path>: <strerror>" for the current (or given) errno.
+    public static func osError(_ path: String, _ code: Int32 = errno) -> UserError {
+        UserError("\(path): \(String(cString: strerror(code)))")
+    }
+}

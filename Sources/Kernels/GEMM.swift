@@ -1,0 +1,54 @@
+import CBLAS
+
+/// C [m × n] = alpha · op(A) · op(B) + beta · C, row-major, op(X) = Xᵀ when trans is set.
+/// A is [m × k] (or [k × m] transposed), B is [k × n] (or [n × k] transposed).
+@inline(__always)
+public func gemm<T: Scalar>(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: T,
+                          a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int,
+                          beta: T, c: UnsafeMutablePointer<T>, ldc: Int) {
+    guard m > 0, n > 0 else { return }
+    if GEMMTrace.calls != nil {
+        GEMMTrace.calls!.append(GEMMCall(transA: transA, transB: transB, m: m, n: n, k: k, lda: lda, ldb: ldb,
+                                         ldc: ldc, beta: beta != 0, double: T.self == Double.self))
+    }
+    if m == 1, k > 0 {
+        rowTimesMatrix(transA: transA, transB: transB, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                       beta: beta, c: c)
+    } else {
+        T.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+               b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    }
+}
+
+/// One row times a matrix, as GEMV. OpenBLAS's GEMM packs all of B for every call, which for a
+/// single row (a per-step recurrent product of one sequence, as deterministic groups of one
+/// make) costs up to 5× the product itself; GEMV reads B once. The row is A's only row, or with
+/// transA its only column (stride lda).
+@inline(__always)
+func rowTimesMatrix<T: Scalar>(transA: Bool, transB: Bool, n: Int, k: Int, alpha: T, a: UnsafePointer<T>, lda: Int,
+                             b: UnsafePointer<T>, ldb: Int, beta: T, c: UnsafeMutablePointer<T>) {
+    // op(B) [k × n]: B stored [k × n] gives c = Bᵀ x; B stored [n × k] (transB) gives c = B x.
+    T.gemv(transA: !transB, rows: transB ? n : k, cols: transB ? k : n, alpha: alpha, a: b, lda: ldb,
+           x: a, incx: transA ? lda : 1, beta: beta, y: c)
+}
+
+/// The same product by three plain loops, in Double: the reference the tests hold `gemm` to.
+public func gemmReference<T: Scalar>(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: T,
+                                   a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int,
+                                   beta: T, c: UnsafeMutablePointer<T>, ldc: Int) {
+    for i in 0..<m {
+        for j in 0..<n {
+            var sum = 0.0
+            for p in 0..<k {
+                let x = transA ? a[p * lda + i] : a[i * lda + p]
+                let y = transB ? b[j * ldb + p] : b[p * ldb + j]
+                sum += Double(x) * Double(y)
+            }
+            let old = beta == 0 ? 0 : Double(beta) * Double(c[i * ldc + j])
+            c[i * ldc + j] = T(Double(alpha) * sum + old)
+        }
+    }
+}
+
+@inline(__always)
+func cblasTranspose(_ t: Bool) -> CBLAS_TRANSPOSE { t ? CblasTrans : CblasNoTrans }

@@ -1,0 +1,50 @@
+import Config
+import Models
+
+/// Where training batches come from: carried streams or shuffled windows.
+public enum BatchSource: Sendable {
+    case stream(StreamBatches)
+    case windows(WindowBatches)
+
+    public init(config: TrainingConfig, tokens: [Int32], maskToken: Int32?, source: String) throws {
+        let t = config.train
+        switch config.data.mode {
+        case .stream:
+            let history = config.model.cell == .mlp ? config.model.context - 1 : 0
+            self = .stream(try StreamBatches(tokens: tokens, streams: t.globalBatch, steps: t.seqLen,
+                                             history: history, source: source))
+        case .windows:
+            let fill = config.data.task == .fillInTheMiddle ? (maskToken!, config.data.maskRate) : nil
+            self = .windows(try WindowBatches(tokens: tokens, globalBatch: t.globalBatch, steps: t.seqLen,
+                                              seed: t.seed, fill: fill, source: source))
+        }
+    }
+
+    public var stepsPerEpoch: Int {
+        switch self {
+        case .stream(let s): return s.chunksPerEpoch
+        case .windows(let w): return w.stepsPerEpoch
+        }
+    }
+
+    /// Whether hidden states carry from step to step.
+    public var carriesState: Bool {
+        if case .stream = self { return true }
+        return false
+    }
+
+    public func makeBatch(sequences: Range<Int>) -> Batch {
+        switch self {
+        case .stream(let s): return s.makeBatch(chunk: 0, sequences: sequences)
+        case .windows(let w): return w.makeBatch(sequences: sequences)
+        }
+    }
+
+    /// Sequences `sequences` of the global batch of training step `step`.
+    public func fill(_ batch: inout Batch, step: Int, sequences: Range<Int>) {
+        switch self {
+        case .stream(let s): s.fill(&batch, chunk: step % s.chunksPerEpoch, sequences: sequences)
+        case .windows(let w): w.fill(&batch, step: step, sequences: sequences)
+        }
+    }
+}
