@@ -12,26 +12,14 @@
 #define EXP rk_expf
 #define TANH rk_tanhf
 #define CLONES RK_CLONES
-static inline T RK(sigmoid)(T x) { return (T)1 / ((T)1 + EXP(-x)); }
-#include RK_INSTANCE
-#undef T
-#undef S
-#undef EXP
-#undef TANH
-#undef CLONES
+#include "instance.h"
 
 #define T double
 #define S f64
 #define EXP exp
 #define TANH tanh
 #define CLONES
-static inline T RK(sigmoid)(T x) { return (T)1 / ((T)1 + EXP(-x)); }
-#include RK_INSTANCE
-#undef T
-#undef S
-#undef EXP
-#undef TANH
-#undef CLONES
+#include "instance.h"
 
 #undef RK
 #undef RK_CAT
