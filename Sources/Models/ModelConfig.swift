@@ -46,6 +46,10 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     /// Width of a row of looked-up embeddings: E, or k·E for the MLP's window of k tokens.
     public var embeddedWidth: Int { cell == .mlp ? context * embedding : embedding }
 
+    /// Tokens before a chunk that the model reads: the MLP's k − 1 context tokens; none for a
+    /// recurrent model, whose carried state holds the past.
+    public var historyTokens: Int { cell == .mlp ? context - 1 : 0 }
+
     /// The input width of recurrent layer `layer`.
     public func inputSize(layer: Int) -> Int { layer == 0 ? embedding : hidden * directions }
 

@@ -10,7 +10,7 @@ public enum BatchSource: Sendable {
         let t = config.train
         switch config.data.mode {
         case .stream:
-            let history = config.model.cell == .mlp ? config.model.context - 1 : 0
+            let history = config.model.historyTokens
             self = .stream(try StreamBatches(tokens: tokens, streams: t.globalBatch, steps: t.seqLen,
                                              history: history, source: source))
         case .windows:

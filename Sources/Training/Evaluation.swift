@@ -15,7 +15,7 @@ public enum Evaluation {
     public static func streamLoss(model: Model<Float>, tokens: [Int32], streams: Int, steps: Int,
                                   comm: Communicator, source: String) throws -> LossSum {
         precondition(streams % comm.size == 0, "evaluation streams must divide among the ranks")
-        let history = model.config.cell == .mlp ? model.config.context - 1 : 0
+        let history = model.config.historyTokens
         let batches = try StreamBatches(tokens: tokens, streams: streams, steps: steps, history: history,
                                         source: source, fullChunks: false)
         let n = streams / comm.size

@@ -22,7 +22,7 @@ public struct Sampler {
     public func generate(prime: [Int32], length: Int, temperature: Double, topK: Int, seed: UInt64,
                          emit: (String) -> Void) throws {
         var rng = SplitMix64(seed: seed)
-        let k = model.config.cell == .mlp ? model.config.context - 1 : 0
+        let k = model.config.historyTokens
         let state = Buffer<Float>(count: model.stateLayout.width)
         var recent = [Int32](repeating: -1, count: k)
         var input = prime.isEmpty ? [defaultStart] : prime
