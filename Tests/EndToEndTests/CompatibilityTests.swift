@@ -5,12 +5,12 @@ import XCTest
 /// rnntrain (launch/make-compat-fixture, at the commit that added it) together with what that
 /// rnntrain computed from it. The current tool must read the checkpoint, score the text to the
 /// same loss bit for bit, and resume from step 6 to exactly the step-12 files of the old,
-/// uninterrupted run. With one OpenBLAS thread, as the fixture was made: a threaded GEMM sums in
-/// another order.
+/// uninterrupted run. With one OpenBLAS thread and its generic Prescott kernels, as the fixture was
+/// made: a threaded GEMM, or another CPU's kernels, sum in another order, and the bits would then
+/// say more about the BLAS than about rnntrain.
 final class CompatibilityTests: XCTestCase {
     let fixture = Tool.root.appendingPathComponent("Tests/Fixtures/checkpoint-v1")
-
-    let oneThread = ["OPENBLAS_NUM_THREADS": "1"]
+    let blas = ["OPENBLAS_NUM_THREADS": "1", "OPENBLAS_CORETYPE": "Prescott"]
 
     /// The fixture copied into a scratch directory, so a run never writes into the checkout.
     func copyOfFixture() throws -> URL {
@@ -45,7 +45,7 @@ final class CompatibilityTests: XCTestCase {
         let recorded = try XCTUnwrap(jsonObject(try String(contentsOf: fixture.appendingPathComponent("eval.json"),
                                                                   encoding: .utf8)))
         let r = try Tool.rnntrain(["eval", "--checkpoint", dir.appendingPathComponent("step-00000006").path,
-                                   "--data", dir.appendingPathComponent("text.txt").path], environment: oneThread)
+                                   "--data", dir.appendingPathComponent("text.txt").path], environment: blas)
         XCTAssertEqual(r.status, 0, r.stderr)
         let now = try XCTUnwrap(jsonObject(r.stdout), "eval printed \(r.stdout)")
         let old = try XCTUnwrap(number(recorded["loss"])), new = try XCTUnwrap(number(now["loss"]))
@@ -58,7 +58,7 @@ final class CompatibilityTests: XCTestCase {
         let runDir = dir.appendingPathComponent("resumed")
         let r = try Tool.rnntrain(["train", "--config", "config.yaml", "--run-dir", runDir.path, "--comm", "single",
                                    "--resume", dir.appendingPathComponent("step-00000006").path],
-                                  environment: oneThread, directory: dir)
+                                  environment: blas, directory: dir)
         XCTAssertEqual(r.status, 0, r.stderr)
         let final = runDir.appendingPathComponent("checkpoints/step-00000012")
         let digests = try recordedDigests()
