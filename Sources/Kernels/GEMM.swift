@@ -50,5 +50,12 @@ public func gemmReference<T: Scalar>(transA: Bool, transB: Bool, m: Int, n: Int,
     }
 }
 
+/// A row stride of at least `width` elements, a multiple of 16 (64 bytes of Float) and not a
+/// multiple of 256, so consecutive rows do not fall on the same 4 KiB offset (4K aliasing).
+public func paddedStride(_ width: Int) -> Int {
+    let rounded = (width + 15) / 16 * 16
+    return rounded % 256 == 0 ? rounded + 16 : rounded
+}
+
 @inline(__always)
 func cblasTranspose(_ t: Bool) -> CBLAS_TRANSPOSE { t ? CblasTrans : CblasNoTrans }
