@@ -4,10 +4,11 @@ import CDNNL
 public enum MatmulPrecision: String, CaseIterable, Sendable {
     /// fp32 operands.
     case fp32
-    /// A and B rounded to bfloat16, to nearest with ties to even: B once per `pack`, A on every
-    /// product. Products of two bf16 values are exact in fp32, so only the fp32 sums round; the
-    /// gain is speed: one core here runs bf16 dot products (`vdpbf16ps`) at 232.7 GFLOP/s against
-    /// 116.7 for fp32 FMA (DESIGN.md, Performance facts).
+    /// A and B rounded to bfloat16, to nearest with ties to even (oneDNN's conversion; it also
+    /// flushes subnormal values to zero): B once per `pack`, A on every product. Products of two
+    /// bf16 values are exact in fp32, so only the fp32 sums round. The gain is speed: 4.1–4.7×
+    /// oneDNN's fp32 at the step shapes on this machine's AMX (README, GEMM engines), about 2× on
+    /// the AVX-512 BF16 of DESIGN.md's AMD probe.
     case bf16
 
     var dnnlType: dnnl_data_type_t { self == .fp32 ? dnnl_f32 : dnnl_bf16 }
@@ -16,17 +17,20 @@ public enum MatmulPrecision: String, CaseIterable, Sendable {
 /// C [m × n] = A [m × k] · B [k × n], or C += A·B, on oneDNN's matmul with B packed once into
 /// the layout oneDNN chooses for this shape (`format_tag_any`) and reused by every product until
 /// the next `pack`. That is the shape of a step's recurrent products, τ of them on the same
-/// W_hhᵀ, where OpenBLAS repacks W_hh inside every call. Measured with one thread at
-/// [64 × 512]·[512 × 2048] (lstm-2x512's step), GFLOP/s OpenBLAS sgemm / fp32 here / bf16 here:
-/// 74.5 / 105.4 / 228.6 (DESIGN.md; `rnntrain gemm-bench` measures it again).
+/// W_hhᵀ, where OpenBLAS repacks W_hh inside every call. Measured by `rnntrain gemm-bench` with
+/// one thread at [64 × 512]·[512 × 2048] (lstm-2x512's step, W_hh packed once per 100
+/// products), GFLOP/s OpenBLAS sgemm (SkylakeX kernels) / fp32 here / bf16 here:
+/// 117.9 / 132.9 / 618.3 (README, GEMM engines).
 ///
 /// Float only: Double, for the gradient check and the tests, stays on OpenBLAS (`gemm`).
 /// m, k and n are fixed per instance, because the packed layout depends on all three; A and C
-/// may have any row strides. Every primitive is created once and kept (oneDNN takes tens of
-/// microseconds to create one, as long as a small product): a product of each (lda, ldc, beta)
-/// and a packing of each (ldb, transposed) on first use, the contiguous products in `init`, so
-/// a shape or precision this CPU cannot compute throws there. After that, `pack` and `multiply`
-/// allocate nothing and run on the calling thread alone. Not for concurrent use.
+/// may have any row strides. Every primitive is created once and kept (an instance's engine,
+/// layout choice and two primitives took 0.4–3.8 ms in gemm-bench, as long as 1 to about 30 of
+/// its step products): a product of each (lda, ldc, beta) and a packing of each (ldb,
+/// transposed) on first use, the contiguous products in `init`, so a shape or precision this
+/// CPU cannot compute throws there. After that, `pack` and `multiply` only aim the memories at
+/// the caller's data and execute (the scratchpad is the instance's own), on the calling thread
+/// alone. Not for concurrent use.
 public final class PackedMatmul {
     /// m: rows of A and C.
     public let rows: Int
