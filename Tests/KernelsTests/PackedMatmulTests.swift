@@ -13,7 +13,7 @@ final class PackedMatmulTests: XCTestCase {
         (8, 64, 256),   // lstm-2x512's step [64 × 512]·[512 × 2048], an eighth of each side
         (4, 32, 128),   // lstm-2x256's step [32 × 256]·[256 × 1024], an eighth
         (8, 64, 64),    // rnn-2x512's step [64 × 512]·[512 × 512], an eighth
-        (100, 80, 256), // an input projection [τ·n × d]·[d × G·h], scaled down
+        (60, 40, 128),  // an input projection [τ·n × d]·[d × G·h], scaled down
     ]
 
     func testAgainstDoubleReference() throws {
@@ -95,10 +95,11 @@ final class PackedMatmulTests: XCTestCase {
         // beta 0 must not read C: NaN there must not reach the result.
         for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? .nan : Float(random.uniform(-1, 1)) } }
 
-        // The operands the engine is meant to multiply.
+        // The operands the engine is meant to multiply, A [m × k] and B [k × n] contiguous.
         let round: (Float) -> Float = precision == .bf16 ? bfloat16 : { $0 }
-        func A(_ i: Int, _ p: Int) -> Double { Double(round(a[i * lda + p])) }
-        func B(_ p: Int, _ j: Int) -> Double { Double(round(transposed ? b[j * ldb + p] : b[p * ldb + j])) }
+        var A = [Double](repeating: 0, count: m * k), B = [Double](repeating: 0, count: k * n)
+        for i in 0..<m { for p in 0..<k { A[i * k + p] = Double(round(a[i * lda + p])) } }
+        for p in 0..<k { for j in 0..<n { B[p * n + j] = Double(round(transposed ? b[j * ldb + p] : b[p * ldb + j])) } }
         var expected = c.map(Double.init), allowed = [Double](repeating: 0, count: m * ldc)
         // Error bound of a sum of `terms` products accumulated in fp32 in any order (standard
         // dot-product analysis): |ŝ − s| ≤ γ_terms · Σ|aᵢ||bᵢ|, γ_j = j·u / (1 − j·u), u = 2⁻²⁴,
@@ -110,7 +111,11 @@ final class PackedMatmulTests: XCTestCase {
         for i in 0..<m {
             for j in 0..<n {
                 var sum = 0.0, magnitude = 0.0
-                for p in 0..<k { sum += A(i, p) * B(p, j); magnitude += abs(A(i, p) * B(p, j)) }
+                for p in 0..<k {
+                    let product = A[i * k + p] * B[p * n + j]
+                    sum += product
+                    magnitude += abs(product)
+                }
                 let old = beta == 0 ? 0 : Double(c[i * ldc + j])
                 expected[i * ldc + j] = sum + old
                 allowed[i * ldc + j] = (gamma(0x1p-24) + gamma(0x1p-53)) * (magnitude + abs(old))
