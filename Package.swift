@@ -15,9 +15,12 @@ let package = Package(
         // libyaml's event parser, which ConfigLoader runs over a config before Yams builds a tree
         // from it; Yams has no public API for events.
         .systemLibrary(name: "CLibYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        // oneDNN's matmul on weights packed once per step (PackedMatmul), fp32 and bf16; Debian's
+        // libdnnl-dev has no pkg-config file, so the module map names the libraries.
+        .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
         // Elementwise kernels in C: clang vectorises them and target_clones picks AVX-512/AVX2 at load time.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
-        .target(name: "Kernels", dependencies: ["CBLAS", "CKernels"]),
+        .target(name: "Kernels", dependencies: ["CBLAS", "CKernels", "CDNNL"]),
         .target(name: "Models", dependencies: ["Kernels", "CKernels"]),
         .target(name: "Collectives"),
         .target(name: "MPICollectives", dependencies: ["Collectives", "CMPI"]),

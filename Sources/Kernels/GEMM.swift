@@ -50,5 +50,17 @@ public func gemmReference<T: Scalar>(transA: Bool, transB: Bool, m: Int, n: Int,
     }
 }
 
+/// The kernel family OpenBLAS picked for this CPU at load time ("SkylakeX", "Haswell"). An
+/// OpenBLAS older than the CPU may not recognise it and fall back to far slower kernels
+/// ("Prescott", SSE3); `OPENBLAS_CORETYPE` overrides the choice.
+public var openBLASCoreName: String { String(cString: openblas_get_corename()) }
+
+/// A row stride of at least `width` elements, a multiple of 16 (64 bytes of Float) and not a
+/// multiple of 256, so consecutive rows do not fall on the same 4 KiB offset (4K aliasing).
+public func paddedStride(_ width: Int) -> Int {
+    let rounded = (width + 15) / 16 * 16
+    return rounded % 256 == 0 ? rounded + 16 : rounded
+}
+
 @inline(__always)
 func cblasTranspose(_ t: Bool) -> CBLAS_TRANSPOSE { t ? CblasTrans : CblasNoTrans }

@@ -229,10 +229,3 @@ extension ActivationPlan {
         return entries
     }
 }
-
-/// A row stride of at least `width` elements, a multiple of 16 (64 bytes of Float) and not a
-/// multiple of 256, so consecutive rows do not fall on the same 4 KiB offset (4K aliasing).
-func paddedStride(_ width: Int) -> Int {
-    let rounded = (width + 15) / 16 * 16
-    return rounded % 256 == 0 ? rounded + 16 : rounded
-}
