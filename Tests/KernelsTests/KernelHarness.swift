@@ -1,4 +1,5 @@
 import Kernels
+@testable import Models
 
 /// Each fused kernel as a function of Double arrays, run in T: the accuracy, Float-vs-Double and
 /// finite-difference tests call the same wrappers. Shapes as in kernels.h.
@@ -31,7 +32,7 @@ enum Kernels<T: Scalar> {
         let g = Buffer<T>(doubles: gates), cp = Buffer<T>(doubles: cprev), b = bias.map { Buffer<T>(doubles: $0) }
         let c = Buffer<T>(count: n * h), tc = Buffer<T>(count: n * h), ho = Buffer<T>(count: n * h)
         withExtendedLifetime((g, cp, c, tc, ho, b)) {
-            KernelsTests.lstmForward(n: n, h: h, gates: g.base, bias: b.map { UnsafePointer($0.base) }, cprev: cp.base, c: c.base,
+            Models.lstmForward(n: n, h: h, gates: g.base, bias: b.map { UnsafePointer($0.base) }, cprev: cp.base, c: c.base,
                           tc: tc.base, hout: ho.base)
         }
         return (g.doubles, c.doubles, tc.doubles, ho.doubles)
@@ -43,7 +44,7 @@ enum Kernels<T: Scalar> {
         let du = Buffer<T>(doubles: dup), dr = Buffer<T>(doubles: dhrec), d = Buffer<T>(doubles: dc)
         let dg = Buffer<T>(count: n * 4 * h)
         withExtendedLifetime((g, cp, t, du, dr, d, dg)) {
-            KernelsTests.lstmBackward(n: n, h: h, gates: g.base, cprev: cp.base, tc: t.base, dup: du.base, ldup: ldup,
+            Models.lstmBackward(n: n, h: h, gates: g.base, cprev: cp.base, tc: t.base, dup: du.base, ldup: ldup,
                            dhrec: dr.base, dc: d.base, dgates: dg.base)
         }
         return (d.doubles, dg.doubles)
@@ -53,7 +54,7 @@ enum Kernels<T: Scalar> {
         let gb = Buffer<T>(doubles: g), hp = Buffer<T>(doubles: hprev), rh = Buffer<T>(count: n * h)
         let b = bias.map { Buffer<T>(doubles: $0) }
         withExtendedLifetime((gb, hp, rh, b)) {
-            KernelsTests.gruReset(n: n, h: h, g: gb.base, bias: b.map { UnsafePointer($0.base) }, hprev: hp.base, rh: rh.base)
+            Models.gruReset(n: n, h: h, g: gb.base, bias: b.map { UnsafePointer($0.base) }, hprev: hp.base, rh: rh.base)
         }
         return (gb.doubles, rh.doubles)
     }
@@ -62,7 +63,7 @@ enum Kernels<T: Scalar> {
         let gb = Buffer<T>(doubles: g), hp = Buffer<T>(doubles: hprev), ho = Buffer<T>(count: n * h)
         let b = bias.map { Buffer<T>(doubles: $0) }
         withExtendedLifetime((gb, hp, ho, b)) {
-            KernelsTests.gruUpdate(n: n, h: h, g: gb.base, bias: b.map { UnsafePointer($0.base) }, hprev: hp.base, hout: ho.base)
+            Models.gruUpdate(n: n, h: h, g: gb.base, bias: b.map { UnsafePointer($0.base) }, hprev: hp.base, hout: ho.base)
         }
         return (gb.doubles, ho.doubles)
     }
@@ -73,7 +74,7 @@ enum Kernels<T: Scalar> {
         let gb = Buffer<T>(doubles: g), hp = Buffer<T>(doubles: hprev), du = Buffer<T>(doubles: dup)
         let dr = Buffer<T>(doubles: dhrec), d = Buffer<T>(doubles: dg)
         withExtendedLifetime((gb, hp, du, dr, d)) {
-            KernelsTests.gruUpdateBackward(n: n, h: h, g: gb.base, hprev: hp.base, dup: du.base, ldup: ldup, dhrec: dr.base, dg: d.base)
+            Models.gruUpdateBackward(n: n, h: h, g: gb.base, hprev: hp.base, dup: du.base, ldup: ldup, dhrec: dr.base, dg: d.base)
         }
         return (dr.doubles, d.doubles)
     }
@@ -83,7 +84,7 @@ enum Kernels<T: Scalar> {
         let gb = Buffer<T>(doubles: g), hp = Buffer<T>(doubles: hprev), d = Buffer<T>(doubles: drh)
         let dr = Buffer<T>(doubles: dhrec), dgb = Buffer<T>(doubles: dg)
         withExtendedLifetime((gb, hp, d, dr, dgb)) {
-            KernelsTests.gruResetBackward(n: n, h: h, g: gb.base, hprev: hp.base, drh: d.base, dhrec: dr.base, dg: dgb.base)
+            Models.gruResetBackward(n: n, h: h, g: gb.base, hprev: hp.base, drh: d.base, dhrec: dr.base, dg: dgb.base)
         }
         return (dr.doubles, dgb.doubles)
     }
@@ -93,7 +94,7 @@ enum Kernels<T: Scalar> {
         let a = Buffer<T>(doubles: gi), b = Buffer<T>(doubles: gh), hp = Buffer<T>(doubles: hprev)
         let ghn = Buffer<T>(count: n * h), ho = Buffer<T>(count: n * h), bi = bias.map { Buffer<T>(doubles: $0) }
         withExtendedLifetime((a, b, hp, ghn, ho, bi)) {
-            KernelsTests.gruLBRForward(n: n, h: h, gi: a.base, bias: bi.map { UnsafePointer($0.base) }, gh: b.base, hprev: hp.base,
+            Models.gruLBRForward(n: n, h: h, gi: a.base, bias: bi.map { UnsafePointer($0.base) }, gh: b.base, hprev: hp.base,
                             ghn: ghn.base, hout: ho.base)
         }
         return (a.doubles, ghn.doubles, ho.doubles)
@@ -105,7 +106,7 @@ enum Kernels<T: Scalar> {
         let du = Buffer<T>(doubles: dup), dr = Buffer<T>(doubles: dhrec)
         let dgi = Buffer<T>(count: n * 3 * h), dgh = Buffer<T>(count: n * 3 * h)
         withExtendedLifetime((gb, s, hp, du, dr, dgi, dgh)) {
-            KernelsTests.gruLBRBackward(n: n, h: h, g: gb.base, ghn: s.base, hprev: hp.base, dup: du.base, ldup: ldup,
+            Models.gruLBRBackward(n: n, h: h, g: gb.base, ghn: s.base, hprev: hp.base, dup: du.base, ldup: ldup,
                              dhrec: dr.base, dgi: dgi.base, dgh: dgh.base)
         }
         return (dr.doubles, dgi.doubles, dgh.doubles)

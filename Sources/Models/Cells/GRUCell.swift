@@ -51,7 +51,7 @@ struct GRUCell: RecurrentCell {
 
 /// rk_gru_reset (gru.h) for T: σ on r|z of g + bias [n × 3h]; rh = r ⊙ hprev.
 @inline(__always)
-private func gruReset<T: Scalar>(n: Int, h: Int, g: UnsafeMutablePointer<T>, bias: UnsafePointer<T>?, hprev: UnsafePointer<T>,
+func gruReset<T: Scalar>(n: Int, h: Int, g: UnsafeMutablePointer<T>, bias: UnsafePointer<T>?, hprev: UnsafePointer<T>,
                                rh: UnsafeMutablePointer<T>) {
     if T.self == Float.self {
         rk_gru_reset_f32(n, h, g.f32, bias?.f32, hprev.f32, rh.f32)
@@ -62,7 +62,7 @@ private func gruReset<T: Scalar>(n: Int, h: Int, g: UnsafeMutablePointer<T>, bia
 
 /// rk_gru_update (gru.h) for T: tanh on n + bias_n; hout = z⊙hprev + (1−z)⊙n.
 @inline(__always)
-private func gruUpdate<T: Scalar>(n: Int, h: Int, g: UnsafeMutablePointer<T>, bias: UnsafePointer<T>?, hprev: UnsafePointer<T>,
+func gruUpdate<T: Scalar>(n: Int, h: Int, g: UnsafeMutablePointer<T>, bias: UnsafePointer<T>?, hprev: UnsafePointer<T>,
                                 hout: UnsafeMutablePointer<T>) {
     if T.self == Float.self {
         rk_gru_update_f32(n, h, g.f32, bias?.f32, hprev.f32, hout.f32)
@@ -73,7 +73,7 @@ private func gruUpdate<T: Scalar>(n: Int, h: Int, g: UnsafeMutablePointer<T>, bi
 
 /// rk_gru_update_backward (gru.h) for T: writes dg's z and n parts; dhrec ← dh⊙z.
 @inline(__always)
-private func gruUpdateBackward<T: Scalar>(n: Int, h: Int, g: UnsafePointer<T>, hprev: UnsafePointer<T>, dup: UnsafePointer<T>,
+func gruUpdateBackward<T: Scalar>(n: Int, h: Int, g: UnsafePointer<T>, hprev: UnsafePointer<T>, dup: UnsafePointer<T>,
                                         ldup: Int, dhrec: UnsafeMutablePointer<T>, dg: UnsafeMutablePointer<T>) {
     if T.self == Float.self {
         rk_gru_update_backward_f32(n, h, g.f32, hprev.f32, dup.f32, ldup, dhrec.f32, dg.f32)
@@ -84,7 +84,7 @@ private func gruUpdateBackward<T: Scalar>(n: Int, h: Int, g: UnsafePointer<T>, h
 
 /// rk_gru_reset_backward (gru.h) for T: writes dg's r part; dhrec += drh⊙r.
 @inline(__always)
-private func gruResetBackward<T: Scalar>(n: Int, h: Int, g: UnsafePointer<T>, hprev: UnsafePointer<T>, drh: UnsafePointer<T>,
+func gruResetBackward<T: Scalar>(n: Int, h: Int, g: UnsafePointer<T>, hprev: UnsafePointer<T>, drh: UnsafePointer<T>,
                                        dhrec: UnsafeMutablePointer<T>, dg: UnsafeMutablePointer<T>) {
     if T.self == Float.self {
         rk_gru_reset_backward_f32(n, h, g.f32, hprev.f32, drh.f32, dhrec.f32, dg.f32)

@@ -53,7 +53,7 @@ struct GRULinearBeforeResetCell: RecurrentCell {
 /// rk_gru_lbr_forward (gru_lbr.h) for T: gi [n × 3h] = x W_ihᵀ in, r|z|n out; gh = h W_hhᵀ + b_hh;
 /// ghn ← gh_n; hout = z⊙hprev + (1−z)⊙n.
 @inline(__always)
-private func gruLBRForward<T: Scalar>(n: Int, h: Int, gi: UnsafeMutablePointer<T>, bias: UnsafePointer<T>?, gh: UnsafePointer<T>,
+func gruLBRForward<T: Scalar>(n: Int, h: Int, gi: UnsafeMutablePointer<T>, bias: UnsafePointer<T>?, gh: UnsafePointer<T>,
                                     hprev: UnsafePointer<T>, ghn: UnsafeMutablePointer<T>, hout: UnsafeMutablePointer<T>) {
     if T.self == Float.self {
         rk_gru_lbr_forward_f32(n, h, gi.f32, bias?.f32, gh.f32, hprev.f32, ghn.f32, hout.f32)
@@ -64,7 +64,7 @@ private func gruLBRForward<T: Scalar>(n: Int, h: Int, gi: UnsafeMutablePointer<T
 
 /// rk_gru_lbr_backward (gru_lbr.h) for T: dgi, dgh [n × 3h]; dhrec in ∂/∂h_t from t+1, out dh⊙z.
 @inline(__always)
-private func gruLBRBackward<T: Scalar>(n: Int, h: Int, g: UnsafePointer<T>, ghn: UnsafePointer<T>, hprev: UnsafePointer<T>,
+func gruLBRBackward<T: Scalar>(n: Int, h: Int, g: UnsafePointer<T>, ghn: UnsafePointer<T>, hprev: UnsafePointer<T>,
                                      dup: UnsafePointer<T>, ldup: Int, dhrec: UnsafeMutablePointer<T>,
                                      dgi: UnsafeMutablePointer<T>, dgh: UnsafeMutablePointer<T>) {
     if T.self == Float.self {

@@ -44,7 +44,7 @@ struct LSTMCell: RecurrentCell {
 /// rk_lstm_forward (lstm.h) for T: gates [n × 4h] pre-activations in, activations out;
 /// c = f⊙cprev + i⊙g, tc = tanh(c), hout = o⊙tc.
 @inline(__always)
-private func lstmForward<T: Scalar>(n: Int, h: Int, gates: UnsafeMutablePointer<T>, bias: UnsafePointer<T>?,
+func lstmForward<T: Scalar>(n: Int, h: Int, gates: UnsafeMutablePointer<T>, bias: UnsafePointer<T>?,
                                   cprev: UnsafePointer<T>, c: UnsafeMutablePointer<T>, tc: UnsafeMutablePointer<T>,
                                   hout: UnsafeMutablePointer<T>) {
     if T.self == Float.self {
@@ -56,7 +56,7 @@ private func lstmForward<T: Scalar>(n: Int, h: Int, gates: UnsafeMutablePointer<
 
 /// rk_lstm_backward (lstm.h) for T: dc in ∂/∂c_t from t+1, out ∂/∂c_{t-1}; dgates [n × 4h].
 @inline(__always)
-private func lstmBackward<T: Scalar>(n: Int, h: Int, gates: UnsafePointer<T>, cprev: UnsafePointer<T>, tc: UnsafePointer<T>,
+func lstmBackward<T: Scalar>(n: Int, h: Int, gates: UnsafePointer<T>, cprev: UnsafePointer<T>, tc: UnsafePointer<T>,
                                    dup: UnsafePointer<T>, ldup: Int, dhrec: UnsafePointer<T>, dc: UnsafeMutablePointer<T>,
                                    dgates: UnsafeMutablePointer<T>) {
     if T.self == Float.self {
