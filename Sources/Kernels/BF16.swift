@@ -1,0 +1,40 @@
+import CDNNL
+import CKernels
+
+/// bfloat16 rounding, as the bf16 products apply it to their operands.
+public enum BF16 {
+    /// Whether this CPU has AVX512_BF16 and oneDNN may use it: the condition for the fast bf16
+    /// products. `DNNL_MAX_CPU_ISA=AVX512_CORE` (oneDNN's own switch) makes it false on any CPU,
+    /// which is how the tests reach the emulated products.
+    public static let hasFastProducts: Bool = {
+        let isa = dnnl_get_effective_cpu_isa().rawValue, bf16 = dnnl_cpu_isa_avx512_core_bf16.rawValue
+        return rk_cpu_has_avx512_bf16() != 0 && isa & bf16 == bf16
+    }()
+
+    /// dst [rows × cols] (row stride ldd) = src rounded to bf16: to nearest with ties to even,
+    /// subnormals taken as zero, as `vcvtneps2bf16` does (and oneDNN's conversion on this CPU).
+    /// `scalar` forces the portable code, for the tests that hold it to the instruction.
+    @inline(__always)
+    public static func round(rows: Int, cols: Int, _ src: UnsafePointer<Float>, lds: Int,
+                             into dst: UnsafeMutablePointer<UInt16>, ldd: Int, scalar: Bool = false) {
+        rk_bf16_round_rows(rows, cols, src, lds, dst, ldd, scalar ? 1 : 0)
+    }
+
+    /// dst [rows × cols] = src widened to Float, exactly.
+    @inline(__always)
+    public static func widen(rows: Int, cols: Int, _ src: UnsafePointer<UInt16>, lds: Int,
+                             into dst: UnsafeMutablePointer<Float>, ldd: Int) {
+        rk_bf16_widen_rows(rows, cols, src, lds, dst, ldd)
+    }
+
+    /// One bf16 value as Float, exactly.
+    @inline(__always)
+    public static func widen(_ x: UInt16) -> Float { Float(bitPattern: UInt32(x) << 16) }
+
+    /// One value rounded to bf16 and back.
+    public static func rounded(_ x: Float) -> Float {
+        var v = x, r: UInt16 = 0
+        round(rows: 1, cols: 1, &v, lds: 1, into: &r, ldd: 1)
+        return widen(r)
+    }
+}
