@@ -42,7 +42,8 @@ struct ScanShape {
 /// n = `sequences` uses. `Workspace` allocates exactly these buffers and `MemoryEstimate` sums
 /// exactly these bytes, so the estimate cannot drift from the allocation.
 enum ActivationPlan {
-    static func entries(config: ModelConfig, steps: Int, sequences: Int) -> [ArenaEntry] {
+    /// `precision`: bf16 keeps no transposed copy of W_hh (its products pack their own).
+    static func entries(config: ModelConfig, steps: Int, sequences: Int, precision: MatmulPrecision = .fp32) -> [ArenaEntry] {
         let rows = Double(steps) * Double(sequences)
         let inputWidth = Double(config.embeddedWidth), decoderInput = Double(config.decoderInput)
         var entries: [ArenaEntry] = [.scalars("embedded", rows * inputWidth), .uint64s("rowKeys", rows),
@@ -60,7 +61,7 @@ enum ActivationPlan {
         if config.cell == .mlp {
             entries += windowedMLP(config, rows: rows)
         } else {
-            entries += recurrentStack(config, steps: steps, sequences: sequences)
+            entries += recurrentStack(config, steps: steps, sequences: sequences, precision: precision)
         }
         return entries
     }

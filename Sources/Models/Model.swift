@@ -36,28 +36,33 @@ public final class Model<T: Scalar> {
 
     /// Seconds spent in forward and backward passes of `train` since the last reset, for the
     /// benchmark's time split.
-    public var timing = (forward: 0.0, backward: 0.0)
+    public var timing = (forward: 0.0, backward: 0.0) {
+        didSet { if timing == (0, 0) { products.resetTiming() } }
+    }
 
     /// The operand precision of the model's matrix products (`train.precision`); everything
     /// else, the parameters and gradients included, stays in T.
-    public let precision: MatmulPrecision
+    public var precision: MatmulPrecision { products.precision }
+    private let products: Products<T>
 
-    /// Seconds spent rounding operands to bf16 and packing weights since the last reset, inside
-    /// `timing`'s forward and backward (zero in fp32).
-    public var conversionSeconds: Double { 0 }
+    /// Seconds spent rounding operands to bf16 and packing weights since the last reset of
+    /// `timing`, inside its forward and backward (zero in fp32).
+    public var conversionSeconds: Double { products.conversionSeconds }
 
     /// Which engine computes the products: "openblas" in fp32; in bf16 "onednn" on a CPU with
     /// bf16 instructions, else "emulated" (operands rounded, fp32 products on OpenBLAS).
-    public var productEngine: String { precision == .fp32 ? "openblas" : "onednn" }
+    public var productEngine: String { products.bf16?.engine.rawValue ?? "openblas" }
 
-    public init(config: ModelConfig, seed: UInt64 = 0, precision: MatmulPrecision = .fp32) throws {
+    /// `bf16Engine` chooses the bf16 engine, nil for the fast one where the CPU has it.
+    public init(config: ModelConfig, seed: UInt64 = 0, precision: MatmulPrecision = .fp32,
+                bf16Engine: BF16Products.Engine? = nil) throws {
         try config.validate()
         self.config = config
-        self.precision = precision
         layout = ParameterLayout(config: config)
         stateLayout = StateLayout(config: config)
         parameters = Buffer(count: layout.count)
         gradients = Buffer(count: layout.count)
+        products = try Products(precision: precision, parameters: parameters, engine: bf16Engine)
         layout.initialize(parameters, config: config, seed: seed)
     }
 
@@ -99,7 +104,7 @@ public final class Model<T: Scalar> {
 
     private func prepare(steps: Int, sequences: Int) -> Workspace<T> {
         if let ws = workspace, ws.steps == steps, ws.sequences == sequences { return ws }
-        let ws = Workspace<T>(config: config, layout: layout, steps: steps, sequences: sequences)
+        let ws = Workspace<T>(config: config, layout: layout, steps: steps, sequences: sequences, products: products)
         workspace = ws
         zeroState = Buffer(count: sequences * stateLayout.width)
         return ws
@@ -119,6 +124,8 @@ public final class Model<T: Scalar> {
             throw ModelError.shapeMismatch("initial state has \(s.count) entries, n × state width = \(n * stateLayout.width)")
         }
         let ws = prepare(steps: batch.steps, sequences: n)
+        // The optimizer has changed the parameters since the last pass, or a caller has.
+        products.bf16?.roundParameters()
         usedDropout = training && config.dropout > 0 && dropout != nil
         let p = parameters.base
         let applyDropout = { (site: Int, x: UnsafePointer<T>, ldx: Int) -> Void in
@@ -128,7 +135,7 @@ public final class Model<T: Scalar> {
         bodyOutput = ws.body.forward(batch, ws, parameters: p, initialState: initialState ?? zeroState,
                                      dropout: usedDropout ? applyDropout : nil)
         let V = config.vocabulary, D = config.decoderInput
-        gemm(transA: false, transB: true, m: rows, n: V, k: D, alpha: 1, a: decoderInput(ws), lda: D,
+        products.gemm(transA: false, transB: true, m: rows, n: V, k: D, a: decoderInput(ws), lda: D,
              b: p + offset("decoder.weight"), ldb: D, beta: 0, c: ws.logits.base, ldc: V)
         // The softmax adds the decoder bias and, when training, accumulates its gradient.
         var result = LossSum()
@@ -150,7 +157,7 @@ public final class Model<T: Scalar> {
         let V = config.vocabulary, D = config.decoderInput
         // Decoder: ∂logits is in ws.logits.
         let z = decoderInput(ws)
-        gemm(transA: true, transB: false, m: V, n: D, k: rows, alpha: 1, a: ws.logits.base, lda: V,
+        products.gemm(transA: true, transB: false, m: V, n: D, k: rows, a: ws.logits.base, lda: V,
              b: z, ldb: D, beta: 1, c: g + offset("decoder.weight"), ldc: D)
         var finished = 0
         let finish = { (end: Int) in
@@ -162,7 +169,7 @@ public final class Model<T: Scalar> {
         // In blocks of rows with polls between, so the decoder's sum advances meanwhile.
         let block = observer == nil ? rows : max(64, rows / 8)
         for start in stride(from: 0, to: rows, by: block) {
-            gemm(transA: false, transB: false, m: min(block, rows - start), n: D, k: V, alpha: 1,
+            products.gemm(transA: false, transB: false, m: min(block, rows - start), n: D, k: V,
                  a: ws.logits.base + start * V, lda: V, b: p + offset("decoder.weight"), ldb: D, beta: 0,
                  c: dy.base + start * D, ldc: D)
             observer?.poll()

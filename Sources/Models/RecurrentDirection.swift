@@ -1,3 +1,4 @@
+import Dispatch
 import Kernels
 
 /// One direction of one recurrent layer over a chunk of τ steps and n sequences: the scan over
@@ -35,7 +36,8 @@ final class RecurrentDirection<T: Scalar> {
     /// W_hhᵀ [h × G·h] with rows padded to `transposedStride`, refreshed by each forward pass:
     /// OpenBLAS runs the per-step product h_{t-1} W_hhᵀ 7–15 % faster from this layout than with
     /// a transposed operand (measured at [32 × 256]·[256 × 1024] and [64 × 512]·[512 × 512]).
-    /// Empty for one sequence, whose GEMV reads W_hh directly.
+    /// Empty for one sequence, whose GEMV reads W_hh directly, and in bf16, whose products
+    /// pack their own (`packedForward`).
     let transposedWeights: Buffer<T>
     let transposedStride: Int
     /// The bias the kernels add to the pre-activations [G·h]: b_ih + b_hh, or b_ih alone for a
@@ -48,9 +50,21 @@ final class RecurrentDirection<T: Scalar> {
     /// transposed copy, or W_hh itself for one sequence.
     private var recurrentWeights: UnsafePointer<T>?
     private var recurrentStride = 0
+    let products: Products<T>
+    /// bf16: W_hh's blocks packed for the per-step products, each packed once per pass (the
+    /// forward pass and the backward pass count one each) on its first product and reused by the
+    /// other τ − 1. Forward multiplies by column blocks of W_hhᵀ, keyed by their first column;
+    /// backward by row blocks of W_hh, keyed by their first row (one block each for the LSTM
+    /// and RNN, two for the GRU, whose reset splits the product).
+    private var packedForward: [Int: PackedWeights] = [:]
+    private var packedBackward: [Int: PackedWeights] = [:]
+    private var pass = 0
+    /// The parameters of the current pass, which the packed blocks are packed from.
+    private var passParameters: UnsafePointer<T>?
 
     init(config: ModelConfig, layout: ParameterLayout, layer: Int, direction: Int, steps: Int, sequences: Int,
-         arena: Arena<T>, prefix: String) {
+         arena: Arena<T>, prefix: String, products: Products<T>) {
+        self.products = products
         let cellType = CellRegistry.cell(for: config)
         cell = cellType.init(config: config)
         reverse = direction == 1
@@ -119,11 +133,15 @@ final class RecurrentDirection<T: Scalar> {
         // Input projection of all τ steps in one GEMM: gates = x W_ihᵀ (the kernels add the bias).
         let recurrentBias: UnsafePointer<T>? = type(of: cell).foldsRecurrentBias ? p + biasHH : nil
         T.biasRows(rows: 1, cols: G, out: bias.base, ld: G, b1: p + biasIH, b2: recurrentBias)
-        gemm(transA: false, transB: true, m: steps * n, n: G, k: inputSize, alpha: 1, a: x, lda: ldx,
+        products.gemm(transA: false, transB: true, m: steps * n, n: G, k: inputSize, a: x, lda: ldx,
              b: p + weightIH, ldb: inputSize, beta: 0, c: gates.base, ldc: G)
-        // One sequence makes each step a GEMV, which reads W_hh [G × h] row by row as it is
-        // stored; more take GEMMs on its padded transposed copy.
-        if n == 1 {
+        // bf16 packs blocks of W_hh on their first use; in fp32, one sequence makes each step a
+        // GEMV, which reads W_hh [G × h] row by row as it is stored; more take GEMMs on its
+        // padded transposed copy.
+        beginPass(parameters: p)
+        if products.bf16 != nil {
+            recurrentWeights = nil
+        } else if n == 1 {
             recurrentWeights = p + weightHH
             recurrentStride = h
         } else {
@@ -141,8 +159,14 @@ final class RecurrentDirection<T: Scalar> {
     /// c [n × width] += a [n × h] · (W_hhᵀ's columns from `columns`), the per-step recurrent product.
     @inline(__always)
     func addRecurrentProduct(_ a: UnsafePointer<T>, columns: Int, width: Int, into c: UnsafeMutablePointer<T>, ldc: Int) {
+        if products.bf16 != nil {
+            let block = packed(&packedForward, key: columns, rows: sequences, inner: hidden, columns: width,
+                               b: passParameters! + weightHH + columns * hidden, transposed: true)
+            block.multiply(a: a.f32, lda: hidden, c: c.f32, ldc: ldc, beta: 1)
+            return
+        }
         let direct = sequences == 1, w = recurrentWeights!
-        gemm(transA: false, transB: direct, m: sequences, n: width, k: hidden, alpha: 1, a: a, lda: hidden,
+        products.gemm(transA: false, transB: direct, m: sequences, n: width, k: hidden, a: a, lda: hidden,
              b: direct ? w + columns * hidden : w + columns, ldb: recurrentStride, beta: 1, c: c, ldc: ldc)
     }
 
@@ -153,6 +177,7 @@ final class RecurrentDirection<T: Scalar> {
     func backward(parameters p: UnsafePointer<T>, gradients gp: UnsafeMutablePointer<T>,
                   x: UnsafePointer<T>, ldx: Int, dy: UnsafePointer<T>, ldy: Int, poll: (() -> Void)? = nil) {
         let n = sequences, G = gateWidth
+        beginPass(parameters: p)
         for buffer in stateGradients { buffer.zero() }
         for i in 0..<steps {
             poll?()
@@ -164,7 +189,7 @@ final class RecurrentDirection<T: Scalar> {
         // Weight gradients of all τ steps, one GEMM each.
         let rows = steps * n
         poll?()
-        gemm(transA: true, transB: false, m: G, n: inputSize, k: rows, alpha: 1, a: dgates.base, lda: G,
+        products.gemm(transA: true, transB: false, m: G, n: inputSize, k: rows, a: dgates.base, lda: G,
              b: x, ldb: ldx, beta: 1, c: gp + weightIH, ldc: inputSize)
         poll?()
         // Both folded biases enter the same pre-activations: one column sum serves both.
@@ -179,15 +204,47 @@ final class RecurrentDirection<T: Scalar> {
     @inline(__always)
     func recurrentInputGradient(_ a: UnsafePointer<T>, lda: Int, rows: Int, count: Int, parameters p: UnsafePointer<T>,
                                 into c: UnsafeMutablePointer<T>, accumulate: Bool) {
-        gemm(transA: false, transB: false, m: sequences, n: hidden, k: count, alpha: 1, a: a, lda: lda,
+        if products.bf16 != nil {
+            let block = packed(&packedBackward, key: rows, rows: sequences, inner: count, columns: hidden,
+                               b: p + weightHH + rows * hidden, transposed: false)
+            block.multiply(a: a.f32, lda: lda, c: c.f32, ldc: hidden, beta: accumulate ? 1 : 0)
+            return
+        }
+        products.gemm(transA: false, transB: false, m: sequences, n: hidden, k: count, a: a, lda: lda,
              b: p + weightHH + rows * hidden, ldb: hidden, beta: accumulate ? 1 : 0, c: c, ldc: hidden)
+    }
+
+    private func beginPass(parameters p: UnsafePointer<T>) {
+        pass += 1
+        passParameters = p
+    }
+
+    /// The packed block of `blocks` under `key`, packed from b (W_hh's rows, row stride h) if
+    /// this pass has not packed it yet.
+    @inline(__always)
+    private func packed(_ blocks: inout [Int: PackedWeights], key: Int, rows: Int, inner: Int, columns: Int,
+                        b: UnsafePointer<T>, transposed: Bool) -> any PackedProduct {
+        let block: PackedWeights
+        if let known = blocks[key] {
+            block = known
+        } else {
+            block = PackedWeights(products.bf16!.packedProduct(rows: rows, inner: inner, columns: columns))
+            blocks[key] = block
+        }
+        if block.pass != pass {
+            let start = DispatchTime.now().uptimeNanoseconds
+            block.product.pack(b: b.f32, ldb: hidden, transposed: transposed)
+            products.packingSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+            block.pass = pass
+        }
+        return block.product
     }
 
     /// ∂W_hh's rows [rows, rows + count) += aᵀ b over all τ·n rows: a [τ·n × count] with leading
     /// dimension G·h (a column block of dgates or alike), b [τ·n × h].
     func addRecurrentWeightGradient(_ a: UnsafePointer<T>, rows: Int, count: Int, times b: UnsafePointer<T>,
                                     gradients gp: UnsafeMutablePointer<T>) {
-        gemm(transA: true, transB: false, m: count, n: hidden, k: steps * sequences, alpha: 1, a: a, lda: gateWidth,
+        products.gemm(transA: true, transB: false, m: count, n: hidden, k: steps * sequences, a: a, lda: gateWidth,
              b: b, ldb: hidden, beta: 1, c: gp + weightHH + rows * hidden, ldc: hidden)
     }
 
@@ -206,7 +263,7 @@ final class RecurrentDirection<T: Scalar> {
         var start = 0
         while start < rows {
             let m = min(block, rows - start)
-            gemm(transA: false, transB: false, m: m, n: inputSize, k: gateWidth, alpha: 1,
+            products.gemm(transA: false, transB: false, m: m, n: inputSize, k: gateWidth,
                  a: dgates.base + start * gateWidth, lda: gateWidth, b: p + weightIH, ldb: inputSize,
                  beta: accumulate ? 1 : 0, c: dx + start * lddx, ldc: lddx)
             poll?()
@@ -217,14 +274,15 @@ final class RecurrentDirection<T: Scalar> {
 
 extension ActivationPlan {
     /// The arena entries of the direction at `prefix`, for `cell`.
-    static func direction(_ prefix: String, cell: any RecurrentCell.Type, shape s: ScanShape) -> [ArenaEntry] {
+    static func direction(_ prefix: String, cell: any RecurrentCell.Type, shape s: ScanShape,
+                          precision: MatmulPrecision) -> [ArenaEntry] {
         let G = Double(cell.gateCount) * s.hidden, nh = s.sequences * s.hidden, h = Int(s.hidden)
         var entries: [ArenaEntry] = [.scalars(prefix + "gates", s.steps * s.sequences * G)]
         for part in 0..<cell.stateParts {
             entries += [.scalars(prefix + "state\(part)", (s.steps + 1) * nh), .scalars(prefix + "dstate\(part)", nh)]
         }
         entries += cell.saved(s).map { $0.prefixed(prefix) }
-        entries += [.scalars(prefix + "transposedWeights", s.sequences == 1 ? 0 : s.hidden * Double(paddedStride(cell.gateCount * h))),
+        entries += [.scalars(prefix + "transposedWeights", s.sequences == 1 || precision == .bf16 ? 0 : s.hidden * Double(paddedStride(cell.gateCount * h))),
                     .scalars(prefix + "bias", G), .scalars(prefix + "biasGradient", G)]
         return entries
     }

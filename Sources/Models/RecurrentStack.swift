@@ -15,14 +15,16 @@ final class RecurrentStack<T: Scalar>: ModelBody {
     let layerStorage: [Int]
     var storageStart: Int { layerStorage[config.layers - 1] }
 
-    init(config: ModelConfig, layout: ParameterLayout, steps: Int, sequences: Int, arena: Arena<T>) {
+    init(config: ModelConfig, layout: ParameterLayout, steps: Int, sequences: Int, arena: Arena<T>,
+         products: Products<T>) {
         self.config = config
         stateLayout = StateLayout(config: config)
         encoder = layout["encoder.weight"].offset
         directions = (0..<config.layers).map { layer in
             (0..<config.directions).map { direction in
                 RecurrentDirection(config: config, layout: layout, layer: layer, direction: direction, steps: steps,
-                                   sequences: sequences, arena: arena, prefix: ActivationPlan.prefix(layer, direction))
+                                   sequences: sequences, arena: arena, prefix: ActivationPlan.prefix(layer, direction),
+                                   products: products)
             }
         }
         concatenated = config.bidirectional ? (0..<config.layers).map { arena.take("l\($0).concatenated") } : []
@@ -104,12 +106,12 @@ extension ActivationPlan {
     static func prefix(_ layer: Int, _ direction: Int) -> String { "l\(layer).d\(direction)." }
 
     /// Every direction's buffers, and each bidirectional layer's concatenated output [τ·n × 2h].
-    static func recurrentStack(_ config: ModelConfig, steps: Int, sequences: Int) -> [ArenaEntry] {
+    static func recurrentStack(_ config: ModelConfig, steps: Int, sequences: Int, precision: MatmulPrecision) -> [ArenaEntry] {
         let cell = CellRegistry.cell(for: config), shape = ScanShape(steps: steps, sequences: sequences, hidden: config.hidden)
         var entries: [ArenaEntry] = []
         for layer in 0..<config.layers {
             for k in 0..<config.directions {
-                entries += direction(prefix(layer, k), cell: cell, shape: shape)
+                entries += direction(prefix(layer, k), cell: cell, shape: shape, precision: precision)
             }
             if config.bidirectional {
                 entries.append(.scalars("l\(layer).concatenated", shape.steps * shape.sequences * 2 * shape.hidden))

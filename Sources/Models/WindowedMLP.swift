@@ -10,9 +10,11 @@ final class WindowedMLP<T: Scalar>: ModelBody {
     let contextTokens: Buffer<Int32>
     /// The hidden layer [τ·n × H].
     let hiddenLayer: Buffer<T>
+    let products: Products<T>
 
-    init(config: ModelConfig, layout: ParameterLayout, arena: Arena<T>) {
+    init(config: ModelConfig, layout: ParameterLayout, arena: Arena<T>, products: Products<T>) {
         self.config = config
+        self.products = products
         weight = layout["hidden.weight"].offset
         bias = layout["hidden.bias"].offset
         encoder = layout["encoder.weight"].offset
@@ -30,7 +32,7 @@ final class WindowedMLP<T: Scalar>: ModelBody {
                            out: ws.embedded.base, ldout: E)
         dropout?(0, ws.embedded.base, k * E)
         let x = dropout != nil ? ws.dropout[0].output.base : ws.embedded.base
-        gemm(transA: false, transB: true, m: rows, n: H, k: k * E, alpha: 1, a: x, lda: k * E,
+        products.gemm(transA: false, transB: true, m: rows, n: H, k: k * E, a: x, lda: k * E,
              b: p + weight, ldb: k * E, beta: 0, c: hiddenLayer.base, ldc: H)
         T.actForward(rows: rows, width: H, relu: config.activation == .relu, pre: hiddenLayer.base,
                      bias: p + bias, out: hiddenLayer.base)
@@ -45,10 +47,10 @@ final class WindowedMLP<T: Scalar>: ModelBody {
         T.actBackward(n: rows, h: H, relu: config.activation == .relu, out: hiddenLayer.base,
                       dup: dy.base, ldup: H, drec: nil, dpre: dy.base)
         let x = usedDropout ? ws.dropout[0].output.base : ws.embedded.base
-        gemm(transA: true, transB: false, m: H, n: k * E, k: rows, alpha: 1, a: dy.base, lda: H,
+        products.gemm(transA: true, transB: false, m: H, n: k * E, k: rows, a: dy.base, lda: H,
              b: x, ldb: k * E, beta: 1, c: g + weight, ldc: k * E)
         T.columnSumAdd(rows: rows, cols: H, x: dy.base, ld: H, out: g + bias)
-        gemm(transA: false, transB: false, m: rows, n: k * E, k: H, alpha: 1, a: dy.base, lda: H,
+        products.gemm(transA: false, transB: false, m: rows, n: k * E, k: H, a: dy.base, lda: H,
              b: p + weight, ldb: k * E, beta: 0, c: dx.base, ldc: k * E)
         finish(encoder)
         if usedDropout { ws.dropout[0].backward(dx.base, rows: rows) }

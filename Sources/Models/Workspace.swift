@@ -23,10 +23,10 @@ final class Workspace<T: Scalar> {
     /// Every buffer's bytes, as `MemoryEstimate` counts them.
     let bytes: Int
 
-    init(config: ModelConfig, layout: ParameterLayout, steps: Int, sequences: Int) {
+    init(config: ModelConfig, layout: ParameterLayout, steps: Int, sequences: Int, products: Products<T>) {
         self.steps = steps
         self.sequences = sequences
-        let arena = Arena<T>(ActivationPlan.entries(config: config, steps: steps, sequences: sequences))
+        let arena = Arena<T>(ActivationPlan.entries(config: config, steps: steps, sequences: sequences, precision: products.precision))
         bytes = arena.bytes
         embedded = arena.take("embedded")
         rowKeys = arena.take("rowKeys")
@@ -39,9 +39,10 @@ final class Workspace<T: Scalar> {
         gradientB = arena.take("gradientB")
         finalState = arena.take("finalState")
         if config.cell == .mlp {
-            body = WindowedMLP(config: config, layout: layout, arena: arena)
+            body = WindowedMLP(config: config, layout: layout, arena: arena, products: products)
         } else {
-            body = RecurrentStack(config: config, layout: layout, steps: steps, sequences: sequences, arena: arena)
+            body = RecurrentStack(config: config, layout: layout, steps: steps, sequences: sequences, arena: arena,
+                                  products: products)
         }
         precondition(arena.untaken.isEmpty, "planned but unused activations: \(arena.untaken)")
     }

@@ -7,6 +7,9 @@ import Models
 struct ReferenceLanguageModel {
     let config: ModelConfig
     let tensors: [String: [Double]]
+    /// Applied to both operands of every matrix product (weights and activations) when set:
+    /// bf16 rounding makes this the reference of a bf16 model.
+    var operandRounding: ((Double) -> Double)?
 
     init(_ model: Model<Double>) {
         config = model.config
@@ -29,6 +32,10 @@ struct ReferenceLanguageModel {
     /// W x for W [rows × x.count] row-major.
     private func times(_ W: [Double], _ x: [Double]) -> [Double] {
         let cols = x.count
+        if let round = operandRounding {
+            let Wr = W.map(round), xr = x.map(round)
+            return (0..<(W.count / cols)).map { r in (0..<cols).reduce(0) { $0 + Wr[r * cols + $1] * xr[$1] } }
+        }
         return (0..<(W.count / cols)).map { r in (0..<cols).reduce(0) { $0 + W[r * cols + $1] * x[$1] } }
     }
 
