@@ -25,13 +25,13 @@ let package = Package(
         .target(name: "Collectives"),
         .target(name: "MPICollectives", dependencies: ["Collectives", "CMPI"]),
         .target(name: "Files"),
-        .target(name: "Config", dependencies: ["Models", "Files", "CLibYAML", "Yams"]),
+        .target(name: "Config", dependencies: ["Models", "Kernels", "Files", "CLibYAML", "Yams"]),
         .target(name: "TextData", dependencies: ["Config", "Models", "Files"]),
         .target(name: "Checkpoints", dependencies: [
             "Config", "TextData", "Models", "Kernels", "Files", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "Training", dependencies: [
-            "Checkpoints", "TextData", "Config", "Models", "Kernels", "Collectives", "Files",
+            "Checkpoints", "TextData", "Config", "Models", "Kernels", "CKernels", "Collectives", "Files",
         ]),
         .executableTarget(name: "rnntrain", dependencies: [
             "Training", "Checkpoints", "TextData", "Config", "Models", "Kernels", "Collectives", "MPICollectives", "Files",

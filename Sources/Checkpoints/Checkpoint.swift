@@ -15,18 +15,20 @@ public struct Checkpoint {
     public let vocabulary: Vocabulary
     public let state: TrainingState
 
-    /// Verifies every checksum of the directory, then decodes it.
-    public static func load(_ path: String) throws -> Checkpoint {
+    /// Verifies every checksum of the directory, then decodes it; the model computes its
+    /// products in `precision`, or when nil in the one its config trained in.
+    public static func load(_ path: String, precision: MatmulPrecision? = nil) throws -> Checkpoint {
         let url = URL(fileURLWithPath: path)
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw UserError("\(path): no such checkpoint directory")
         }
-        return try Checkpoint(files: try CheckpointStore.read(url), name: url.path)
+        return try Checkpoint(files: try CheckpointStore.read(url), name: url.path, precision: precision)
     }
 
-    /// Decodes the files of a checkpoint named `name` (whose checksums were verified).
-    public init(files: [String: [UInt8]], name: String) throws {
+    /// Decodes the files of a checkpoint named `name` (whose checksums were verified); for
+    /// `precision` see `load`.
+    public init(files: [String: [UInt8]], name: String, precision: MatmulPrecision? = nil) throws {
         for file in [ModelFile.name, TrainingState.name, Self.configName] where files[file]?.isEmpty ?? true {
             throw UserError("\(name)/\(file): missing")
         }
@@ -38,7 +40,8 @@ public struct Checkpoint {
             // Validation names only the key ("train.seq_len: …"); here the file matters too.
             throw UserError("\(configSource): \(error.description)")
         }
-        (model, vocabulary) = try ModelFile.decode(files[ModelFile.name]!, source: "\(name)/\(ModelFile.name)")
+        (model, vocabulary) = try ModelFile.decode(files[ModelFile.name]!, source: "\(name)/\(ModelFile.name)",
+                                                   precision: precision ?? config.train.precision)
         var expected = config.model
         expected.vocabulary = vocabulary.count
         guard expected == model.config else {

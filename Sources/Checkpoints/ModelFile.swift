@@ -40,8 +40,10 @@ public enum ModelFile {
     /// validated (sizes capped by `ModelConfig.Limit`), the tensor names and shapes it implies are
     /// compared with the file's, and only then is the model built, so its size is bounded by the
     /// file's. The vocabulary is read only up to the config's vocabulary size, which the file's
-    /// `encoder.weight` has already vouched for.
-    public static func decode(_ bytes: [UInt8], source: String) throws -> (model: Model<Float>, vocabulary: Vocabulary) {
+    /// `encoder.weight` has already vouched for. `precision` is only that of the model's
+    /// products: the file's weights are fp32 whatever it is.
+    public static func decode(_ bytes: [UInt8], source: String,
+                              precision: MatmulPrecision = .fp32) throws -> (model: Model<Float>, vocabulary: Vocabulary) {
         func fail(_ reason: String) -> UserError { UserError("\(source): \(reason)") }
         let (tensors, metadata) = try SafeTensors.decodeWithMetadata(bytes, source: source)
         guard metadata["format"] == "rnntrain", let configJSON = metadata["model"],
@@ -90,7 +92,7 @@ public enum ModelFile {
         }
 
         let model: Model<Float>
-        do { model = try Model<Float>(config: config) } catch {
+        do { model = try Model<Float>(config: config, precision: precision) } catch {
             throw fail("\(error)")
         }
         for t in model.layout.tensors where t.aliasOf == nil {

@@ -2,8 +2,9 @@ import Files
 import Foundation
 
 /// Which settings a resumed run must share with its checkpoint: everything that shapes the
-/// model, the token stream or the meaning of the saved state. Steps, learning rate, logging
-/// and checkpoint cadence may change between runs.
+/// model, the token stream or the meaning of the saved state. Steps, learning rate, logging,
+/// checkpoint cadence and `train.precision` (the saved weights are fp32 either way) may change
+/// between runs.
 public enum ConfigCompatibility {
     static let fixed = ["model.", "data.tokenizer", "data.min_count", "data.mode", "data.task", "data.mask_rate",
                         "train.global_batch", "train.seq_len", "train.seed", "optimizer.type"]

@@ -114,6 +114,8 @@ extension TrainingConfig {
              "deterministic: sequences per fixed-point reduction group (world size must divide B / group)"),
         .int("train.check_every", \.train.checkEvery, "steps between replica hash checks"),
         .double("train.step_timeout", \.train.stepTimeout, "seconds without progress before the job aborts"),
+        .choice("train.precision", \.train.precision,
+                "operands of the matrix products: fp32, or bf16 (fp32 sums; weights, gradients and optimizer state stay fp32)"),
 
         .choice("optimizer.type", \.optimizer.type, "sgd, adam, adamw, or rmsprop"),
         .double("optimizer.lr", \.optimizer.lr, "peak learning rate"),

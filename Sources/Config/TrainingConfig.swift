@@ -1,3 +1,4 @@
+import Kernels
 import Models
 
 // The training configuration as plain values. Keys, meanings and YAML spellings live in one
@@ -61,6 +62,9 @@ public struct TrainConfig: Equatable, Sendable {
     public var checkEvery = 100
     /// Seconds without progress before the job aborts.
     public var stepTimeout = 600.0
+    /// Operands of the matrix products. Not part of the model: the weights stay fp32, so a
+    /// checkpoint resumes, evaluates and samples in either precision.
+    public var precision: MatmulPrecision = .fp32
 
     public init() {}
 }

@@ -24,9 +24,22 @@ public enum Benchmark {
         public var forwardFLOPsPerToken: Double
         public var flopsPerToken: Double
         public var gflopsPerSecond: Double
+        /// `train.precision`, and the engine that computed the products in it (`Model.productEngine`).
+        public var precision: String
+        public var productEngine: String
+        /// One core's peaks (CorePeak, measured by every rank before its model exists; these are
+        /// rank 0's) and gflopsPerSecond per rank against them, each rank running on one core. A
+        /// peak this CPU has no instructions for is NaN, null in the JSON.
+        public var fp32PeakGFLOPs: Double
+        public var bf16PeakGFLOPs: Double
+        public var fp32PeakFraction: Double
+        public var bf16PeakFraction: Double
         /// Fractions of the step: forward, backward, exposed gradient reduction, optimizer, rest.
         public var forward: Double
         public var backward: Double
+        /// Rounding operands to bf16 and packing weights (`Model.conversionSeconds`), a part of
+        /// forward and backward, which do not say how much falls in each.
+        public var conversions: Double
         public var reductionExposed: Double
         public var optimizer: Double
         public var other: Double
@@ -52,11 +65,14 @@ public enum Benchmark {
     }
 
     public static func run(config: TrainingConfig, comm: Communicator) throws -> Report {
+        // First, while nothing else of this process runs.
+        let peaks = CorePeak.measure()
         let corpus = try synthetic(config: config)
         let trainer = try Trainer(config: config, corpus: corpus, comm: comm)
         for _ in 0..<config.bench.warmup { _ = try trainer.trainStep() }
         trainer.timing = Trainer.StepTiming()
         trainer.model.timing = (0, 0)
+        let conversionsBefore = trainer.model.conversionSeconds
         var times: [Double] = []
         for _ in 0..<config.bench.steps {
             let start = DispatchTime.now().uptimeNanoseconds
@@ -67,6 +83,7 @@ public enum Benchmark {
         // The median step: this machine's neighbours make the mean wander by several percent.
         let step = times.sorted()[times.count / 2]
         let passes = trainer.model.timing
+        let conversions = trainer.model.conversionSeconds - conversionsBefore
         let rss = peakRSS()
         let resident = residentSplit()
 
@@ -88,14 +105,20 @@ public enum Benchmark {
         let o = trainer.optimizer
         let minimum = Double(trainer.model.parameters.bytes * 2 + o.first.bytes + o.second.bytes
                              + trainer.model.workspaceBytes)
+        let gflops = 3 * forwardFLOPs * tokens / slowest / 1e9
+        let fp32Peak = peaks.fp32 ?? .nan, bf16Peak = peaks.bf16 ?? .nan
         let fractions = (forward: passes.forward / t.total, backward: passes.backward / t.total,
                          reduction: t.reduction / t.total, update: t.update / t.total)
         return Report(ranks: comm.size, globalBatch: config.train.globalBatch, seqLen: config.train.seqLen,
                       steps: config.bench.steps, tokensPerSecond: tokens / slowest,
                       rankTokensPerSecond: perRank.map { localTokens / $0 },
                       forwardFLOPsPerToken: forwardFLOPs, flopsPerToken: 3 * forwardFLOPs,
-                      gflopsPerSecond: 3 * forwardFLOPs * tokens / slowest / 1e9,
-                      forward: fractions.forward, backward: fractions.backward,
+                      gflopsPerSecond: gflops,
+                      precision: trainer.model.precision.rawValue, productEngine: trainer.model.productEngine,
+                      fp32PeakGFLOPs: fp32Peak, bf16PeakGFLOPs: bf16Peak,
+                      fp32PeakFraction: gflops / Double(comm.size) / fp32Peak,
+                      bf16PeakFraction: gflops / Double(comm.size) / bf16Peak,
+                      forward: fractions.forward, backward: fractions.backward, conversions: conversions / t.total,
                       reductionExposed: fractions.reduction, optimizer: fractions.update,
                       other: max(0, 1 - fractions.forward - fractions.backward - fractions.reduction - fractions.update),
                       stepSeconds: step, gemmEfficiency: gemmSeconds / step, gemmSeconds: gemmSeconds,

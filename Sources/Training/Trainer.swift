@@ -43,7 +43,7 @@ public final class Trainer {
             try modelConfig.validate()
             try MemoryBudget.check(MemoryBudget.need(config: config, model: modelConfig, sequences: n),
                                    machine: MemoryBudget.machine(), sequences: n, steps: config.train.seqLen)
-            model = try Model<Float>(config: modelConfig, seed: config.train.seed)
+            model = try Model<Float>(config: modelConfig, seed: config.train.seed, precision: config.train.precision)
         } catch let e as ModelError {
             throw UserError("\(e)")
         }

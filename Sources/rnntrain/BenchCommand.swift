@@ -37,18 +37,26 @@ struct BenchCommand: ParsableCommand {
             let name = URL(fileURLWithPath: config).deletingPathExtension().lastPathComponent
             let threads = ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "default"
             print("bench \(name): \(r.ranks) rank\(r.ranks == 1 ? "" : "s"), OPENBLAS_NUM_THREADS=\(threads), B \(r.globalBatch), τ \(r.seqLen), \(r.steps) timed steps")
+            print("precision \(r.precision), products on \(r.productEngine)")
             print(String(format: "tokens/s %.0f   FLOPs/token %.2f M (forward %.2f M, backward 2×)   %.1f GFLOP/s",
                          r.tokensPerSecond, r.flopsPerToken / 1e6, r.forwardFLOPsPerToken / 1e6, r.gflopsPerSecond))
+            print("per core against its peaks: " + peak("fp32 FMA", r.fp32PeakGFLOPs, r.fp32PeakFraction) + " | "
+                  + peak("bf16 dot product", r.bf16PeakGFLOPs, r.bf16PeakFraction))
             if r.ranks > 1 {
                 print("per rank tokens/s: " + r.rankTokensPerSecond.map { String(format: "%.0f", $0) }.joined(separator: ", "))
             }
-            print(String(format: "step %.1f ms: forward %.0f%% | backward %.0f%% | reduction exposed %.1f%% | optimizer %.1f%% | other %.1f%%",
-                         r.stepSeconds * 1e3, r.forward * 100, r.backward * 100, r.reductionExposed * 100,
-                         r.optimizer * 100, r.other * 100))
+            print(String(format: "step %.1f ms: forward %.0f%% | backward %.0f%% (conversions and packing %.1f%% of the step, within these two) | reduction exposed %.1f%% | optimizer %.1f%% | other %.1f%%",
+                         r.stepSeconds * 1e3, r.forward * 100, r.backward * 100, r.conversions * 100,
+                         r.reductionExposed * 100, r.optimizer * 100, r.other * 100))
             print(String(format: "GEMM efficiency %.2f (the step's GEMMs alone take %.1f ms)", r.gemmEfficiency, r.gemmSeconds * 1e3))
             print(String(format: "peak RSS %.1f MB, analytic minimum %.1f MB (%.2f×); resident now: %.1f MB of mapped libraries, %.1f MB of data (%.2f× the minimum)",
                          r.peakRSSBytes / 1e6, r.minimumBytes / 1e6, r.peakRSSBytes / r.minimumBytes, r.rssFileBytes / 1e6,
                          r.rssAnonymousBytes / 1e6, r.rssAnonymousBytes / r.minimumBytes))
         }
+    }
+
+    /// "fp32 FMA 116.7 GFLOP/s, 0.78 of it", or that the CPU lacks the instructions (NaN).
+    private func peak(_ name: String, _ gflops: Double, _ fraction: Double) -> String {
+        gflops.isNaN ? "\(name) not available on this CPU" : String(format: "%@ %.1f GFLOP/s, %.2f of it", name, gflops, fraction)
     }
 }

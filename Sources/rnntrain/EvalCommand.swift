@@ -10,7 +10,7 @@ import Training
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
-        abstract: "Evaluate a checkpoint on a text file; prints loss, bits_per_token, perplexity, tokens as JSON.")
+        abstract: "Evaluate a checkpoint on a text file; prints loss, bits_per_token, perplexity, tokens, precision as JSON.")
 
     @Option(help: "Checkpoint directory.")
     var checkpoint: String
@@ -18,8 +18,10 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Text file to evaluate on.")
     var data: String
 
+    @OptionGroup var precision: PrecisionOption
+
     func run() throws {
-        let ckpt = try Checkpoint.load(checkpoint)
+        let ckpt = try Checkpoint.load(checkpoint, precision: precision.precision)
         let bytes = try FileIO.readNamed(data, kind: "text file")
         let (tokens, unknown) = try ckpt.vocabulary.encode(bytes, source: data)
         if unknown > 0 { warn("\(data): \(unknown) tokens not in the vocabulary were skipped or mapped to <unk>") }
@@ -36,6 +38,8 @@ struct EvalCommand: ParsableCommand {
                                                 comm: comm, source: data)
             fields = summary(sum)
         }
+        // Which precision computed these numbers, since it may differ from the training run's.
+        fields.append(("precision", .string(ckpt.model.precision.rawValue)))
         print(JSON.object(fields).text(.spaced))
     }
 

@@ -25,6 +25,8 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "Seed of the draws.")
     var seed: UInt64 = 1
 
+    @OptionGroup var precision: PrecisionOption
+
     func validate() throws {
         guard temperature > 0 else { throw ValidationError("--temperature must be > 0") }
         guard length >= 0 else { throw ValidationError("--length must be ≥ 0") }
@@ -32,7 +34,7 @@ struct SampleCommand: ParsableCommand {
     }
 
     func run() throws {
-        let ckpt = try Checkpoint.load(checkpoint)
+        let ckpt = try Checkpoint.load(checkpoint, precision: precision.precision)
         let sampler = try Sampler(model: ckpt.model, vocabulary: ckpt.vocabulary)
         let (tokens, unknown) = try ckpt.vocabulary.encode(Array(prime.utf8), source: "--prime")
         if unknown > 0 { warn("--prime: \(unknown) tokens not in the vocabulary were skipped") }

@@ -59,6 +59,7 @@ final class ConfigTests: XCTestCase {
       deterministic_group: 4
       check_every: 50
       step_timeout: 120.5
+      precision: bf16
     optimizer:
       type: sgd
       lr: 0.5
@@ -121,6 +122,7 @@ final class ConfigTests: XCTestCase {
         c.train.deterministicGroup = 4
         c.train.checkEvery = 50
         c.train.stepTimeout = 120.5
+        c.train.precision = .bf16
         c.optimizer.type = .sgd
         c.optimizer.lr = 0.5
         c.optimizer.momentum = 0.9
@@ -185,6 +187,7 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(c.train.deterministicGroup, 1)
         XCTAssertEqual(c.train.checkEvery, 100)
         XCTAssertEqual(c.train.stepTimeout, 600)
+        XCTAssertEqual(c.train.precision, .fp32)
         XCTAssertEqual(c.optimizer.type, .adam)
         XCTAssertEqual(c.optimizer.lr, 2e-3)
         XCTAssertEqual(c.optimizer.momentum, 0)
