@@ -11,6 +11,10 @@ public enum BF16 {
         return rk_cpu_has_avx512_bf16() != 0 && isa & bf16 == bf16
     }()
 
+    /// What a bf16 run says once when it must emulate.
+    public static let emulationNotice = "bf16: this CPU has no AVX512_BF16 that oneDNN may use; the products run "
+        + "emulated (bf16 operands widened to fp32 on OpenBLAS: the same numerics), slower than fp32"
+
     /// dst [rows × cols] (row stride ldd) = src rounded to bf16: to nearest with ties to even,
     /// subnormals taken as zero, as `vcvtneps2bf16` does (and oneDNN's conversion on this CPU).
     /// `scalar` forces the portable code, for the tests that hold it to the instruction.

@@ -30,8 +30,8 @@ public final class BF16Products {
     private let dnnl: DNNLEngine?
     private var products: [ProductKey: Product] = [:]
 
-    /// Seconds spent rounding (and, emulated, widening) operands since the last reset.
-    public var conversionSeconds = 0.0
+    /// Seconds spent rounding (and, emulated, widening) operands so far.
+    public private(set) var conversionSeconds = 0.0
 
     private struct ProductKey: Hashable {
         let transA: Bool, transB: Bool, m: Int, n: Int, k: Int, lda: Int, ldb: Int, ldc: Int, accumulate: Bool
@@ -53,6 +53,9 @@ public final class BF16Products {
         parameterCopy = Buffer(count: count)
         dnnl = self.engine == .onednn ? try DNNLEngine() : nil
     }
+
+    /// Bytes of the parameter copy and the scratch the products have grown so far.
+    public var bytes: Int { parameterCopy.bytes + scratchA.bytes + scratchB.bytes + wideA.bytes + wideB.bytes }
 
     /// Refreshes the bf16 copy of the parameters: once per pass, after the optimizer changed them.
     public func roundParameters() {
@@ -166,6 +169,8 @@ public protocol PackedProduct: AnyObject {
     func pack(b: UnsafePointer<Float>, ldb: Int, transposed: Bool)
     /// C (row stride ldc) = A (row stride lda) · B, beta 0 or 1.
     func multiply(a: UnsafePointer<Float>, lda: Int, c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float)
+    /// Bytes it holds: packed B and rounded A.
+    var bytes: Int { get }
 }
 
 extension PackedMatmul: PackedProduct {}
@@ -187,6 +192,8 @@ final class EmulatedPackedProduct: PackedProduct {
         rounded = Buffer(count: max(k * n, m * k))
         a = Buffer(count: m * k)
     }
+
+    var bytes: Int { packed.bytes + rounded.bytes + a.bytes }
 
     func pack(b: UnsafePointer<Float>, ldb: Int, transposed: Bool) {
         let (r, c) = transposed ? (columns, inner) : (inner, columns)

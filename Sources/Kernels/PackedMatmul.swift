@@ -138,6 +138,12 @@ public final class PackedMatmul {
         product.matmul.run()
     }
 
+    /// Bytes of packed B and of rounded A (the primitives' scratchpads aside).
+    public var bytes: Int {
+        var layout = packedLayout, rounded = roundedLayout
+        return dnnl_memory_desc_get_size(&layout) + (roundedA == nil ? 0 : dnnl_memory_desc_get_size(&rounded))
+    }
+
     private func makeProduct(_ key: ProductKey) throws -> Product {
         let source = try matrixDescriptor(rows: rows, cols: inner, ld: key.lda, type: dnnl_f32)
         let destination = try matrixDescriptor(rows: rows, cols: columns, ld: key.ldc, type: dnnl_f32)

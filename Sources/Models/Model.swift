@@ -36,21 +36,23 @@ public final class Model<T: Scalar> {
 
     /// Seconds spent in forward and backward passes of `train` since the last reset, for the
     /// benchmark's time split.
-    public var timing = (forward: 0.0, backward: 0.0) {
-        didSet { if timing == (0, 0) { products.resetTiming() } }
-    }
+    public var timing = (forward: 0.0, backward: 0.0)
 
     /// The operand precision of the model's matrix products (`train.precision`); everything
     /// else, the parameters and gradients included, stays in T.
     public var precision: MatmulPrecision { products.precision }
     private let products: Products<T>
 
-    /// Seconds spent rounding operands to bf16 and packing weights since the last reset of
-    /// `timing`, inside its forward and backward (zero in fp32).
+    /// Seconds spent rounding operands to bf16 and packing weights since the model was made,
+    /// inside `timing`'s forward and backward (zero in fp32).
     public var conversionSeconds: Double { products.conversionSeconds }
 
     /// Which engine computes the products: "openblas" in fp32; in bf16 "onednn" on a CPU with
     /// bf16 instructions, else "emulated" (operands rounded, fp32 products on OpenBLAS).
+    /// Bytes the bf16 products hold beside the arena: the parameters' bf16 copy, the rounded
+    /// operands, W_hh's packed blocks (0 in fp32).
+    public var productBytes: Int { products.bytes }
+
     public var productEngine: String { products.bf16?.engine.rawValue ?? "openblas" }
 
     /// `bf16Engine` chooses the bf16 engine, nil for the fast one where the CPU has it.

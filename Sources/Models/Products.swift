@@ -21,13 +21,21 @@ final class Products<T: Scalar> {
         bf16 = try BF16Products(parameters: UnsafePointer(parameters.base.f32), count: parameters.count, engine: engine)
     }
 
+    /// Every packed block the model's directions made.
+    private var packed: [PackedWeights] = []
+
+    /// Bytes of the bf16 copies: parameters, scratch, packed blocks (0 in fp32).
+    var bytes: Int { (bf16?.bytes ?? 0) + packed.reduce(0) { $0 + $1.product.bytes } }
+
+    /// A packed product for a direction's block, in the bf16 engine's numerics.
+    func packedWeights(rows: Int, inner: Int, columns: Int) -> PackedWeights {
+        let block = PackedWeights(bf16!.packedProduct(rows: rows, inner: inner, columns: columns))
+        packed.append(block)
+        return block
+    }
+
     /// Rounding and packing, inside the forward and backward times.
     var conversionSeconds: Double { (bf16?.conversionSeconds ?? 0) + packingSeconds }
-
-    func resetTiming() {
-        bf16?.conversionSeconds = 0
-        packingSeconds = 0
-    }
 
     /// C [m × n] = op(A) · op(B) + beta · C, beta 0 or 1, row-major as `Kernels.gemm`.
     @inline(__always)

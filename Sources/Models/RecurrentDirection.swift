@@ -228,7 +228,7 @@ final class RecurrentDirection<T: Scalar> {
         if let known = blocks[key] {
             block = known
         } else {
-            block = PackedWeights(products.bf16!.packedProduct(rows: rows, inner: inner, columns: columns))
+            block = products.packedWeights(rows: rows, inner: inner, columns: columns)
             blocks[key] = block
         }
         if block.pass != pass {

@@ -44,7 +44,8 @@ public enum Benchmark {
         public var optimizer: Double
         public var other: Double
         public var stepSeconds: Double
-        /// Time of this step's GEMM calls replayed alone, over the step time (rank 0).
+        /// Time of this step's GEMM calls replayed alone, over the step time (rank 0); NaN (null
+        /// in JSON) in bf16, whose products the replay does not time.
         public var gemmEfficiency: Double
         public var gemmSeconds: Double
         public var peakRSSBytes: Double
@@ -103,7 +104,7 @@ public enum Benchmark {
         let slowest = perRank.max()!
         let computes = try comm.allgather(t.compute / steps)
         let o = trainer.optimizer
-        let minimum = Double(trainer.model.parameters.bytes * 2 + o.first.bytes + o.second.bytes
+        let minimum = Double(trainer.model.parameters.bytes * 2 + o.first.bytes + o.second.bytes + trainer.model.productBytes
                              + trainer.model.workspaceBytes)
         let gflops = 3 * forwardFLOPs * tokens / slowest / 1e9
         let fp32Peak = peaks.fp32 ?? .nan, bf16Peak = peaks.bf16 ?? .nan
@@ -121,7 +122,7 @@ public enum Benchmark {
                       forward: fractions.forward, backward: fractions.backward, conversions: conversions / t.total,
                       reductionExposed: fractions.reduction, optimizer: fractions.update,
                       other: max(0, 1 - fractions.forward - fractions.backward - fractions.reduction - fractions.update),
-                      stepSeconds: step, gemmEfficiency: gemmSeconds / step, gemmSeconds: gemmSeconds,
+                      stepSeconds: step, gemmEfficiency: trainer.model.precision == .fp32 ? gemmSeconds / step : .nan, gemmSeconds: gemmSeconds,
                       peakRSSBytes: rss, rssFileBytes: resident.file, rssAnonymousBytes: resident.anonymous,
                       minimumBytes: minimum, computeSeconds: computes.max()!,
                       gradientBytes: Double(trainer.model.gradients.bytes), allreduceSeconds: allreduce)

@@ -3,6 +3,7 @@ import Collectives
 import Config
 import Dispatch
 import Files
+import Foundation
 import Kernels
 import Models
 import TextData
@@ -46,6 +47,9 @@ public final class Trainer {
             model = try Model<Float>(config: modelConfig, seed: config.train.seed, precision: config.train.precision)
         } catch let e as ModelError {
             throw UserError("\(e)")
+        }
+        if comm.rank == 0, model.productEngine == BF16Products.Engine.emulated.rawValue {
+            FileHandle.standardError.write(Data("rnntrain: \(BF16.emulationNotice)\n".utf8))
         }
         optimizer = Optimizer(config: config.optimizer, parameterCount: model.layout.count)
         let source = try BatchSource(config: config, tokens: corpus.train, maskToken: corpus.vocabulary.maskToken,

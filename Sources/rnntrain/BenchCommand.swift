@@ -48,7 +48,11 @@ struct BenchCommand: ParsableCommand {
             print(String(format: "step %.1f ms: forward %.0f%% | backward %.0f%% (conversions and packing %.1f%% of the step, within these two) | reduction exposed %.1f%% | optimizer %.1f%% | other %.1f%%",
                          r.stepSeconds * 1e3, r.forward * 100, r.backward * 100, r.conversions * 100,
                          r.reductionExposed * 100, r.optimizer * 100, r.other * 100))
-            print(String(format: "GEMM efficiency %.2f (the step's GEMMs alone take %.1f ms)", r.gemmEfficiency, r.gemmSeconds * 1e3))
+            if r.gemmEfficiency.isNaN {
+                print("GEMM efficiency not measured in bf16 (the replay times OpenBLAS's calls only)")
+            } else {
+                print(String(format: "GEMM efficiency %.2f (the step's GEMMs alone take %.1f ms)", r.gemmEfficiency, r.gemmSeconds * 1e3))
+            }
             print(String(format: "peak RSS %.1f MB, analytic minimum %.1f MB (%.2f×); resident now: %.1f MB of mapped libraries, %.1f MB of data (%.2f× the minimum)",
                          r.peakRSSBytes / 1e6, r.minimumBytes / 1e6, r.peakRSSBytes / r.minimumBytes, r.rssFileBytes / 1e6,
                          r.rssAnonymousBytes / 1e6, r.rssAnonymousBytes / r.minimumBytes))

@@ -3,6 +3,7 @@ import Checkpoints
 import Collectives
 import Files
 import Foundation
+import Kernels
 import Models
 import Training
 
@@ -22,6 +23,7 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         let ckpt = try Checkpoint.load(checkpoint, precision: precision.precision)
+        if ckpt.model.productEngine == BF16Products.Engine.emulated.rawValue { warn(BF16.emulationNotice) }
         let bytes = try FileIO.readNamed(data, kind: "text file")
         let (tokens, unknown) = try ckpt.vocabulary.encode(bytes, source: data)
         if unknown > 0 { warn("\(data): \(unknown) tokens not in the vocabulary were skipped or mapped to <unk>") }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Checkpoints
 import Foundation
+import Kernels
 import Training
 
 /// `rnntrain sample`: text from a checkpoint.
@@ -35,6 +36,7 @@ struct SampleCommand: ParsableCommand {
 
     func run() throws {
         let ckpt = try Checkpoint.load(checkpoint, precision: precision.precision)
+        if ckpt.model.productEngine == BF16Products.Engine.emulated.rawValue { warn(BF16.emulationNotice) }
         let sampler = try Sampler(model: ckpt.model, vocabulary: ckpt.vocabulary)
         let (tokens, unknown) = try ckpt.vocabulary.encode(Array(prime.utf8), source: "--prime")
         if unknown > 0 { warn("--prime: \(unknown) tokens not in the vocabulary were skipped") }

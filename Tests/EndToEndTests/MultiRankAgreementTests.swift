@@ -74,4 +74,15 @@ final class MultiRankAgreementTests: MultiRankTestCase {
     func testDeterministicWindowsModeWithDropoutIsBitIdenticalAcrossWorldSizes() throws {
         try assertDeterministicAgreement(["data.mode=windows", "model.dropout=0.2"])
     }
+
+    /// bf16 too: a group's products have the same shapes at every world size, and oneDNN's
+    /// result for a row does not depend on the rows beside it (BF16ProductsTests).
+    func testDeterministicBF16StreamModeIsBitIdenticalAcrossWorldSizes() throws {
+        try assertDeterministicAgreement(["data.mode=stream", "model.dropout=0.2", "train.precision=bf16"])
+    }
+
+    /// Groups of two sequences: the per-step products have two rows, not one.
+    func testDeterministicBF16WindowsModeInGroupsOfTwoIsBitIdenticalAcrossWorldSizes() throws {
+        try assertDeterministicAgreement(["data.mode=windows", "train.precision=bf16", "train.deterministic_group=2"])
+    }
 }

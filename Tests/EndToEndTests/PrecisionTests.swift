@@ -107,6 +107,39 @@ final class PrecisionTests: XCTestCase {
         XCTAssertEqual(checkpointNames(run).last, "step-00000008")
     }
 
+    /// `DNNL_MAX_CPU_ISA=AVX512_CORE` hides AVX512_BF16 from oneDNN, as a CPU without it would:
+    /// bf16 then says once that it emulates, trains, and follows the fast engine's losses (the
+    /// same bf16 operands, fp32 sums in another order: 1e-4 relative over 6 steps of Adam),
+    /// while fp32's differ from both by more.
+    func testWithoutBF16InstructionsTrainingEmulatesAndSaysSoOnce() throws {
+        guard cpuFlags().contains("avx512_bf16") else { throw XCTSkip("no AVX512_BF16 here: every bf16 run emulates") }
+        func losses(_ precision: String, emulated: Bool) throws -> (losses: [Double], stderr: String) {
+            let run = dir.appendingPathComponent("run-\(precision)-\(emulated)")
+            let config = try write(tinyConfig(data: text, extra: ["train": [("precision", precision)], "log": [("every", "1"), ("eval_every", "0")]]),
+                                   to: dir.appendingPathComponent("\(precision)-\(emulated).yaml"))
+            let r = try Tool.rnntrain(["train", "--config", config.path, "--run-dir", run.path],
+                                      environment: emulated ? ["DNNL_MAX_CPU_ISA": "AVX512_CORE"] : [:])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let metrics = try String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+            return (lines(metrics).compactMap { jsonObject($0)?["loss"] as? Double }, r.stderr)
+        }
+        let fast = try losses("bf16", emulated: false), slow = try losses("bf16", emulated: true)
+        let fp32 = try losses("fp32", emulated: false)
+        XCTAssertEqual(slow.stderr.components(separatedBy: "products run emulated").count - 1, 1, slow.stderr)
+        XCTAssertFalse(fast.stderr.contains("emulated"), fast.stderr)
+        XCTAssertEqual(fast.losses.count, 6)
+        XCTAssertEqual(slow.losses.count, 6)
+        let engines = zip(fast.losses, slow.losses).map { abs($0 - $1) / $1 }.max()!
+        let toFP32 = zip(fp32.losses, slow.losses).map { abs($0 - $1) / $1 }.max()!
+        XCTAssertLessThanOrEqual(engines, 1e-4, "fast \(fast.losses) emulated \(slow.losses)")
+        XCTAssertGreaterThan(toFP32, 3 * engines, "fp32 \(fp32.losses) is as close as the other bf16 engine")
+        let bench = try Tool.rnntrain(["bench", "--config", dir.appendingPathComponent("bf16-true.yaml").path,
+                                       "--steps", "1", "--set", "bench.warmup=0", "--json"],
+                                      environment: ["DNNL_MAX_CPU_ISA": "AVX512_CORE"])
+        XCTAssertEqual(bench.status, 0, bench.stderr)
+        XCTAssertEqual(jsonObject(bench.stdout)?["productEngine"] as? String, "emulated", bench.stdout)
+    }
+
     /// The flags of the first CPU in /proc/cpuinfo.
     private func cpuFlags() -> Set<String> {
         let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
