@@ -39,6 +39,52 @@ struct GEMMBenchCommand: ParsableCommand {
         }
         print("oneDNN kernels, fp32 and bf16 (PackedMatmul.init: engine, layout choice and the two contiguous products):")
         for line in kernels { print("  " + line) }
+        try measureGeneralProducts()
+    }
+
+    /// The step's other products, each once per step on operands that change every step: OpenBLAS
+    /// in fp32 against `BF16Products` on oneDNN, its rounding of the operands included (the
+    /// weights are read from the parameters' bf16 copy, rounded once per pass and not timed).
+    private func measureGeneralProducts() throws {
+        print("")
+        print("GFLOP/s of the step's general products (lstm-2x512: B 64 × τ 100 rows, G·h 2048, h 512, V 65)")
+        print("| product | m × n × k | OpenBLAS fp32 | oneDNN bf16 | bf16 × | oneDNN kernel |")
+        print("| --- | --- | --- | --- | --- | --- |")
+        for p in GeneralProduct.all {
+            var random = SplitMix64(seed: 2)
+            func filled(_ count: Int) -> Buffer<Float> {
+                let b = Buffer<Float>(count: count)
+                for i in 0..<count { b[i] = Float(random.uniform(1)) }
+                return b
+            }
+            let a = filled(p.m * p.k), c = filled(p.m * p.n), parameters = filled(p.k * p.n)
+            let lda = p.transA ? p.m : p.k, ldb = p.transB ? p.k : p.n
+            // The weight operand lies in the parameter buffer, as in the model; activations do not.
+            let b = p.bIsWeight ? parameters : filled(p.k * p.n)
+            let bf16 = try BF16Products(parameters: parameters.base, count: parameters.count, engine: .onednn)
+            bf16.roundParameters()
+            let kernel = bf16.implementation(transA: p.transA, transB: p.transB, m: p.m, n: p.n, k: p.k)
+            let beta: Float = p.accumulate ? 1 : 0
+            let engines: [() -> Void] = [
+                { gemm(transA: p.transA, transB: p.transB, m: p.m, n: p.n, k: p.k, alpha: 1, a: a.base, lda: lda,
+                       b: b.base, ldb: ldb, beta: beta, c: c.base, ldc: p.n) },
+                { bf16.gemm(transA: p.transA, transB: p.transB, m: p.m, n: p.n, k: p.k, a: a.base, lda: lda,
+                            b: b.base, ldb: ldb, beta: beta, c: c.base, ldc: p.n) },
+            ]
+            var best = [Double](repeating: .infinity, count: engines.count)
+            for repetition in 0...repetitions {
+                for (e, engine) in engines.enumerated() {
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    engine()
+                    let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+                    if repetition > 0 { best[e] = min(best[e], seconds) }
+                }
+            }
+            let flops = 2 * Double(p.m) * Double(p.n) * Double(p.k)
+            let rates = best.map { flops / $0 / 1e9 }
+            print("| \(p.name) | \(p.m) × \(p.n) × \(p.k) | " + rates.map { String(format: "%.1f", $0) }.joined(separator: " | ")
+                  + String(format: " | %.2f | ", rates[1] / rates[0]) + kernel + " |")
+        }
     }
 
     /// Best times of each engine: OpenBLAS, oneDNN fp32, oneDNN bf16.
@@ -98,6 +144,34 @@ private struct GEMMBenchEngine {
     let setup: Double
     let pack: () -> Void
     let product: (Int) -> Void
+}
+
+/// One of the step's products as the model calls `gemm`: C [m × n] (+)= op(A) · op(B).
+private struct GeneralProduct {
+    let name: String
+    let transA: Bool, transB: Bool
+    let m: Int, n: Int, k: Int
+    /// B is a weight (read from the parameters' bf16 copy in bf16).
+    let bIsWeight: Bool
+    let accumulate: Bool
+
+    /// lstm-2x512's second layer and decoder: rows 6400, G·h 2048, d = h = 512, V 65.
+    static let all = [
+        GeneralProduct(name: "input projection x·W_ihᵀ", transA: false, transB: true, m: 6400, n: 2048, k: 512,
+                       bIsWeight: true, accumulate: false),
+        GeneralProduct(name: "∂W_ih or ∂W_hh += dgatesᵀ·x", transA: true, transB: false, m: 2048, n: 512, k: 6400,
+                       bIsWeight: false, accumulate: true),
+        GeneralProduct(name: "∂x = dgates·W_ih", transA: false, transB: false, m: 6400, n: 512, k: 2048,
+                       bIsWeight: true, accumulate: false),
+        GeneralProduct(name: "∂x, one of 8 blocks (overlapping the sum)", transA: false, transB: false, m: 800, n: 512,
+                       k: 2048, bIsWeight: true, accumulate: false),
+        GeneralProduct(name: "decoder logits = y·W_decᵀ", transA: false, transB: true, m: 6400, n: 65, k: 512,
+                       bIsWeight: true, accumulate: false),
+        GeneralProduct(name: "decoder ∂W_dec += ∂logitsᵀ·y", transA: true, transB: false, m: 65, n: 512, k: 6400,
+                       bIsWeight: false, accumulate: true),
+        GeneralProduct(name: "decoder ∂y = ∂logits·W_dec", transA: false, transB: false, m: 6400, n: 512, k: 65,
+                       bIsWeight: true, accumulate: false),
+    ]
 }
 
 /// C [m × n] (+)= A [m × k] · op(W), W [n × k] stored as the model stores its weights.
