@@ -138,7 +138,7 @@ public final class Model<T: Scalar> {
                                      dropout: usedDropout ? applyDropout : nil)
         let V = config.vocabulary, D = config.decoderInput
         products.gemm(transA: false, transB: true, m: rows, n: V, k: D, a: decoderInput(ws), lda: D,
-             b: p + offset("decoder.weight"), ldb: D, beta: 0, c: ws.logits.base, ldc: V)
+                      b: p + offset("decoder.weight"), ldb: D, beta: 0, c: ws.logits.base, ldc: V)
         // The softmax adds the decoder bias and, when training, accumulates its gradient.
         var result = LossSum()
         let biasGradient = training ? gradients.base + offset("decoder.bias") : nil
@@ -160,7 +160,7 @@ public final class Model<T: Scalar> {
         // Decoder: ∂logits is in ws.logits.
         let z = decoderInput(ws)
         products.gemm(transA: true, transB: false, m: V, n: D, k: rows, a: ws.logits.base, lda: V,
-             b: z, ldb: D, beta: 1, c: g + offset("decoder.weight"), ldc: D)
+                      b: z, ldb: D, beta: 1, c: g + offset("decoder.weight"), ldc: D)
         var finished = 0
         let finish = { (end: Int) in
             if end > finished { self.observer?.ready(finished..<end) }
@@ -172,8 +172,8 @@ public final class Model<T: Scalar> {
         let block = observer == nil ? rows : max(64, rows / 8)
         for start in stride(from: 0, to: rows, by: block) {
             products.gemm(transA: false, transB: false, m: min(block, rows - start), n: D, k: V,
-                 a: ws.logits.base + start * V, lda: V, b: p + offset("decoder.weight"), ldb: D, beta: 0,
-                 c: dy.base + start * D, ldc: D)
+                          a: ws.logits.base + start * V, lda: V, b: p + offset("decoder.weight"), ldb: D, beta: 0,
+                          c: dy.base + start * D, ldc: D)
             observer?.poll()
         }
         if usedDropout { ws.dropout.last!.backward(dy.base, rows: rows) }

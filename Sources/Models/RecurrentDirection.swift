@@ -134,7 +134,7 @@ final class RecurrentDirection<T: Scalar> {
         let recurrentBias: UnsafePointer<T>? = type(of: cell).foldsRecurrentBias ? p + biasHH : nil
         T.biasRows(rows: 1, cols: G, out: bias.base, ld: G, b1: p + biasIH, b2: recurrentBias)
         products.gemm(transA: false, transB: true, m: steps * n, n: G, k: inputSize, a: x, lda: ldx,
-             b: p + weightIH, ldb: inputSize, beta: 0, c: gates.base, ldc: G)
+                      b: p + weightIH, ldb: inputSize, beta: 0, c: gates.base, ldc: G)
         // bf16 packs blocks of W_hh on their first use; in fp32, one sequence makes each step a
         // GEMV, which reads W_hh [G × h] row by row as it is stored; more take GEMMs on its
         // padded transposed copy.
@@ -167,7 +167,7 @@ final class RecurrentDirection<T: Scalar> {
         }
         let direct = sequences == 1, w = recurrentWeights!
         products.gemm(transA: false, transB: direct, m: sequences, n: width, k: hidden, a: a, lda: hidden,
-             b: direct ? w + columns * hidden : w + columns, ldb: recurrentStride, beta: 1, c: c, ldc: ldc)
+                      b: direct ? w + columns * hidden : w + columns, ldb: recurrentStride, beta: 1, c: c, ldc: ldc)
     }
 
     /// Back-propagates through the chunk. dy: ∂loss/∂outputs [τ·n × h] with leading dimension
@@ -190,7 +190,7 @@ final class RecurrentDirection<T: Scalar> {
         let rows = steps * n
         poll?()
         products.gemm(transA: true, transB: false, m: G, n: inputSize, k: rows, a: dgates.base, lda: G,
-             b: x, ldb: ldx, beta: 1, c: gp + weightIH, ldc: inputSize)
+                      b: x, ldb: ldx, beta: 1, c: gp + weightIH, ldc: inputSize)
         poll?()
         // Both folded biases enter the same pre-activations: one column sum serves both.
         biasGradient.zero()
@@ -211,7 +211,7 @@ final class RecurrentDirection<T: Scalar> {
             return
         }
         products.gemm(transA: false, transB: false, m: sequences, n: hidden, k: count, a: a, lda: lda,
-             b: p + weightHH + rows * hidden, ldb: hidden, beta: accumulate ? 1 : 0, c: c, ldc: hidden)
+                      b: p + weightHH + rows * hidden, ldb: hidden, beta: accumulate ? 1 : 0, c: c, ldc: hidden)
     }
 
     private func beginPass(parameters p: UnsafePointer<T>) {
@@ -245,7 +245,7 @@ final class RecurrentDirection<T: Scalar> {
     func addRecurrentWeightGradient(_ a: UnsafePointer<T>, rows: Int, count: Int, times b: UnsafePointer<T>,
                                     gradients gp: UnsafeMutablePointer<T>) {
         products.gemm(transA: true, transB: false, m: count, n: hidden, k: steps * sequences, a: a, lda: gateWidth,
-             b: b, ldb: hidden, beta: 1, c: gp + weightHH + rows * hidden, ldc: hidden)
+                      b: b, ldb: hidden, beta: 1, c: gp + weightHH + rows * hidden, ldc: hidden)
     }
 
     /// ∂b_hh += the folded bias's gradient.
@@ -264,8 +264,8 @@ final class RecurrentDirection<T: Scalar> {
         while start < rows {
             let m = min(block, rows - start)
             products.gemm(transA: false, transB: false, m: m, n: inputSize, k: gateWidth,
-                 a: dgates.base + start * gateWidth, lda: gateWidth, b: p + weightIH, ldb: inputSize,
-                 beta: accumulate ? 1 : 0, c: dx + start * lddx, ldc: lddx)
+                          a: dgates.base + start * gateWidth, lda: gateWidth, b: p + weightIH, ldb: inputSize,
+                          beta: accumulate ? 1 : 0, c: dx + start * lddx, ldc: lddx)
             poll?()
             start += m
         }

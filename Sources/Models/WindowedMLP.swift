@@ -33,7 +33,7 @@ final class WindowedMLP<T: Scalar>: ModelBody {
         dropout?(0, ws.embedded.base, k * E)
         let x = dropout != nil ? ws.dropout[0].output.base : ws.embedded.base
         products.gemm(transA: false, transB: true, m: rows, n: H, k: k * E, a: x, lda: k * E,
-             b: p + weight, ldb: k * E, beta: 0, c: hiddenLayer.base, ldc: H)
+                      b: p + weight, ldb: k * E, beta: 0, c: hiddenLayer.base, ldc: H)
         T.actForward(rows: rows, width: H, relu: config.activation == .relu, pre: hiddenLayer.base,
                      bias: p + bias, out: hiddenLayer.base)
         dropout?(1, hiddenLayer.base, H)
@@ -48,10 +48,10 @@ final class WindowedMLP<T: Scalar>: ModelBody {
                       dup: dy.base, ldup: H, drec: nil, dpre: dy.base)
         let x = usedDropout ? ws.dropout[0].output.base : ws.embedded.base
         products.gemm(transA: true, transB: false, m: H, n: k * E, k: rows, a: dy.base, lda: H,
-             b: x, ldb: k * E, beta: 1, c: g + weight, ldc: k * E)
+                      b: x, ldb: k * E, beta: 1, c: g + weight, ldc: k * E)
         T.columnSumAdd(rows: rows, cols: H, x: dy.base, ld: H, out: g + bias)
         products.gemm(transA: false, transB: false, m: rows, n: k * E, k: H, a: dy.base, lda: H,
-             b: p + weight, ldb: k * E, beta: 0, c: dx.base, ldc: k * E)
+                      b: p + weight, ldb: k * E, beta: 0, c: dx.base, ldc: k * E)
         finish(encoder)
         if usedDropout { ws.dropout[0].backward(dx.base, rows: rows) }
         T.embeddingBackward(rows: rows * k, width: E, dtable: g + encoder, tokens: contextTokens.base,
