@@ -1,9 +1,9 @@
 /* Register-resident peak loops (peaks.h). The accumulator arrays are unrolled by the compiler
    into that many vector registers; check with objdump that the loop body holds only the
    arithmetic instructions and the counter. */
+#include "bf16.h"
 #include "peaks.h"
 
-#include <cpuid.h>
 #include <immintrin.h>
 
 #define ZMM_ACCUMULATORS 16
@@ -56,14 +56,6 @@ static double bf16_avx512(long iterations, float y, double *checksum) {
     return 4.0 * 16 * ZMM_ACCUMULATORS * (double)iterations;
 }
 
-/* CPUID leaf 7, sub-leaf 1, EAX bit 5; __builtin_cpu_supports knows avx512bf16 only in newer
-   compilers. The OS's saving of zmm state is what __builtin_cpu_supports("avx512f") checks. */
-static int has_avx512_bf16(void) {
-    unsigned a, b, c, d;
-    if (!__builtin_cpu_supports("avx512f") || !__get_cpuid_count(7, 1, &a, &b, &c, &d)) return 0;
-    return (a >> 5) & 1;
-}
-
 double rk_peak_fp32(long iterations, float x, float y, double *checksum) {
     *checksum = 0;
     if (__builtin_cpu_supports("avx512f")) return fp32_avx512(iterations, x, y, checksum);
@@ -73,5 +65,5 @@ double rk_peak_fp32(long iterations, float x, float y, double *checksum) {
 
 double rk_peak_bf16(long iterations, float y, double *checksum) {
     *checksum = 0;
-    return has_avx512_bf16() ? bf16_avx512(iterations, y, checksum) : 0;
+    return rk_cpu_has_avx512_bf16() ? bf16_avx512(iterations, y, checksum) : 0;
 }
