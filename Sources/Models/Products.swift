@@ -21,17 +21,15 @@ final class Products<T: Scalar> {
         bf16 = try BF16Products(parameters: UnsafePointer(parameters.base.f32), count: parameters.count, engine: engine)
     }
 
-    /// Every packed block the model's directions made.
-    private var packed: [PackedWeights] = []
+    /// Bytes of the packed blocks alive: a workspace of another chunk shape frees its own.
+    fileprivate(set) var packedBytes = 0
 
     /// Bytes of the bf16 copies: parameters, scratch, packed blocks (0 in fp32).
-    var bytes: Int { (bf16?.bytes ?? 0) + packed.reduce(0) { $0 + $1.product.bytes } }
+    var bytes: Int { (bf16?.bytes ?? 0) + packedBytes }
 
     /// A packed product for a direction's block, in the bf16 engine's numerics.
     func packedWeights(rows: Int, inner: Int, columns: Int) -> PackedWeights {
-        let block = PackedWeights(bf16!.packedProduct(rows: rows, inner: inner, columns: columns))
-        packed.append(block)
-        return block
+        PackedWeights(bf16!.packedProduct(rows: rows, inner: inner, columns: columns), tally: self)
     }
 
     /// Rounding and packing, inside the forward and backward times.
@@ -56,6 +54,14 @@ final class PackedWeights {
     let product: any PackedProduct
     /// The pass it was last packed in.
     var pass = -1
+    /// The model's products, which outlive every workspace and count this block's bytes.
+    private unowned let tally: Products<Float>
 
-    init(_ product: any PackedProduct) { self.product = product }
+    fileprivate init<T>(_ product: any PackedProduct, tally: Products<T>) {
+        self.product = product
+        self.tally = tally as! Products<Float>
+        self.tally.packedBytes += product.bytes
+    }
+
+    deinit { tally.packedBytes -= product.bytes }
 }
