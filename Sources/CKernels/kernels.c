@@ -22,25 +22,33 @@ RK_CLONES void rk_fixed_to_float_f32(long count, const int64_t *acc, float *x, d
     for (long i = 0; i < count; i++) x[i] = (float)((double)acc[i] * inverse);
 }
 
-RK_CLONES void rk_sgd_f32(long n, float *p, float *g, float *m, float gs, float lr, float wd, float mu, int nesterov,
-                          int first) {
+/* Each update rule is one body with `apply` a constant: 1 writes the update, 0 only counts the
+   values it would write that are not finite. Both wrappers inline the same expressions, so the
+   count predicts the written values exactly, and a step can be refused before anything changes. */
+static inline long sgd(long n, float *p, float *g, float *m, float gs, float lr, float wd, float mu, int nesterov,
+                       int first, int apply) {
+    long bad = 0;
     if (mu == 0) {
         RK_INDEPENDENT
-        for (long i = 0; i < n; i++) { p[i] -= lr * (gs * g[i] + wd * p[i]); g[i] = 0; }
-        return;
+        for (long i = 0; i < n; i++) {
+            float q = p[i] - lr * (gs * g[i] + wd * p[i]);
+            if (apply) { p[i] = q; g[i] = 0; } else bad += !isfinite(q);
+        }
+        return bad;
     }
     RK_INDEPENDENT
     for (long i = 0; i < n; i++) {
         float d = gs * g[i] + wd * p[i];
         float v = first ? d : mu * m[i] + d;
-        m[i] = v;
-        p[i] -= lr * (nesterov ? d + mu * v : v);
-        g[i] = 0;
+        float q = p[i] - lr * (nesterov ? d + mu * v : v);
+        if (apply) { m[i] = v; p[i] = q; g[i] = 0; } else bad += !isfinite(q) + !isfinite(v);
     }
+    return bad;
 }
 
-RK_CLONES void rk_adam_f32(long n, float *p, float *g, float *m, float *v, float gs, float lr, float wd, int decoupled,
-                           float b1, float b2, float eps, float step, float rootc2) {
+static inline long adam(long n, float *p, float *g, float *m, float *v, float gs, float lr, float wd, int decoupled,
+                        float b1, float b2, float eps, float step, float rootc2, int apply) {
+    long bad = 0;
     RK_INDEPENDENT
     for (long i = 0; i < n; i++) {
         float d = gs * g[i];
@@ -48,20 +56,50 @@ RK_CLONES void rk_adam_f32(long n, float *p, float *g, float *m, float *v, float
         if (decoupled) q -= lr * wd * q; else d += wd * q;
         float mi = b1 * m[i] + (1 - b1) * d;
         float vi = b2 * v[i] + (1 - b2) * d * d;
-        m[i] = mi;
-        v[i] = vi;
-        p[i] = q - step * mi / (sqrtf(vi) / rootc2 + eps);
-        g[i] = 0;
+        q = q - step * mi / (sqrtf(vi) / rootc2 + eps);
+        if (apply) { m[i] = mi; v[i] = vi; p[i] = q; g[i] = 0; } else bad += !isfinite(q) + !isfinite(mi) + !isfinite(vi);
     }
+    return bad;
 }
 
-RK_CLONES void rk_rmsprop_f32(long n, float *p, float *g, float *v, float gs, float lr, float wd, float a, float eps) {
+static inline long rmsprop(long n, float *p, float *g, float *v, float gs, float lr, float wd, float a, float eps,
+                           int apply) {
+    long bad = 0;
     RK_INDEPENDENT
     for (long i = 0; i < n; i++) {
         float d = gs * g[i] + wd * p[i];
         float vi = a * v[i] + (1 - a) * d * d;
-        v[i] = vi;
-        p[i] -= lr * d / (sqrtf(vi) + eps);
-        g[i] = 0;
+        float q = p[i] - lr * d / (sqrtf(vi) + eps);
+        if (apply) { v[i] = vi; p[i] = q; g[i] = 0; } else bad += !isfinite(q) + !isfinite(vi);
     }
+    return bad;
+}
+
+RK_CLONES void rk_sgd_f32(long n, float *p, float *g, float *m, float gs, float lr, float wd, float mu, int nesterov,
+                          int first) {
+    sgd(n, p, g, m, gs, lr, wd, mu, nesterov, first, 1);
+}
+
+RK_CLONES long rk_sgd_f32_nonfinite(long n, float *p, float *g, float *m, float gs, float lr, float wd, float mu,
+                                    int nesterov, int first) {
+    return sgd(n, p, g, m, gs, lr, wd, mu, nesterov, first, 0);
+}
+
+RK_CLONES void rk_adam_f32(long n, float *p, float *g, float *m, float *v, float gs, float lr, float wd, int decoupled,
+                           float b1, float b2, float eps, float step, float rootc2) {
+    adam(n, p, g, m, v, gs, lr, wd, decoupled, b1, b2, eps, step, rootc2, 1);
+}
+
+RK_CLONES long rk_adam_f32_nonfinite(long n, float *p, float *g, float *m, float *v, float gs, float lr, float wd,
+                                     int decoupled, float b1, float b2, float eps, float step, float rootc2) {
+    return adam(n, p, g, m, v, gs, lr, wd, decoupled, b1, b2, eps, step, rootc2, 0);
+}
+
+RK_CLONES void rk_rmsprop_f32(long n, float *p, float *g, float *v, float gs, float lr, float wd, float a, float eps) {
+    rmsprop(n, p, g, v, gs, lr, wd, a, eps, 1);
+}
+
+RK_CLONES long rk_rmsprop_f32_nonfinite(long n, float *p, float *g, float *v, float gs, float lr, float wd, float a,
+                                        float eps) {
+    return rmsprop(n, p, g, v, gs, lr, wd, a, eps, 0);
 }

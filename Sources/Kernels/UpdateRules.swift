@@ -2,23 +2,37 @@ import CKernels
 
 /// The optimizers' inner loops over flat Float buffers (kernels.c): vectorised, one pass over
 /// parameters, gradient and moments, the gradient scaled on the fly and cleared once read.
+///
+/// With `apply` false a rule writes nothing and returns how many of the values it would write
+/// are not finite (the same expressions, so the count is exact); with `apply` true it updates
+/// and returns 0.
 public enum UpdateRules {
-    public static func sgdAndClearGradient(count: Int, p: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>,
+    public static func sgd(count: Int, p: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>,
                            momentum buffer: UnsafeMutablePointer<Float>, gradientScale: Float, lr: Float,
-                           weightDecay: Float, momentum: Float, nesterov: Bool, first: Bool) {
-        rk_sgd_f32(count, p, g, buffer, gradientScale, lr, weightDecay, momentum, nesterov ? 1 : 0, first ? 1 : 0)
+                           weightDecay: Float, momentum: Float, nesterov: Bool, first: Bool, apply: Bool) -> Int {
+        let n = nesterov ? Int32(1) : 0, f = first ? Int32(1) : 0
+        guard apply else { return rk_sgd_f32_nonfinite(count, p, g, buffer, gradientScale, lr, weightDecay, momentum, n, f) }
+        rk_sgd_f32(count, p, g, buffer, gradientScale, lr, weightDecay, momentum, n, f)
+        return 0
     }
 
-    public static func adamAndClearGradient(count: Int, p: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>,
+    public static func adam(count: Int, p: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>,
                             m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>, gradientScale: Float,
                             lr: Float, weightDecay: Float, decoupled: Bool, beta1: Float, beta2: Float, eps: Float,
-                            step: Float, rootC2: Float) {
-        rk_adam_f32(count, p, g, m, v, gradientScale, lr, weightDecay, decoupled ? 1 : 0, beta1, beta2, eps, step, rootC2)
+                            step: Float, rootC2: Float, apply: Bool) -> Int {
+        let d = decoupled ? Int32(1) : 0
+        guard apply else {
+            return rk_adam_f32_nonfinite(count, p, g, m, v, gradientScale, lr, weightDecay, d, beta1, beta2, eps, step, rootC2)
+        }
+        rk_adam_f32(count, p, g, m, v, gradientScale, lr, weightDecay, d, beta1, beta2, eps, step, rootC2)
+        return 0
     }
 
-    public static func rmspropAndClearGradient(count: Int, p: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>,
+    public static func rmsprop(count: Int, p: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>,
                                v: UnsafeMutablePointer<Float>, gradientScale: Float, lr: Float, weightDecay: Float,
-                               alpha: Float, eps: Float) {
+                               alpha: Float, eps: Float, apply: Bool) -> Int {
+        guard apply else { return rk_rmsprop_f32_nonfinite(count, p, g, v, gradientScale, lr, weightDecay, alpha, eps) }
         rk_rmsprop_f32(count, p, g, v, gradientScale, lr, weightDecay, alpha, eps)
+        return 0
     }
 }

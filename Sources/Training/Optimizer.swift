@@ -31,26 +31,40 @@ public struct Optimizer {
 
     /// p ← update(p, gradientScale · g) at learning rate lr, reading the gradient once and leaving it zero.
     public mutating func updateAndClearGradient(parameters: Buffer<Float>, gradients: Buffer<Float>, gradientScale: Float, lr: Double) {
+        updates += 1
+        _ = rule(parameters: parameters, gradients: gradients, gradientScale: gradientScale, lr: lr, update: updates, apply: true)
+    }
+
+    /// How many parameters and moments `updateAndClearGradient` with these arguments would make
+    /// infinite or NaN; nothing changes. A finite gradient can still overflow a weight (a huge
+    /// learning rate, no clipping), so the trainer asks before it updates, when the step can
+    /// still be refused whole.
+    public func nonfiniteResults(parameters: Buffer<Float>, gradients: Buffer<Float>, gradientScale: Float, lr: Double) -> Int {
+        rule(parameters: parameters, gradients: gradients, gradientScale: gradientScale, lr: lr, update: updates + 1, apply: false)
+    }
+
+    /// The configured rule as update number `t` (Adam's bias correction), applied or only counted.
+    private func rule(parameters: Buffer<Float>, gradients: Buffer<Float>, gradientScale: Float, lr: Double, update t: Int,
+                      apply: Bool) -> Int {
         let n = parameters.count
         let p = parameters.base, g = gradients.base
         let lr = Float(lr), wd = Float(config.weightDecay)
-        updates += 1
         switch config.type {
         case .sgd:
             // The first update sets the momentum buffer to the gradient, as torch.optim.SGD does.
-            UpdateRules.sgdAndClearGradient(count: n, p: p, g: g, momentum: first.base, gradientScale: gradientScale,
-                                            lr: lr, weightDecay: wd, momentum: Float(config.momentum), nesterov: config.nesterov,
-                                            first: updates == 1)
+            return UpdateRules.sgd(count: n, p: p, g: g, momentum: first.base, gradientScale: gradientScale, lr: lr,
+                                   weightDecay: wd, momentum: Float(config.momentum), nesterov: config.nesterov, first: t == 1,
+                                   apply: apply)
         case .adam, .adamw:
-            let c1 = 1 - pow(config.beta1, Double(updates))
-            let c2 = 1 - pow(config.beta2, Double(updates))
-            UpdateRules.adamAndClearGradient(count: n, p: p, g: g, m: first.base, v: second.base, gradientScale: gradientScale,
-                                             lr: lr, weightDecay: wd, decoupled: config.type == .adamw,
-                                             beta1: Float(config.beta1), beta2: Float(config.beta2), eps: Float(config.eps),
-                                             step: Float(Double(lr) / c1), rootC2: Float(c2.squareRoot()))
+            let c1 = 1 - pow(config.beta1, Double(t))
+            let c2 = 1 - pow(config.beta2, Double(t))
+            return UpdateRules.adam(count: n, p: p, g: g, m: first.base, v: second.base, gradientScale: gradientScale,
+                                    lr: lr, weightDecay: wd, decoupled: config.type == .adamw,
+                                    beta1: Float(config.beta1), beta2: Float(config.beta2), eps: Float(config.eps),
+                                    step: Float(Double(lr) / c1), rootC2: Float(c2.squareRoot()), apply: apply)
         case .rmsprop:
-            UpdateRules.rmspropAndClearGradient(count: n, p: p, g: g, v: second.base, gradientScale: gradientScale, lr: lr,
-                                                weightDecay: wd, alpha: Float(config.alpha), eps: Float(config.eps))
+            return UpdateRules.rmsprop(count: n, p: p, g: g, v: second.base, gradientScale: gradientScale, lr: lr,
+                                       weightDecay: wd, alpha: Float(config.alpha), eps: Float(config.eps), apply: apply)
         }
     }
 }

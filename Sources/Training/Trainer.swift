@@ -117,11 +117,17 @@ public final class Trainer {
         var report = StepReport(totals: totals, count: count, gradientNorm: gradientNorm(dividedBy: count), lr: lr,
                                 tokens: config.train.globalBatch * config.train.seqLen)
         if report.gradientNorm.isFinite, report.loss.isFinite {
-            let factor = clipFactor(&report)
-            optimizer.updateAndClearGradient(parameters: model.parameters, gradients: model.gradients,
-                                             gradientScale: Float(factor / count), lr: lr)
+            let scale = Float(clipFactor(&report) / count)
+            let overflowing = optimizer.nonfiniteResults(parameters: model.parameters, gradients: model.gradients,
+                                                         gradientScale: scale, lr: lr)
+            if overflowing == 0 {
+                optimizer.updateAndClearGradient(parameters: model.parameters, gradients: model.gradients,
+                                                 gradientScale: scale, lr: lr)
+            } else {
+                try skip(&report, step: step, cause: "the update would make \(overflowing) weights or optimizer moments infinite or NaN (gradient norm \(report.gradientNorm), lr \(lr))")
+            }
         } else {
-            try skip(&report, step: step)
+            try skip(&report, step: step, cause: "the gradient norm is \(report.gradientNorm)")
         }
         let finished = DispatchTime.now().uptimeNanoseconds
         timing.add(started: started, computed: computed, reduced: reduced, finished: finished)
@@ -162,15 +168,18 @@ public final class Trainer {
         return maxNorm / (norm + 1e-6)
     }
 
-    /// A non-finite norm or loss: no update, or an error when clip.nonfinite is abort. The
-    /// gradient is cleared here, as the update would have.
-    private func skip(_ report: inout StepReport, step: Int) throws {
+    /// A non-finite norm or loss, or an update that would overflow: no update, or an error when
+    /// clip.nonfinite is abort. The gradient is cleared here, as the update would have.
+    private func skip(_ report: inout StepReport, step: Int, cause: String) throws {
         if config.clip.nonfinite == .abort {
-            throw UserError("step \(step + 1): the gradient norm is \(report.gradientNorm) and clip.nonfinite is abort")
+            throw UserError("step \(step + 1): \(cause) and clip.nonfinite is abort")
         }
         report.skipped = true
         state.skippedSteps += 1
         model.zeroGradients()
+        // The forward of a NaN step carried NaN states on; those streams start over from zero,
+        // as at an epoch's start, rather than poison every later step and the checkpoint.
+        for c in carried where Self.nonfiniteCount(c) > 0 { c.zero() }
     }
 
     /// Every rank's parameter hash, compared: replicas that drifted apart end the job.
@@ -210,7 +219,11 @@ public final class Trainer {
 
     /// The training state with the carried states of all ranks gathered in global order
     /// (complete on rank 0 only).
+    ///
+    /// Throws when a weight, moment or state is not finite: such a checkpoint would resume into
+    /// NaN, so none is written.
     public func snapshot(elapsed: Double) throws -> TrainingState {
+        try requireFinite(source: "step \(state.step)", "no checkpoint is written")
         var s = state
         s.elapsed = elapsed
         s.optimizerUpdates = optimizer.updates
@@ -261,5 +274,25 @@ public final class Trainer {
         state.first = []
         state.second = []
         state.states = []
+        try requireFinite(source: name, "it cannot be resumed")
+    }
+
+    /// Throws when a parameter, optimizer moment or carried state is infinite or NaN.
+    private func requireFinite(source: String, _ consequence: String) throws {
+        var bad: [String] = []
+        for (buffer, label) in [(model.parameters, "weights"), (optimizer.first, "first moments"),
+                                (optimizer.second, "second moments")] + carried.map({ ($0, "carried states") }) {
+            let n = Self.nonfiniteCount(buffer)
+            if n > 0 { bad.append("\(n) \(label)") }
+        }
+        guard bad.isEmpty else {
+            throw UserError("\(source): \(bad.joined(separator: ", ")) are infinite or NaN; \(consequence)")
+        }
+    }
+
+    private static func nonfiniteCount(_ buffer: Buffer<Float>) -> Int {
+        var n = 0
+        for i in 0..<buffer.count where !buffer.base[i].isFinite { n += 1 }
+        return n
     }
 }

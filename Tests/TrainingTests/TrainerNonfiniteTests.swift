@@ -1,4 +1,5 @@
 import Foundation
+import Files
 import Training
 import XCTest
 
@@ -64,5 +65,68 @@ final class TrainerNonfiniteTests: XCTestCase {
         XCTAssertFalse(report.skipped)
         XCTAssertTrue(report.gradientNorm.isFinite && report.gradientNorm > 0)
         XCTAssertEqual(t.optimizer.updates, 1)
+    }
+}
+
+/// A finite gradient whose update overflows (issue 11: SGD at a huge learning rate without
+/// clipping): the step is refused before any weight changes, as a non-finite gradient is, so no
+/// weight or moment ever becomes infinite or NaN and a checkpoint can always be written.
+///
+/// The overflow is built so the forward stays finite: the embedding row of a token that the first
+/// batch never reads gets no gradient and is never used, so set to 3·10³⁸ it changes no loss, but
+/// SGD's weight decay at lr 3, decay 1 makes it 3·10³⁸ − 3·(0 + 3·10³⁸) = −6·10³⁸, past Float's
+/// range, while the gradient norm stays finite.
+final class TrainerOverflowTests: XCTestCase {
+    private let explosive = ["optimizer.type=sgd", "optimizer.lr=3", "optimizer.weight_decay=1", "clip.max_norm=0"]
+
+    /// A trainer whose first update overflows exactly the embedding row it returns the range of.
+    private func poisonedTrainer(_ policy: String) throws -> (Trainer, Range<Int>) {
+        let t = try TrainingTestFixtures.trainer(self, explosive + ["clip.nonfinite=\(policy)", "data.mode=stream"])
+        let embedding = t.model.layout["encoder.weight"]
+        XCTAssertNil(t.model.layout["decoder.weight"].aliasOf, "a tied embedding would get the decoder's gradient")
+        let used = Set(TrainingTestFixtures.globalBatch(t, step: 0).inputs)
+        let width = embedding.shape[1]
+        guard let unused = (0..<Int32(embedding.shape[0])).first(where: { !used.contains($0) }) else {
+            XCTFail("the first batch reads every token: no row to poison")
+            return (t, 0..<0)
+        }
+        let row = (embedding.offset + Int(unused) * width)..<(embedding.offset + Int(unused + 1) * width)
+        for i in row { t.model.parameters[i] = 3e38 }
+        return (t, row)
+    }
+
+    func testAnOverflowingUpdateIsSkippedAndWeightsStayFinite() throws {
+        let (t, row) = try poisonedTrainer("skip")
+        let before = TrainingTestFixtures.bits(t.model.parameters)
+        let report = try t.trainStep()
+        XCTAssertTrue(report.skipped)
+        XCTAssertTrue(report.loss.isFinite && report.gradientNorm.isFinite, "the overflow must come from the update")
+        XCTAssertEqual(TrainingTestFixtures.bits(t.model.parameters), before, "the skipped step changed weights")
+        XCTAssertEqual(t.state.skippedSteps, 1)
+        XCTAssertEqual(t.optimizer.updates, 0)
+        // Without the poisoned row the same step updates: the skip was the overflow's doing.
+        for i in row { t.model.parameters[i] = 0 }
+        XCTAssertFalse(try t.trainStep().skipped)
+        XCTAssertTrue(t.model.parameters.array.allSatisfy(\.isFinite))
+        XCTAssertNoThrow(try t.snapshot(elapsed: 0))
+    }
+
+    func testAnOverflowingUpdateAbortsWhenToldTo() throws {
+        let (t, row) = try poisonedTrainer("abort")
+        let before = TrainingTestFixtures.bits(t.model.parameters)
+        let message = thrownMessage { _ = try t.trainStep() }
+        XCTAssertTrue(message.contains("would make \(row.count) weights or optimizer moments infinite or NaN")
+                      && message.contains("clip.nonfinite is abort"), message)
+        XCTAssertEqual(TrainingTestFixtures.bits(t.model.parameters), before)
+    }
+
+    /// A non-finite weight put there from outside (a hand-made checkpoint, a bit flip) is refused
+    /// by the checkpoint writer, not saved.
+    func testSnapshotRefusesANonfiniteWeight() throws {
+        let t = try TrainingTestFixtures.trainer(self, ["optimizer.type=adam"])
+        _ = try t.trainStep()
+        t.model.parameters[3] = .infinity
+        let message = thrownMessage { _ = try t.snapshot(elapsed: 0) }
+        XCTAssertTrue(message.contains("1 weights are infinite or NaN") && message.contains("no checkpoint"), message)
     }
 }

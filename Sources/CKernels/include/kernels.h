@@ -77,4 +77,11 @@ void rk_sgd_f32(long n, float *p, float *g, float *m, float gs, float lr, float 
 void rk_adam_f32(long n, float *p, float *g, float *m, float *v, float gs, float lr, float wd, int decoupled,
                  float b1, float b2, float eps, float step, float rootc2);
 void rk_rmsprop_f32(long n, float *p, float *g, float *v, float gs, float lr, float wd, float a, float eps);
+/* The same arguments: how many of the parameters and moments the update would write are not
+   finite (inf or NaN); nothing is written. */
+long rk_sgd_f32_nonfinite(long n, float *p, float *g, float *m, float gs, float lr, float wd, float mu, int nesterov,
+                          int first);
+long rk_adam_f32_nonfinite(long n, float *p, float *g, float *m, float *v, float gs, float lr, float wd, int decoupled,
+                           float b1, float b2, float eps, float step, float rootc2);
+long rk_rmsprop_f32_nonfinite(long n, float *p, float *g, float *v, float gs, float lr, float wd, float a, float eps);
 #endif
