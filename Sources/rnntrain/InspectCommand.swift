@@ -19,6 +19,8 @@ struct InspectCommand: ParsableCommand {
         try StandardOutput.line("step \(ckpt.state.step), tokens \(ckpt.state.tokens), optimizer updates \(ckpt.state.optimizerUpdates), skipped steps \(ckpt.state.skippedSteps)")
         try StandardOutput.line("model \(m.cell.rawValue)\(m.bidirectional ? " bidirectional" : ""), \(m.cell == .mlp ? "context \(m.context)" : "layers \(m.layers)"), hidden \(m.hidden), embedding \(m.embedding), vocabulary \(m.vocabulary) (\(ckpt.vocabulary.kind.rawValue))")
         try StandardOutput.line("parameters \(ckpt.model.layout.count)")
+        let (nonFinite, first) = FiniteWeights.census(ckpt.model)
+        if let first { try StandardOutput.line("non-finite weights \(nonFinite) (the first in \(first)): eval and sample refuse this checkpoint") }
         try StandardOutput.line("tensors:")
         for line in ckpt.model.layout.description.split(separator: "\n") { try StandardOutput.line("  \(line)") }
         try StandardOutput.line("config:")

@@ -6,6 +6,7 @@ import ArgumentParser
 enum Seed {
     static let range = "0...\(UInt64.max)"
 
+    /// The seed `text` spells, or an error giving the range.
     static func parse(_ text: String) throws -> UInt64 {
         guard let seed = UInt64(text) else { throw ValidationError("must be an integer in \(range)") }
         return seed
