@@ -2,6 +2,7 @@ import Files
 import Foundation
 import Glibc
 @testable import Training
+import TestSupport
 import XCTest
 
 /// Every file-system failure reads "<path>: <the system's reason>", met on a real full or

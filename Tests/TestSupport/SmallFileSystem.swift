@@ -5,10 +5,10 @@ import XCTest
 /// A tmpfs of a few pages mounted on a fresh directory for one test, to meet a full disk or a
 /// read-only file system for real; unmounted and removed when the test ends. Mounting needs
 /// root (CI runs as root); elsewhere the test is skipped, not passed.
-struct SmallFileSystem {
-    let url: URL
+public struct SmallFileSystem {
+    public let url: URL
 
-    init(_ test: XCTestCase, kilobytes: Int = 64) throws {
+    public init(_ test: XCTestCase, kilobytes: Int = 64) throws {
         guard geteuid() == 0 else { throw XCTSkip("mounting a tmpfs needs root") }
         url = FileManager.default.temporaryDirectory.appendingPathComponent("rnntrain-tmpfs-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
@@ -20,17 +20,20 @@ struct SmallFileSystem {
         }
     }
 
-    /// Fills every free page with one file, so the next write that needs a page fails with ENOSPC.
-    func fill() throws {
+    /// Fills every free page but `leavingKilobytes` with one file "filler", so a write that needs
+    /// a page beyond those fails with ENOSPC.
+    public func fill(leavingKilobytes: Int = 0) throws {
         let fd = open(url.appendingPathComponent("filler").path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno)!) }
         defer { close(fd) }
         let page = [UInt8](repeating: 0, count: 4096)
-        while write(fd, page, page.count) > 0 {}
+        var written = 0
+        while write(fd, page, page.count) > 0 { written += page.count }
         XCTAssertEqual(errno, ENOSPC, "filling the tmpfs stopped for another reason")
+        XCTAssertEqual(ftruncate(fd, off_t(max(0, written - leavingKilobytes * 1024))), 0)
     }
 
-    func remountReadOnly() throws {
+    public func remountReadOnly() throws {
         try Self.run("/bin/mount", ["-o", "remount,ro", url.path])
     }
 
