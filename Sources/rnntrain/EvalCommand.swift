@@ -10,8 +10,8 @@ import Training
 /// `rnntrain eval`: loss of a checkpoint on a text file, as one JSON object.
 ///
 /// The output is always valid JSON. A checkpoint with a non-finite weight is refused before
-/// anything is computed (`FiniteWeights`). Finite weights can still overflow (a loss of +inf, a
-/// perplexity beyond the largest Double): such a number is printed as null, which JSON has for
+/// anything is computed (`FiniteWeights`). Finite weights can still overflow (a NaN loss from
+/// infinite logits, a perplexity beyond the largest Double): such a number is printed as null, which JSON has for
 /// it, and a line on stderr names it and the command exits 2, since it is not a measurement.
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

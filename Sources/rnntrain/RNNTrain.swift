@@ -22,7 +22,12 @@ struct RNNTrain: ParsableCommand {
         } catch {
             let status = exitCode(for: error)
             if status == .success {
-                RNNTrain.exit(withError: error)
+                // Help, written with a checked write so `--help > /dev/full` fails too.
+                do { try StandardOutput.line(fullMessage(for: error)) } catch {
+                    FileHandle.standardError.write(Data("rnntrain: \(UserError.describing(error))\n".utf8))
+                    Foundation.exit(2)
+                }
+                Foundation.exit(0)
             }
             let line = UserError.describing(error) { message(for: $0) }
             FileHandle.standardError.write(Data("rnntrain: \(line)\n".utf8))

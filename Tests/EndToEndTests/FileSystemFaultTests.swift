@@ -107,6 +107,14 @@ final class FileSystemFaultTests: XCTestCase {
         }
     }
 
+    func testHelpToAFullDevice() throws {
+        for arguments in [["--help"], ["sample", "--help"]] {
+            XCTAssertEqual(try Tool.rnntrain(arguments).status, 0, arguments.joined(separator: " "))
+            let (r, _) = try Tool.rnntrain(arguments, stdoutPath: "/dev/full", deadline: 60)
+            assertBadInput(r, mentions: ["standard output: \(reason(ENOSPC))"], "\(arguments.joined(separator: " ")) > /dev/full")
+        }
+    }
+
     /// 10^8 tokens would take hours; the first failed write must end it.
     func testLongSampleStopsAtTheFirstFailedWrite() throws {
         let checkpoint = try trainedCheckpoint().path
