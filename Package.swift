@@ -40,9 +40,9 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Models", "CKernels", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Checkpoints", "TextData", "Config", "Files"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Checkpoints", "TextData", "Config", "Files", "TestSupport"]),
         // Runs the built rnntrain binary (and mpirun) as a user would.
-        .testTarget(name: "EndToEndTests", dependencies: []),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -16,7 +16,7 @@ public enum FileIO {
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw osError(path) }
-        guard (info.st_mode & S_IFMT) == S_IFREG else { throw UserError("\(path): not a regular file") }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { throw notRegular(path, info.st_mode) }
         let size = Int(info.st_size)
         guard size <= limit else { throw UserError("\(path): \(size) bytes, more than the \(limit) this file may have") }
         var readError: Int32 = 0
@@ -53,16 +53,16 @@ public enum FileIO {
     }
 
     /// Replaces `url` with `bytes` so that a crash leaves either the old or the new content, never a
-    /// mix: write a temporary sibling, fsync it, rename it over `url`, fsync the directory.
+    /// mix: write a temporary sibling, fsync it, rename it over `url`, fsync the directory. A
+    /// failure names `url`, the file the user knows, not the temporary one.
     public static func writeAtomically(_ bytes: [UInt8], to url: URL) throws {
         let directory = url.deletingLastPathComponent()
         let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-        do {
-            try writeSynced(bytes, to: temporary)
-            guard rename(temporary.path, url.path) == 0 else { throw osError(url.path) }
-        } catch {
+        var failure = writeSyncedReason(bytes, to: temporary.path)
+        if failure == 0, rename(temporary.path, url.path) != 0 { failure = errno }
+        guard failure == 0 else {
             unlink(temporary.path)
-            throw error
+            throw osError(url.path, failure)
         }
         try syncDirectory(directory)
     }
@@ -78,9 +78,14 @@ public enum FileIO {
 
     /// Creates (or truncates) `url`, writes all of `bytes` and fsyncs it before closing.
     public static func writeSynced(_ bytes: [UInt8], to url: URL) throws {
-        let path = url.path
+        let failure = writeSyncedReason(bytes, to: url.path)
+        if failure != 0 { throw osError(url.path, failure) }
+    }
+
+    /// `writeSynced`'s work; the errno of the first failure, 0 on success.
+    private static func writeSyncedReason(_ bytes: [UInt8], to path: String) -> Int32 {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw osError(path) }
+        guard fd >= 0 else { return errno }
         var failure: Int32 = 0
         bytes.withUnsafeBytes { raw in
             var done = 0
@@ -97,7 +102,7 @@ public enum FileIO {
         if failure == 0, fsync(fd) != 0 { failure = errno }
         // close can report a deferred write error (e.g. on NFS); treat it as a failure too.
         if close(fd) != 0, failure == 0 { failure = errno }
-        if failure != 0 { throw osError(path, failure) }
+        return failure
     }
 
     /// `mkdir -p`: creates `url` and any missing parents; fine if it already is a directory.
@@ -126,14 +131,27 @@ public enum FileIO {
             throw osError(path)
         }
         if (info.st_mode & S_IFMT) == S_IFDIR {
-            let names: [String]
-            do { names = try FileManager.default.contentsOfDirectory(atPath: path) } catch {
-                throw UserError("\(path): cannot list directory")
-            }
-            for name in names { try removeTree(url.appendingPathComponent(name)) }
+            for name in try names(in: url) { try removeTree(url.appendingPathComponent(name)) }
             guard rmdir(path) == 0 || errno == ENOENT else { throw osError(path) }
         } else {
             guard unlink(path) == 0 || errno == ENOENT else { throw osError(path) }
+        }
+    }
+
+    /// The entries of directory `url` but "." and "..", in the order the file system gives;
+    /// a failure says why ("Permission denied", "Not a directory").
+    public static func names(in url: URL) throws -> [String] {
+        guard let directory = opendir(url.path) else { throw osError(url.path) }
+        defer { closedir(directory) }
+        var names: [String] = []
+        while true {
+            errno = 0
+            guard let entry = readdir(directory) else {
+                if errno != 0 { throw osError(url.path) }
+                return names
+            }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            if name != ".", name != ".." { names.append(name) }
         }
     }
 
@@ -141,6 +159,14 @@ public enum FileIO {
     public static func isDirectory(_ url: URL) -> Bool {
         var info = stat()
         return lstat(url.path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// "<path>: not a regular file (a FIFO)", or a character device, … for a file of `mode`.
+    public static func notRegular(_ path: String, _ mode: mode_t) -> UserError {
+        let kinds: [mode_t: String] = [S_IFDIR: "a directory", S_IFIFO: "a FIFO", S_IFCHR: "a character device",
+                                       S_IFBLK: "a block device", S_IFSOCK: "a socket"]
+        guard let kind = kinds[mode & S_IFMT] else { return UserError("\(path): not a regular file") }
+        return UserError("\(path): not a regular file (\(kind))")
     }
 
     /// "<path>: <strerror>" for the current (or given) errno.

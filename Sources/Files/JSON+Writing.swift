@@ -6,7 +6,9 @@
 /// only sorted or arbitrary order. Strings are escaped as JSONEncoder escapes them (`\"`, `\\`,
 /// `\b`, `\f`, `\n`, `\r`, `\t`, other control characters as `\u00xx`, `/` as `\/` on request),
 /// and numbers keep the text their caller chose, so files written before this writer existed
-/// keep their bytes. The output is always valid JSON: a number that is not finite is `null`.
+/// keep their bytes. The output is always valid JSON: a number that is not finite is `null`, and
+/// so is any `.number` text that is not an RFC 8259 number ("nan", "inf", "-nan" of a Float or
+/// Double interpolated by hand), checked as it is written.
 extension JSON {
     public static func number(_ value: Int) -> JSON { .number(String(value)) }
 
@@ -74,10 +76,39 @@ extension JSON {
             }
             out += "]"
         case .string(let text): out += JSON.quote(text, escapingSlashes: escapingSlashes)
-        case .number(let text): out += text
+        case .number(let text): out += JSON.isNumberText(text) ? text : "null"
         case .bool(let value): out += value ? "true" : "false"
         case .null: out += "null"
         }
+    }
+
+    /// True when `text` is a number by RFC 8259's grammar: `-? (0 | [1-9][0-9]*) (. [0-9]+)?
+    /// ([eE] [+-]? [0-9]+)?`.
+    static func isNumberText(_ text: String) -> Bool {
+        var bytes = text.utf8[...]
+        func digits() -> Int {
+            let count = bytes.prefix { $0 >= 0x30 && $0 <= 0x39 }.count
+            bytes = bytes.dropFirst(count)
+            return count
+        }
+        if bytes.first == 0x2D { bytes = bytes.dropFirst() }  // -
+        if bytes.first == 0x30 {
+            bytes = bytes.dropFirst()
+        } else if let first = bytes.first, first >= 0x31, first <= 0x39 {
+            _ = digits()
+        } else {
+            return false
+        }
+        if bytes.first == 0x2E {  // .
+            bytes = bytes.dropFirst()
+            guard digits() > 0 else { return false }
+        }
+        if bytes.first == 0x65 || bytes.first == 0x45 {  // e E
+            bytes = bytes.dropFirst()
+            if bytes.first == 0x2B || bytes.first == 0x2D { bytes = bytes.dropFirst() }
+            guard digits() > 0 else { return false }
+        }
+        return bytes.isEmpty
     }
 
     /// A name as it appears in messages: JSON-quoted (so control characters stay visible) and cut

@@ -1,4 +1,5 @@
 import Collectives
+import Files
 
 /// An error every rank knows about: the ranks agreed that one of them failed, and all stop
 /// with the message of the lowest failing rank. Rank 0 prints it; every rank exits with 2.
@@ -13,7 +14,7 @@ public struct AgreedError: Error, CustomStringConvertible {
 public func agree<R>(_ comm: Communicator, _ body: () throws -> R) throws -> R {
     var result: R?
     var message = ""
-    do { result = try body() } catch { message = "\(error)" }
+    do { result = try body() } catch { message = UserError.describing(error) }
     if comm.size == 1 {
         guard let result else { throw AgreedError(description: message) }
         return result

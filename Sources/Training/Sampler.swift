@@ -18,9 +18,10 @@ public struct Sampler {
         self.vocabulary = vocabulary
     }
 
-    /// Calls `emit` with each generated token's text.
+    /// Calls `emit` with each generated token's text; an error `emit` throws (a failed write)
+    /// ends the generation at once.
     public func generate(prime: [Int32], length: Int, temperature: Double, topK: Int, seed: UInt64,
-                         emit: (String) -> Void) throws {
+                         emit: (String) throws -> Void) throws {
         var rng = SplitMix64(seed: seed)
         let k = model.config.historyTokens
         let state = Buffer<Float>(count: model.stateLayout.width)
@@ -37,7 +38,7 @@ public struct Sampler {
             let last = UnsafeBufferPointer(rebasing: model.logits[(input.count - 1) * V ..< input.count * V])
             let token = draw(last, temperature: temperature, topK: topK, rng: &rng)
             let text = vocabulary.decode([token])
-            emit(vocabulary.kind == .word && text != "\n" ? text + " " : text)
+            try emit(vocabulary.kind == .word && text != "\n" ? text + " " : text)
             input = [token]
         }
     }

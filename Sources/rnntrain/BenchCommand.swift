@@ -13,7 +13,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "The YAML config (see configs/bench/).")
     var config: String
 
-    @Option(help: "Timed steps (default: bench.steps of the config).")
+    @Option(parsing: .unconditional, help: "Timed steps, ≥ 1 (default: bench.steps of the config).")
     var steps: Int?
 
     @Option(name: .customLong("set"), help: "Override one option, section.key=value (repeatable).")
@@ -24,36 +24,40 @@ struct BenchCommand: ParsableCommand {
 
     @OptionGroup var world: WorldOptions
 
+    func validate() throws {
+        if let steps, steps < 1 { throw ValidationError("--steps must be ≥ 1, got \(steps)") }
+    }
+
     func run() throws {
         try world.run { comm in
             var settings = try agree(comm) { try TrainingConfig.load(path: config, overrides: overrides) }
-            if let steps { settings.bench.steps = max(1, steps) }
+            if let steps { settings.bench.steps = steps }
             let r = try Benchmark.run(config: settings, comm: comm)
             guard comm.isRoot else { return }
             if json {
-                print(r.json.text())
+                try StandardOutput.line(r.json.text())
                 return
             }
             let name = URL(fileURLWithPath: config).deletingPathExtension().lastPathComponent
             let threads = ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "default"
-            print("bench \(name): \(r.ranks) rank\(r.ranks == 1 ? "" : "s"), OPENBLAS_NUM_THREADS=\(threads), B \(r.globalBatch), τ \(r.seqLen), \(r.steps) timed steps")
-            print("precision \(r.precision), products on \(r.productEngine)")
-            print(String(format: "tokens/s %.0f   FLOPs/token %.2f M (forward %.2f M, backward 2×)   %.1f GFLOP/s",
+            try StandardOutput.line("bench \(name): \(r.ranks) rank\(r.ranks == 1 ? "" : "s"), OPENBLAS_NUM_THREADS=\(threads), B \(r.globalBatch), τ \(r.seqLen), \(r.steps) timed steps")
+            try StandardOutput.line("precision \(r.precision), products on \(r.productEngine)")
+            try StandardOutput.line(String(format: "tokens/s %.0f   FLOPs/token %.2f M (forward %.2f M, backward 2×)   %.1f GFLOP/s",
                          r.tokensPerSecond, r.flopsPerToken / 1e6, r.forwardFLOPsPerToken / 1e6, r.gflopsPerSecond))
-            print("per core against its peaks: " + peak("fp32 FMA", r.fp32PeakGFLOPs, r.fp32PeakFraction) + " | "
+            try StandardOutput.line("per core against its peaks: " + peak("fp32 FMA", r.fp32PeakGFLOPs, r.fp32PeakFraction) + " | "
                   + peak("bf16 dot product", r.bf16PeakGFLOPs, r.bf16PeakFraction))
             if r.ranks > 1 {
-                print("per rank tokens/s: " + r.rankTokensPerSecond.map { String(format: "%.0f", $0) }.joined(separator: ", "))
+                try StandardOutput.line("per rank tokens/s: " + r.rankTokensPerSecond.map { String(format: "%.0f", $0) }.joined(separator: ", "))
             }
-            print(String(format: "step %.1f ms: forward %.0f%% | backward %.0f%% (conversions and packing %.1f%% of the step, within these two) | reduction exposed %.1f%% | optimizer %.1f%% | other %.1f%%",
+            try StandardOutput.line(String(format: "step %.1f ms: forward %.0f%% | backward %.0f%% (conversions and packing %.1f%% of the step, within these two) | reduction exposed %.1f%% | optimizer %.1f%% | other %.1f%%",
                          r.stepSeconds * 1e3, r.forward * 100, r.backward * 100, r.conversions * 100,
                          r.reductionExposed * 100, r.optimizer * 100, r.other * 100))
             if r.gemmEfficiency.isNaN {
-                print("GEMM efficiency not measured in bf16 (the replay times OpenBLAS's calls only)")
+                try StandardOutput.line("GEMM efficiency not measured in bf16 (the replay times OpenBLAS's calls only)")
             } else {
-                print(String(format: "GEMM efficiency %.2f (the step's GEMMs alone take %.1f ms)", r.gemmEfficiency, r.gemmSeconds * 1e3))
+                try StandardOutput.line(String(format: "GEMM efficiency %.2f (the step's GEMMs alone take %.1f ms)", r.gemmEfficiency, r.gemmSeconds * 1e3))
             }
-            print(String(format: "peak RSS %.1f MB, analytic minimum %.1f MB (%.2f×); resident now: %.1f MB of mapped libraries, %.1f MB of data (%.2f× the minimum)",
+            try StandardOutput.line(String(format: "peak RSS %.1f MB, analytic minimum %.1f MB (%.2f×); resident now: %.1f MB of mapped libraries, %.1f MB of data (%.2f× the minimum)",
                          r.peakRSSBytes / 1e6, r.minimumBytes / 1e6, r.peakRSSBytes / r.minimumBytes, r.rssFileBytes / 1e6,
                          r.rssAnonymousBytes / 1e6, r.rssAnonymousBytes / r.minimumBytes))
         }

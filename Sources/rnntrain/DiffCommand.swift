@@ -16,8 +16,12 @@ struct DiffCommand: ParsableCommand {
     @Argument(help: "Second checkpoint directory.")
     var second: String
 
-    @Option(help: "Largest |Δ| that still counts as equal (0: bit-identical).")
+    @Option(parsing: .unconditional, help: "Largest |Δ| that still counts as equal (≥ 0; 0: bit-identical).")
     var tolerance = 0.0
+
+    func validate() throws {
+        guard tolerance >= 0 else { throw ValidationError("--tolerance must be ≥ 0, got \(shown(tolerance))") }
+    }
 
     func run() throws {
         let a = try Checkpoint.load(first), b = try Checkpoint.load(second)
@@ -31,9 +35,9 @@ struct DiffCommand: ParsableCommand {
                 largest = max(largest, Double(abs(x - y)))
             }
             worst = max(worst, largest)
-            print("\(t.name.padding(toLength: 28, withPad: " ", startingAt: 0)) max |Δ| \(largest)")
+            try StandardOutput.line("\(t.name.padding(toLength: 28, withPad: " ", startingAt: 0)) max |Δ| \(largest)")
         }
-        print(identical ? "bit-identical" : "max |Δ| \(worst)")
+        try StandardOutput.line(identical ? "bit-identical" : "max |Δ| \(worst)")
         if worst > tolerance || (tolerance == 0 && !identical) { throw ExitCode(1) }
     }
 }

@@ -8,6 +8,11 @@ import Models
 import Training
 
 /// `rnntrain eval`: loss of a checkpoint on a text file, as one JSON object.
+///
+/// The output is always valid JSON. A checkpoint with a non-finite weight is refused before
+/// anything is computed (`FiniteWeights`). Finite weights can still overflow (a NaN loss from
+/// infinite logits, a perplexity beyond the largest Double): such a number is printed as null, which JSON has for
+/// it, and a line on stderr names it and the command exits 2, since it is not a measurement.
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
@@ -23,6 +28,7 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         let ckpt = try Checkpoint.load(checkpoint, precision: precision.precision)
+        try FiniteWeights.require(ckpt)
         if ckpt.model.productEngine == BF16Products.Engine.emulated.rawValue { warn(BF16.emulationNotice) }
         let bytes = try FileIO.readNamed(data, kind: "text file")
         let (tokens, unknown) = try ckpt.vocabulary.encode(bytes, source: data)
@@ -42,7 +48,11 @@ struct EvalCommand: ParsableCommand {
         }
         // Which precision computed these numbers, since it may differ from the training run's.
         fields.append(("precision", .string(ckpt.model.precision.rawValue)))
-        print(JSON.object(fields).text(.spaced))
+        try StandardOutput.line(JSON.object(fields).text(.spaced))
+        let overflowed = fields.compactMap { key, value in if case .null = value { key } else { nil } }
+        if !overflowed.isEmpty {
+            throw UserError("\(data): \(overflowed.joined(separator: ", ")) not finite (printed as null): the model's outputs overflow on this text")
+        }
     }
 
     private func summary(_ sum: LossSum) -> [(String, JSON)] {
@@ -50,8 +60,4 @@ struct EvalCommand: ParsableCommand {
         return [("loss", .number(loss)), ("bits_per_token", .number(loss / log(2))), ("perplexity", .number(exp(loss))),
                 ("tokens", .number(sum.count))]
     }
-}
-
-func warn(_ line: String) {
-    FileHandle.standardError.write(Data("rnntrain: \(line)\n".utf8))
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Dispatch
+import Files
 import Foundation
 import Kernels
 
@@ -12,33 +13,33 @@ struct GEMMBenchCommand: ParsableCommand {
         commandName: "gemm-bench",
         abstract: "Time OpenBLAS against packed oneDNN (fp32, bf16) at a step's GEMM shapes (use a release build).")
 
-    @Option(help: "Timed repetitions per engine and shape, after one untimed; the best is reported.")
+    @Option(parsing: .unconditional, help: "Timed repetitions per engine and shape, after one untimed; the best is reported.")
     var repetitions = 5
 
     func validate() throws {
-        guard repetitions >= 1 else { throw ValidationError("--repetitions must be at least 1") }
+        guard repetitions >= 1 else { throw ValidationError("--repetitions must be ≥ 1, got \(repetitions)") }
     }
 
     func run() throws {
         let threads = ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "default"
-        print("gemm-bench: best of \(repetitions), engines alternating; OpenBLAS core \(openBLASCoreName), "
+        try StandardOutput.line("gemm-bench: best of \(repetitions), engines alternating; OpenBLAS core \(openBLASCoreName), "
               + "OPENBLAS_NUM_THREADS=\(threads); oneDNN one thread")
-        print("GFLOP/s of a chunk's products, its packing included (OpenBLAS: the model's padded transposed copy of W)")
-        print("| shape | m × n × k | products per pack | OpenBLAS | oneDNN fp32 | oneDNN bf16 | fp32 × | bf16 × | pack ms OpenBLAS / fp32 / bf16 |")
-        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+        try StandardOutput.line("GFLOP/s of a chunk's products, its packing included (OpenBLAS: the model's padded transposed copy of W)")
+        try StandardOutput.line("| shape | m × n × k | products per pack | OpenBLAS | oneDNN fp32 | oneDNN bf16 | fp32 × | bf16 × | pack ms OpenBLAS / fp32 / bf16 |")
+        try StandardOutput.line("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         var kernels: [String] = []
         for shape in GEMMBenchShape.all {
             let r = try measure(shape)
             let rates = r.map { Double(shape.uses) * shape.flops / $0.total / 1e9 }
-            print("| \(shape.name) | \(shape.m) × \(shape.n) × \(shape.k) | \(shape.uses) | "
+            try StandardOutput.line("| \(shape.name) | \(shape.m) × \(shape.n) × \(shape.k) | \(shape.uses) | "
                   + rates.map { String(format: "%.1f", $0) }.joined(separator: " | ")
                   + String(format: " | %.2f | %.2f | ", rates[1] / rates[0], rates[2] / rates[0])
                   + r.map { String(format: "%.2f", $0.pack * 1e3) }.joined(separator: " / ") + " |")
             kernels.append("\(shape.name): " + r.dropFirst().map { "\($0.kernel) (set up in \(String(format: "%.1f", $0.setup * 1e3)) ms)" }
                 .joined(separator: ", "))
         }
-        print("oneDNN kernels, fp32 and bf16 (PackedMatmul.init: engine, layout choice and the two contiguous products):")
-        for line in kernels { print("  " + line) }
+        try StandardOutput.line("oneDNN kernels, fp32 and bf16 (PackedMatmul.init: engine, layout choice and the two contiguous products):")
+        for line in kernels { try StandardOutput.line("  " + line) }
         try measureGeneralProducts()
     }
 
@@ -46,10 +47,10 @@ struct GEMMBenchCommand: ParsableCommand {
     /// in fp32 against `BF16Products` on oneDNN, its rounding of the operands included (the
     /// weights are read from the parameters' bf16 copy, rounded once per pass and not timed).
     private func measureGeneralProducts() throws {
-        print("")
-        print("GFLOP/s of the step's general products (lstm-2x512: B 64 × τ 100 rows, G·h 2048, h 512, V 65)")
-        print("| product | m × n × k | OpenBLAS fp32 | oneDNN bf16 | bf16 × | oneDNN kernel |")
-        print("| --- | --- | --- | --- | --- | --- |")
+        try StandardOutput.line("")
+        try StandardOutput.line("GFLOP/s of the step's general products (lstm-2x512: B 64 × τ 100 rows, G·h 2048, h 512, V 65)")
+        try StandardOutput.line("| product | m × n × k | OpenBLAS fp32 | oneDNN bf16 | bf16 × | oneDNN kernel |")
+        try StandardOutput.line("| --- | --- | --- | --- | --- | --- |")
         for p in GeneralProduct.all {
             var random = SplitMix64(seed: 2)
             func filled(_ count: Int) -> Buffer<Float> {
@@ -82,7 +83,7 @@ struct GEMMBenchCommand: ParsableCommand {
             }
             let flops = 2 * Double(p.m) * Double(p.n) * Double(p.k)
             let rates = best.map { flops / $0 / 1e9 }
-            print("| \(p.name) | \(p.m) × \(p.n) × \(p.k) | " + rates.map { String(format: "%.1f", $0) }.joined(separator: " | ")
+            try StandardOutput.line("| \(p.name) | \(p.m) × \(p.n) × \(p.k) | " + rates.map { String(format: "%.1f", $0) }.joined(separator: " | ")
                   + String(format: " | %.2f | ", rates[1] / rates[0]) + kernel + " |")
         }
     }

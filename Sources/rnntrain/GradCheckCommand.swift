@@ -1,4 +1,5 @@
 import ArgumentParser
+import Files
 import Foundation
 import Models
 
@@ -11,7 +12,7 @@ struct GradCheckCommand: ParsableCommand {
     @Option(help: "Cell: \(GradientCheck.cellNames.joined(separator: "|")).")
     var cell = "lstm"
 
-    @Option(help: "Recurrent layers.")
+    @Option(parsing: .unconditional, help: "Recurrent layers (≥ 1).")
     var layers = 1
 
     @Flag(help: "Bidirectional layers.")
@@ -24,7 +25,7 @@ struct GradCheckCommand: ParsableCommand {
         guard GradientCheck.cellNames.contains(cell) else {
             throw ValidationError("--cell must be one of \(GradientCheck.cellNames.joined(separator: ", "))")
         }
-        guard layers >= 1 else { throw ValidationError("--layers must be at least 1") }
+        guard layers >= 1 else { throw ValidationError("--layers must be ≥ 1, got \(layers)") }
         guard !(cell == "mlp" && (layers != 1 || bidirectional)) else {
             throw ValidationError("the mlp has one layer and no directions")
         }
@@ -38,10 +39,10 @@ struct GradCheckCommand: ParsableCommand {
             let r = try GradientCheck.run(c)
             if !r.passed { failed += 1 }
             let verdict = r.passed ? "ok  " : "FAIL"
-            print("\(verdict) \(r.name.padding(toLength: 52, withPad: " ", startingAt: 0)) max rel err \(String(format: "%.2e", r.maxRelativeError))  (\(r.entries) entries)")
-            if !r.passed { print("     worst: \(r.worst)") }
+            try StandardOutput.line("\(verdict) \(r.name.padding(toLength: 52, withPad: " ", startingAt: 0)) max rel err \(String(format: "%.2e", r.maxRelativeError))  (\(r.entries) entries)")
+            if !r.passed { try StandardOutput.line("     worst: \(r.worst)") }
         }
-        print("\(cases.count - failed)/\(cases.count) cases within \(GradientCheck.tolerance)")
+        try StandardOutput.line("\(cases.count - failed)/\(cases.count) cases within \(GradientCheck.tolerance)")
         if failed > 0 { throw ExitCode(1) }
     }
 }

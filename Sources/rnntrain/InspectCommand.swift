@@ -1,5 +1,6 @@
 import ArgumentParser
 import Checkpoints
+import Files
 import Foundation
 import Training
 
@@ -14,13 +15,15 @@ struct InspectCommand: ParsableCommand {
     func run() throws {
         let ckpt = try Checkpoint.load(checkpoint)
         let m = ckpt.model.config
-        print("checkpoint \(ckpt.name): valid (every checksum matches)")
-        print("step \(ckpt.state.step), tokens \(ckpt.state.tokens), optimizer updates \(ckpt.state.optimizerUpdates), skipped steps \(ckpt.state.skippedSteps)")
-        print("model \(m.cell.rawValue)\(m.bidirectional ? " bidirectional" : ""), \(m.cell == .mlp ? "context \(m.context)" : "layers \(m.layers)"), hidden \(m.hidden), embedding \(m.embedding), vocabulary \(m.vocabulary) (\(ckpt.vocabulary.kind.rawValue))")
-        print("parameters \(ckpt.model.layout.count)")
-        print("tensors:")
-        for line in ckpt.model.layout.description.split(separator: "\n") { print("  \(line)") }
-        print("config:")
-        for line in ckpt.config.yaml().split(separator: "\n", omittingEmptySubsequences: false) { print("  \(line)") }
+        try StandardOutput.line("checkpoint \(ckpt.name): valid (every checksum matches)")
+        try StandardOutput.line("step \(ckpt.state.step), tokens \(ckpt.state.tokens), optimizer updates \(ckpt.state.optimizerUpdates), skipped steps \(ckpt.state.skippedSteps)")
+        try StandardOutput.line("model \(m.cell.rawValue)\(m.bidirectional ? " bidirectional" : ""), \(m.cell == .mlp ? "context \(m.context)" : "layers \(m.layers)"), hidden \(m.hidden), embedding \(m.embedding), vocabulary \(m.vocabulary) (\(ckpt.vocabulary.kind.rawValue))")
+        try StandardOutput.line("parameters \(ckpt.model.layout.count)")
+        let (nonFinite, first) = FiniteWeights.census(ckpt.model)
+        if let first { try StandardOutput.line("non-finite weights \(nonFinite) (the first in \(first)): eval and sample refuse this checkpoint") }
+        try StandardOutput.line("tensors:")
+        for line in ckpt.model.layout.description.split(separator: "\n") { try StandardOutput.line("  \(line)") }
+        try StandardOutput.line("config:")
+        for line in ckpt.config.yaml().split(separator: "\n", omittingEmptySubsequences: false) { try StandardOutput.line("  \(line)") }
     }
 }

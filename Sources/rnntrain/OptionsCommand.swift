@@ -1,5 +1,6 @@
 import ArgumentParser
 import Config
+import Files
 import Training
 
 /// `rnntrain options`: the config table, from the one place options are defined.
@@ -8,6 +9,6 @@ struct OptionsCommand: ParsableCommand {
         commandName: "options", abstract: "List every config option with its default and meaning (Markdown).")
 
     func run() throws {
-        print(TrainingConfig.markdownTable(), terminator: "")
+        try StandardOutput.write(TrainingConfig.markdownTable())
     }
 }

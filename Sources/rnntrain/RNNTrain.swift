@@ -1,4 +1,5 @@
 import ArgumentParser
+import Files
 import Foundation
 
 @main
@@ -10,7 +11,8 @@ struct RNNTrain: ParsableCommand {
                       GradCheckCommand.self, GEMMBenchCommand.self])
 
     /// Every error a user can cause ends as one line on stderr and exit status 2; help and
-    /// explicit exit codes pass through.
+    /// explicit exit codes pass through. A Foundation file error that escaped a command is
+    /// reworded to "<path>: <strerror>" (`UserError.describing`), never printed as an NSError dump.
     static func main() {
         do {
             var command = try parseAsRoot()
@@ -20,9 +22,15 @@ struct RNNTrain: ParsableCommand {
         } catch {
             let status = exitCode(for: error)
             if status == .success {
-                RNNTrain.exit(withError: error)
+                // Help, written with a checked write so `--help > /dev/full` fails too.
+                do { try StandardOutput.line(fullMessage(for: error)) } catch {
+                    FileHandle.standardError.write(Data("rnntrain: \(UserError.describing(error))\n".utf8))
+                    Foundation.exit(2)
+                }
+                Foundation.exit(0)
             }
-            FileHandle.standardError.write(Data("rnntrain: \(message(for: error))\n".utf8))
+            let line = UserError.describing(error) { message(for: $0) }
+            FileHandle.standardError.write(Data("rnntrain: \(line)\n".utf8))
             Foundation.exit(2)
         }
     }

@@ -1,10 +1,15 @@
 import ArgumentParser
 import Checkpoints
+import Files
 import Foundation
 import Kernels
 import Training
 
 /// `rnntrain sample`: text from a checkpoint.
+///
+/// Numeric options parse `.unconditional`ly, so `--temperature -1` reaches `validate()` and is
+/// refused with the option's range instead of ArgumentParser's "Missing value" (it takes "-1"
+/// for an option name otherwise).
 struct SampleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "sample", abstract: "Generate text from a checkpoint.")
 
@@ -14,37 +19,39 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "Text to start from (its tokens set the state; printed first).")
     var prime = ""
 
-    @Option(help: "Tokens to generate.")
+    @Option(parsing: .unconditional, help: "Tokens to generate (≥ 0).")
     var length = 500
 
-    @Option(help: "Softmax temperature (> 0); lower is more conservative.")
+    @Option(parsing: .unconditional, help: "Softmax temperature (> 0); lower is more conservative.")
     var temperature = 1.0
 
-    @Option(help: "Draw only among the k most likely tokens (0 = all).")
+    @Option(parsing: .unconditional, help: "Draw only among the k most likely tokens (≥ 0; 0 = all).")
     var topK = 0
 
-    @Option(help: "Seed of the draws.")
+    @Option(parsing: .unconditional, help: "Seed of the draws, 0 to 2^64 - 1 (a negative seed is refused).", transform: { try Seed.parse($0) })
     var seed: UInt64 = 1
 
     @OptionGroup var precision: PrecisionOption
 
     func validate() throws {
-        guard temperature > 0 else { throw ValidationError("--temperature must be > 0") }
-        guard length >= 0 else { throw ValidationError("--length must be ≥ 0") }
-        guard topK >= 0 else { throw ValidationError("--top-k must be ≥ 0") }
+        guard temperature > 0 else { throw ValidationError("--temperature must be > 0, got \(shown(temperature))") }
+        guard length >= 0 else { throw ValidationError("--length must be ≥ 0, got \(length)") }
+        guard topK >= 0 else { throw ValidationError("--top-k must be ≥ 0, got \(topK)") }
     }
 
     func run() throws {
         let ckpt = try Checkpoint.load(checkpoint, precision: precision.precision)
+        try FiniteWeights.require(ckpt)
         if ckpt.model.productEngine == BF16Products.Engine.emulated.rawValue { warn(BF16.emulationNotice) }
         let sampler = try Sampler(model: ckpt.model, vocabulary: ckpt.vocabulary)
         let (tokens, unknown) = try ckpt.vocabulary.encode(Array(prime.utf8), source: "--prime")
         if unknown > 0 { warn("--prime: \(unknown) tokens not in the vocabulary were skipped") }
-        print(prime, terminator: "")
+        // One checked write per token: the text appears as it is drawn, and the first failed
+        // write (a full device, a closed terminal) ends the command.
+        try StandardOutput.write(prime)
         try sampler.generate(prime: tokens, length: length, temperature: temperature, topK: topK, seed: seed) { text in
-            print(text, terminator: "")
-            fflush(stdout)
+            try StandardOutput.write(text)
         }
-        print("")
+        try StandardOutput.line()
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import XCTest
 
 /// Bad input gets ONE clear line on stderr and exit status 2, nothing half-written; help exits 0.
@@ -258,6 +259,66 @@ final class BadInputTests: XCTestCase {
         if r.status == 0 { return }
         assertBadInput(r, mentions: [], "fill-in-the-middle with a 10-character validation part")
         assertNothingWritten(runDir, "fill-in-the-middle with a 10-character validation part")
+    }
+
+    // MARK: The right reason (issue 11, failure 12)
+
+    func testEvalDataThatIsADirectory() throws {
+        let checkpoint = try trainedCheckpoint()
+        let r = try Tool.rnntrain(["eval", "--checkpoint", checkpoint.path, "--data", dir.path])
+        assertBadInput(r, mentions: [dir.path, "is a directory"], "eval --data DIR")
+        XCTAssertFalse(r.stderr.contains("no such file"), "a directory that exists called missing: \(r.stderr)")
+    }
+
+    /// A FIFO with no writer would block a plain open forever, and /dev/zero never ends; both
+    /// are refused at once for what they are, as data.path and as eval's --data.
+    func testDataThatIsAFIFOOrADevice() throws {
+        let fifo = dir.appendingPathComponent("fifo")
+        XCTAssertEqual(mkfifo(fifo.path, 0o644), 0)
+        let checkpoint = try trainedCheckpoint()
+        for (path, kind) in [(fifo.path, "a FIFO"), ("/dev/zero", "a character device")] {
+            let config = try write(tinyConfig(data: URL(fileURLWithPath: path)), to: dir.appendingPathComponent("special.yaml"))
+            for arguments in [["train", "--config", config.path, "--run-dir", runDir.path],
+                              ["eval", "--checkpoint", checkpoint.path, "--data", path]] {
+                let (r, seconds) = try Tool.rnntrain(arguments, deadline: 60)
+                assertBadInput(r, mentions: ["\(path): not a regular file (\(kind))"], "\(arguments[0]) of \(path)")
+                XCTAssertFalse(r.stderr.contains("permission"), "blames permissions: \(r.stderr)")
+                XCTAssertLessThan(seconds, 30, "\(arguments[0]) of \(path) took \(seconds) s")
+            }
+            assertNothingWritten(runDir, "data.path \(path)")
+        }
+    }
+
+    // MARK: Negative numbers (issue 11, failure 12)
+
+    /// Each value reaches the option, whose own range refuses it (ArgumentParser would take
+    /// "-1" for an option name and say "Missing value").
+    func testNegativeNumbersAreRefusedWithTheOptionsRange() throws {
+        let cases: [([String], String)] = [
+            (["sample", "--checkpoint", dir.path, "--temperature", "-1"], "--temperature must be > 0, got -1"),
+            (["sample", "--checkpoint", dir.path, "--temperature", "-0.5"], "--temperature must be > 0, got -0.5"),
+            (["sample", "--checkpoint", dir.path, "--top-k", "-3"], "--top-k must be ≥ 0, got -3"),
+            (["sample", "--checkpoint", dir.path, "--length", "-5"], "--length must be ≥ 0, got -5"),
+            (["sample", "--checkpoint", dir.path, "--seed", "-1"], "must be an integer in 0...18446744073709551615"),
+            (["diff", dir.path, dir.path, "--tolerance", "-1"], "--tolerance must be ≥ 0, got -1"),
+            (["gradcheck", "--layers", "-2"], "--layers must be ≥ 1, got -2"),
+            (["gemm-bench", "--repetitions", "-1"], "--repetitions must be ≥ 1, got -1"),
+            (["bench", "--config", dir.path, "--steps", "-4"], "--steps must be ≥ 1, got -4"),
+        ]
+        for (arguments, message) in cases {
+            let r = try Tool.rnntrain(arguments)
+            assertBadInput(r, mentions: [message], arguments.joined(separator: " "))
+            XCTAssertFalse(r.stderr.contains("Missing value"), r.stderr)
+        }
+    }
+
+    /// `--set key=-1` reaches the config, whose range for that key answers.
+    func testNegativeConfigValuesGiveTheConfigsRange() throws {
+        for (setting, mentions) in [("train.steps=-1", ["train.steps", "-1"]), ("optimizer.lr=-1", ["optimizer.lr", "> 0", "-1"]),
+                                    ("train.seed=-1", ["train.seed", "non-negative", "-1"]),
+                                    ("model.dropout=-0.5", ["model.dropout", "[0, 1)", "-0.5"])] {
+            try assertTrainRefused(tinyConfig(data: text), extra: ["--set", setting], mentions: mentions, "--set \(setting)")
+        }
     }
 
     // MARK: Help

@@ -129,4 +129,89 @@ final class EvalSampleInspectTests: XCTestCase {
             XCTAssertTrue(r.stdout.contains(name), "inspect does not list \(name)")
         }
     }
+
+    // MARK: Non-finite weights and overflowing outputs (issue 11, failure 6)
+
+    /// A copy of `checkpoint` in `name` where each tensor named in `changes` has its values
+    /// written over its first entries, with SHA256SUMS made again by coreutils' sha256sum, as a
+    /// hand-made checkpoint would be.
+    private func handMade(_ checkpoint: URL, _ name: String, _ changes: [(tensor: String, values: [Float])]) throws -> URL {
+        let copy = dir.appendingPathComponent(name)
+        try FileManager.default.copyItem(at: checkpoint, to: copy)
+        let model = copy.appendingPathComponent("model.safetensors")
+        var file = try SafetensorsFile(url: model)
+        for (tensor, values) in changes {
+            let entry = try XCTUnwrap(file.entries[tensor], "no \(tensor)")
+            XCTAssertLessThanOrEqual(values.count * 4, entry.end - entry.begin)
+            for (k, value) in values.enumerated() {
+                for i in 0..<4 {
+                    file.bytes[8 + file.headerLength + entry.begin + 4 * k + i] = UInt8(truncatingIfNeeded: value.bitPattern >> (8 * UInt32(i)))
+                }
+            }
+        }
+        try write(bytes: file.bytes, to: model)
+        let sums = try Tool.run(URL(fileURLWithPath: "/usr/bin/sha256sum"), ["config.yaml", "model.safetensors", "state.safetensors"],
+                                directory: copy)
+        XCTAssertEqual(sums.status, 0, sums.stderr)
+        try write(sums.stdout, to: copy.appendingPathComponent("SHA256SUMS"))
+        return copy
+    }
+
+    /// Eval of `checkpoint` on the training text, expected to print JSON and exit 2 with one
+    /// stderr line naming each of `nulls`.
+    private func evalWithNulls(_ checkpoint: URL, _ nulls: [String], file: StaticString = #filePath, line: UInt = #line) throws -> [String: Any] {
+        let r = try Tool.rnntrain(["eval", "--checkpoint", checkpoint.path, "--data", text.path])
+        XCTAssertEqual(r.status, 2, r.stderr, file: file, line: line)
+        XCTAssertEqual(lines(r.stderr).count, 1, r.stderr, file: file, line: line)
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], r.stdout,
+                                   file: file, line: line)
+        for key in nulls {
+            XCTAssertTrue(object[key] is NSNull, "\(key): \(String(describing: object[key]))", file: file, line: line)
+            XCTAssertTrue(lines(r.stderr).first?.contains(key) ?? false, "the line does not name \(key): \(r.stderr)", file: file, line: line)
+        }
+        XCTAssertEqual(number(object["tokens"]), Double(trainingText.unicodeScalars.count - 1), file: file, line: line)
+        return object
+    }
+
+    func testNonFiniteWeightsAreRefusedByEvalAndSampleAndCountedByInspect() throws {
+        let bad = try handMade(try lmCheckpoint(), "nan", [("rnn.weight_hh_l1", [.nan, .infinity, -.infinity])])
+        for arguments in [["eval", "--checkpoint", bad.path, "--data", text.path], ["sample", "--checkpoint", bad.path, "--length", "5"]] {
+            let r = try Tool.rnntrain(arguments)
+            assertBadInput(r, mentions: ["\(bad.path)/model.safetensors", "3 of", "not finite", "rnn.weight_hh_l1"], arguments[0])
+            XCTAssertEqual(r.stdout, "", "\(arguments[0]) printed output of a model it cannot run")
+        }
+        let r = try Tool.rnntrain(["inspect", bad.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("non-finite weights 3 (the first in rnn.weight_hh_l1)"), r.stdout)
+    }
+
+    /// Finite weights whose logits overflow Float: decoder row 0 and its bias at the largest
+    /// Float make logit 0 infinite wherever the last layer's outputs sum above 0, row 1 (all
+    /// negative, bias positive) wherever they sum below; inf − inf in the softmax is NaN.
+    func testEvalPrintsValidJSONWhenTheLossIsNaN() throws {
+        let big = Float.greatestFiniteMagnitude
+        let weights = [Float](repeating: big, count: h) + [Float](repeating: -big, count: h)
+        let overflowing = try handMade(try lmCheckpoint(), "overflow", [("decoder.weight", weights), ("decoder.bias", [big, big])])
+        _ = try evalWithNulls(overflowing, ["loss", "bits_per_token", "perplexity"])
+    }
+
+    /// One output bias at +3e38, the others at -3e38: each loss is finite but about 6e38 nats, so
+    /// the perplexity e^loss is beyond the largest Double.
+    func testEvalPrintsValidJSONWhenThePerplexityOverflows() throws {
+        let V = sortedScalars(trainingText).count
+        let huge = try handMade(try lmCheckpoint(), "huge", [("decoder.bias", [Float(3e38)] + [Float](repeating: -3e38, count: V - 1))])
+        let object = try evalWithNulls(huge, ["perplexity"])
+        let loss = try XCTUnwrap(number(object["loss"]))
+        XCTAssertTrue(loss.isFinite && loss > 1e38, "loss \(loss)")
+    }
+
+    /// The ends of the seed's range are seeds like any other.
+    func testSampleTakesEverySeedOfItsRange() throws {
+        let checkpoint = try lmCheckpoint()
+        for seed in ["0", "18446744073709551615"] {
+            let r = try Tool.rnntrain(["sample", "--checkpoint", checkpoint.path, "--length", "5", "--seed", seed])
+            XCTAssertEqual(r.status, 0, "--seed \(seed): \(r.stderr)")
+            XCTAssertEqual(r.stdout.unicodeScalars.count, 5 + 1, "--seed \(seed): \(r.stdout.debugDescription)")
+        }
+    }
 }
