@@ -177,18 +177,27 @@ final class CheckpointStoreTests: XCTestCase {
     func testNewestValidSkipsCorruptNewerOnes() throws {
         for step in [1, 2, 3] { try store.write(step: step, files: files(seed: UInt8(step))) }
         try flipByte(path(3, "model.safetensors"))
-        let newest = try XCTUnwrap(store.newestValid())
+        let search = store.newestValid()
+        let newest = try XCTUnwrap(search.newest)
         XCTAssertEqual(newest.step, 2)
         XCTAssertEqual(newest.url, path(2))
         XCTAssertEqual(newest.files, files(seed: 2))
-        XCTAssertEqual(newest.skipped.count, 1)
-        XCTAssertTrue(newest.skipped[0].contains("step-00000003"), newest.skipped[0])
-        XCTAssertTrue(newest.skipped[0].contains("model.safetensors: checksum mismatch"), newest.skipped[0])
+        XCTAssertEqual(search.skipped.count, 1)
+        XCTAssertTrue(search.skipped[0].contains("step-00000003"), search.skipped[0])
+        XCTAssertTrue(search.skipped[0].contains("model.safetensors: checksum mismatch"), search.skipped[0])
 
+        // None valid: every one is rejected, newest first, each with its own reason.
         try FileManager.default.removeItem(at: path(1, "SHA256SUMS"))
         try FileManager.default.removeItem(at: path(2, "empty.bin"))
-        XCTAssertNil(store.newestValid())
-        XCTAssertNil(CheckpointStore(directory: root.appendingPathComponent("nothing-here")).newestValid())
+        let none = store.newestValid()
+        XCTAssertNil(none.newest)
+        XCTAssertEqual(none.skipped.count, 3, "\(none.skipped)")
+        for (reason, (step, fragment)) in zip(none.skipped, [(3, "checksum mismatch"), (2, "empty.bin: missing"), (1, "SHA256SUMS: missing")]) {
+            XCTAssertTrue(reason.contains("step-0000000\(step)") && reason.contains(fragment), reason)
+        }
+        let empty = CheckpointStore(directory: root.appendingPathComponent("nothing-here")).newestValid()
+        XCTAssertNil(empty.newest)
+        XCTAssertEqual(empty.skipped, [])
     }
 
     func testForeignAndTemporaryNamesAreIgnoredAndStaleTemporariesPruned() throws {
@@ -205,8 +214,8 @@ final class CheckpointStoreTests: XCTestCase {
         try Data([1]).write(to: store.directory.appendingPathComponent("notes.txt"))
 
         XCTAssertEqual(store.list().map(\.step), [2])
-        XCTAssertEqual(store.newestValid()?.step, 2)
-        XCTAssertEqual(store.newestValid()?.skipped, [])
+        XCTAssertEqual(store.newestValid().newest?.step, 2)
+        XCTAssertEqual(store.newestValid().skipped, [])
 
         try store.prune(keep: 3)
         XCTAssertFalse(FileManager.default.fileExists(atPath: deadWriter.path), "stale temporary of a dead writer removed")
@@ -233,7 +242,7 @@ final class CheckpointStoreTests: XCTestCase {
         XCTAssertEqual(store.list().map(\.step), [2, 3, 4, 5])
         try store.prune(keep: 0)
         XCTAssertEqual(store.list().map(\.step), [2, 3, 4, 5], "keep 0 still keeps the newest valid one")
-        XCTAssertEqual(store.newestValid()?.step, 3)
+        XCTAssertEqual(store.newestValid().newest?.step, 3)
     }
 
     // MARK: - Failed writes
@@ -263,7 +272,7 @@ final class CheckpointStoreTests: XCTestCase {
         }
         XCTAssertEqual(entries(store.directory), ["step-00000001", "step-00000002"], "no temporary left behind")
         XCTAssertEqual(try Data(contentsOf: path(2)), Data([9]))
-        let newest = try XCTUnwrap(store.newestValid())
+        let newest = try XCTUnwrap(store.newestValid().newest)
         XCTAssertEqual(newest.step, 1)
         XCTAssertEqual(newest.files, files(seed: 1))
     }
