@@ -304,4 +304,28 @@ final class CheckpointStoreTests: XCTestCase {
         }
         XCTAssertNoThrow(try FileIO.syncDirectory(root))
     }
+
+    // MARK: - The data digest in state.safetensors
+
+    /// `data_digest` goes through encode and decode; a state without it (older checkpoints) reads
+    /// as nil; one that is not hex, or of another length, is refused naming the key.
+    func testDataDigestIsOptionalAndChecked() throws {
+        var state = TrainingState()
+        state.step = 4
+        state.dataDigest = "b249202aaa92da23"
+        let bytes = state.encode()
+        XCTAssertEqual(try SafeTensors.decodeWithMetadata(bytes, source: "s").1["data_digest"], "b249202aaa92da23")
+        XCTAssertEqual(try TrainingState.decode(bytes, source: "s").dataDigest, "b249202aaa92da23")
+        state.dataDigest = nil
+        let old = state.encode()
+        XCTAssertNil(try SafeTensors.decodeWithMetadata(old, source: "s").1["data_digest"])
+        XCTAssertNil(try TrainingState.decode(old, source: "s").dataDigest)
+        XCTAssertEqual(try TrainingState.decode(old, source: "s").step, 4)
+        for bad in ["b249202aaa92da2", "zz49202aaa92da23", "", String(repeating: "a", count: 66)] {
+            var metadata = try SafeTensors.decodeWithMetadata(old, source: "s").1
+            metadata["data_digest"] = bad
+            let message = thrownMessage { _ = try TrainingState.decode(SafeTensors.encode([], metadata: metadata), source: "state") }
+            XCTAssertTrue(message.hasPrefix("state: metadata data_digest"), "\(bad): \(message)")
+        }
+    }
 }
