@@ -74,7 +74,7 @@ public final class TrainingRun {
         }
         try agree(comm) {
             guard comm.isRoot else { return }
-            try FileManager.default.createDirectory(at: store.directory, withIntermediateDirectories: true)
+            try FileIO.makeDirectories(store.directory)
             try FileIO.writeAtomically(Array(config.yaml().utf8), to: directory.appendingPathComponent("config.yaml"))
         }
     }
