@@ -97,6 +97,32 @@ final class CheckpointFailureTests: MultiRankTestCase {
         XCTAssertEqual(lines(r.stdout).last, "finished at step 9, final checkpoint written; no checkpoint failed to write")
     }
 
+    /// A stop signal's checkpoint is a last one too: when it cannot be written the run exits 2
+    /// with the reason, not 143, which would promise that --resume auto continues from it. The
+    /// tmpfs is filled first (600 KB of 1 MB) so that the first checkpoint does not fit.
+    func testAStopSignalWhoseCheckpointCannotBeWrittenExitsTwoNot143() throws {
+        let run = try smallDisk()
+        try Data(count: 600_000).write(to: run.deletingLastPathComponent().appendingPathComponent("filler"))
+        let config = try writeConfig(extra: ["model": ["hidden: 64"], "train": ["steps: 1000000"], "checkpoint": ["every: 0"],
+                                             "log": ["every: 100000", "eval_every: 0"]])
+        let job = try startTool(ranks: 0, ["train", "--config", config.path, "--run-dir", run.path,
+                                           "--set", "checkpoint.on_error=continue"])
+        // config.yaml is written last before training (stdout, a file here, is not flushed yet).
+        let saved = run.appendingPathComponent("config.yaml")
+        XCTAssertTrue(job.wait(until: { FileManager.default.fileExists(atPath: saved.path) }, timeout: 30),
+                      "training never started:\n\(job.output)")
+        kill(job.pid, SIGTERM)
+        let r = finish(job, limit: 30)
+        XCTAssertEqual(r.status, 2, r.output)
+        let errors = r.stderr.components(separatedBy: "\n").filter { !$0.isEmpty }
+        XCTAssertEqual(errors.count, 1, r.stderr)
+        let line = errors.first ?? ""
+        XCTAssertTrue(line.contains("the last checkpoint (step ") && line.contains("No space left on device")
+                      && line.contains("no checkpoint is on disk"), line)
+        XCTAssertFalse(r.stdout.contains("stopped at step"), "claims a checkpointed stop:\n\(r.stdout)")
+        XCTAssertEqual(checkpoints(run), [])
+    }
+
     func testUnderMPITheWholeJobStops() throws {
         let run = try smallDisk()
         let r = try runTool(ranks: 2, ["train", "--config", try config().path, "--run-dir", run.path])
