@@ -153,8 +153,8 @@ public final class TrainingRun {
         }
     }
 
-    /// "; 2 checkpoints failed to write (checkpoint.on_error: continue)", or "; no checkpoint
-    /// failed" under `continue`; empty under `stop`, where a failure ends the run.
+    /// Under `continue`, "; 2 checkpoints failed to write (checkpoint.on_error: continue)" or
+    /// "; no checkpoint failed to write"; empty under `stop`, where a failure ends the run.
     private var failureNote: String {
         guard config.checkpoint.onError == .continue else { return "" }
         guard failedCheckpoints > 0 else { return "; no checkpoint failed to write" }
