@@ -182,18 +182,24 @@ public struct CheckpointStore: Sendable {
         return entries
     }
 
-    /// The newest checkpoint that verifies, with the reasons the newer ones were skipped; nil when
-    /// none verifies.
-    public func newestValid() -> (step: Int, url: URL, files: [String: [UInt8]], skipped: [String])? {
+    /// What `--resume auto` finds: the newest checkpoint that verifies (nil when none does) and,
+    /// newest first, why each newer one was rejected; every one when none verifies.
+    public struct Search {
+        public var newest: (step: Int, url: URL, files: [String: [UInt8]])?
+        public var skipped: [String]
+    }
+
+    /// Verifies checkpoints from the newest down and stops at the first that passes.
+    public func newestValid() -> Search {
         var skipped: [String] = []
         for (step, url) in list().reversed() {
             do {
-                return (step, url, try Self.read(url), skipped)
+                return Search(newest: (step, url, try Self.read(url)), skipped: skipped)
             } catch {
                 skipped.append((error as? UserError)?.description ?? "\(url.path): \(error)")
             }
         }
-        return nil
+        return Search(newest: nil, skipped: skipped)
     }
 
     /// Deletes valid checkpoints beyond the newest `keep` valid ones, and stale temporary

@@ -5,7 +5,8 @@ import Kernels
 /// `state.safetensors`: what a resume needs beyond the weights. Tensors `optimizer.first` and
 /// `optimizer.second` (the moments, when the optimizer has them) and `states` [B × state width]
 /// (the carried hidden state of every stream in global order, stream mode only); counters in
-/// `__metadata__`. Nothing in it depends on the world size that wrote it.
+/// `__metadata__`, with `data_digest`, the digest of the corpus trained on (absent in checkpoints
+/// written before it existed). Nothing in it depends on the world size that wrote it.
 public struct TrainingState: Equatable {
     public static let name = "state.safetensors"
 
@@ -18,6 +19,8 @@ public struct TrainingState: Equatable {
     public var second: [Float] = []
     public var states: [Float] = []
     public var stateWidth = 0
+    /// Hex digest of the training corpus's tokens; nil for a checkpoint older than the field.
+    public var dataDigest: String?
 
     public init() {}
 
@@ -30,8 +33,9 @@ public struct TrainingState: Equatable {
         add("optimizer.first", first, [first.count])
         add("optimizer.second", second, [second.count])
         add("states", states, [states.count / max(1, stateWidth), stateWidth])
-        let metadata = ["format": "rnntrain-state", "step": String(step), "optimizer_updates": String(optimizerUpdates),
+        var metadata = ["format": "rnntrain-state", "step": String(step), "optimizer_updates": String(optimizerUpdates),
                         "skipped_steps": String(skippedSteps), "tokens": String(tokens), "elapsed_s": String(elapsed)]
+        metadata["data_digest"] = dataDigest
         return SafeTensors.encode(tensors, metadata: metadata)
     }
 
@@ -67,6 +71,12 @@ public struct TrainingState: Equatable {
                 throw fail("metadata elapsed_s \(JSON.quotedShort(text)) is not a finite number of seconds ≥ 0")
             }
             s.elapsed = elapsed
+        }
+        if let digest = metadata["data_digest"] {
+            guard (16...64).contains(digest.utf8.count), Hex.decode(digest.utf8) != nil else {
+                throw fail("metadata data_digest \(JSON.quotedShort(digest)) is not 16 to 64 hex digits")
+            }
+            s.dataDigest = digest
         }
         if let extra = tensors.keys.sorted().first(where: { !tensorNames.contains($0) }) {
             throw fail("unexpected tensor \(JSON.quotedShort(extra))")

@@ -19,10 +19,14 @@ enum SettingsAgreement {
         var lines = ConfigCompatibility.flatten(config.yaml()).filter { key, _ in
             !free.contains { key == $0 || ($0.hasSuffix(".") && key.hasPrefix($0)) }
         }
-        let tokens = corpus.train + corpus.validation
-        let digest = tokens.withUnsafeBytes { SHA256.hex(Array(SHA256.hash($0).prefix(8))) }
-        lines["data (tokens)"] = "\(corpus.train.count) + \(corpus.validation.count) tokens of \(corpus.vocabulary.count), digest \(digest)"
+        lines["data (tokens)"] = "\(corpus.train.count) + \(corpus.validation.count) tokens of \(corpus.vocabulary.count), digest \(dataDigest(corpus))"
         return lines
+    }
+
+    /// The first 8 bytes of the SHA-256 of the tokens (training, then validation), in hex: what
+    /// ranks compare, and what a checkpoint records of the data it was trained on.
+    static func dataDigest(_ corpus: Corpus) -> String {
+        (corpus.train + corpus.validation).withUnsafeBytes { SHA256.hex(Array(SHA256.hash($0).prefix(8))) }
     }
 
     /// Every rank compares its settings with rank 0's; a difference ends the job with the first

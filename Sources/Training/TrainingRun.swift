@@ -8,22 +8,32 @@ import Kernels
 import Models
 import TextData
 
-/// A run directory and the loop around the trainer: resume, log, validate, checkpoint.
+/// A run directory and the loop around the trainer: lock, resume, log, validate, checkpoint.
 ///
-/// Layout: `config.yaml` (resolved), `metrics.jsonl`, `checkpoints/step-NNNNNNNN/`. Only rank 0
-/// touches it; every rank reads the corpus.
+/// Layout: `run.lock`, `config.yaml` (resolved), `metrics.jsonl`, `checkpoints/step-NNNNNNNN/`.
+/// Only rank 0 touches it, and only while it holds `run.lock`; every rank reads the corpus.
 public final class TrainingRun {
     public let config: TrainingConfig
     public let directory: URL
     public let comm: Communicator
     public let trainer: Trainer
     let store: CheckpointStore
+    /// Digest of the corpus's tokens, recorded in every checkpoint and checked on resume.
+    let dataDigest: String
+    /// Rank 0's hold on the run directory, for the life of the run (nil on other ranks).
+    private let lock: RunLock?
     private let started = DispatchTime.now().uptimeNanoseconds
-    private var elapsedBefore = 0.0
+    var elapsedBefore = 0.0
+    /// The checkpoint resumed from is at or beyond the last step: `run()` has nothing to do.
+    private var upToDate = false
+    /// Checkpoints that failed to write under `checkpoint.on_error: continue` (rank 0).
+    public private(set) var failedCheckpoints = 0
 
     /// `resume`: nil (start fresh; the directory must hold no checkpoint), "auto" (the newest
-    /// valid checkpoint, or a fresh start when there is none) or a checkpoint directory.
-    public init(config: TrainingConfig, directory: URL, resume: String?, comm: Communicator) throws {
+    /// valid checkpoint, or a fresh start when there is none at all) or a checkpoint directory;
+    /// `policy` allows what a resume refuses by default. Throws when another run holds the directory.
+    public init(config: TrainingConfig, directory: URL, resume: String?, policy: ResumePolicy = ResumePolicy(),
+                comm: Communicator) throws {
         self.config = config
         self.directory = directory
         self.comm = comm
@@ -37,60 +47,36 @@ public final class TrainingRun {
             return try Trainer(config: config, corpus: corpus, comm: comm)
         }
         try SettingsAgreement.check(config: config, corpus: trainer.corpus, comm: comm)
-        let checkpoint = try findCheckpoint(resume)
+        dataDigest = SettingsAgreement.dataDigest(trainer.corpus)
+        // After the config and the corpus are read, which touch nothing here, so that bad input
+        // leaves no trace; before any checkpoint is read, so no other run prunes it under us.
+        lock = try agree(comm) { comm.isRoot ? try RunLock(directory: directory) : nil }
+        do {
+            try start(resume: resume, policy: policy)
+        } catch {
+            lock?.withdraw()
+            throw error
+        }
+    }
+
+    /// Resumes or starts fresh, then saves the resolved config, unless nothing is left to do.
+    private func start(resume: String?, policy: ResumePolicy) throws {
+        let checkpoint = try findCheckpoint(resume, policy: policy)
         if let checkpoint {
-            try agree(comm) { try restore(from: checkpoint) }
+            try agree(comm) { try restore(from: checkpoint, policy: policy) }
+            if let nothingToDo {
+                log(nothingToDo)
+                upToDate = true
+                return
+            }
         } else {
             try broadcastParameters()
         }
         try agree(comm) {
             guard comm.isRoot else { return }
-            try FileManager.default.createDirectory(at: store.directory, withIntermediateDirectories: true)
+            try FileIO.makeDirectories(store.directory)
             try FileIO.writeAtomically(Array(config.yaml().utf8), to: directory.appendingPathComponent("config.yaml"))
         }
-    }
-
-    /// On rank 0, the checkpoint files to resume from, shared with every rank.
-    private func findCheckpoint(_ resume: String?) throws -> (name: String, files: [String: [UInt8]])? {
-        var found: (String, [String: [UInt8]])?
-        try agree(comm) {
-            guard comm.isRoot else { return }
-            switch resume {
-            case nil:
-                if let last = store.list().last {
-                    throw UserError("\(directory.path) already holds \(last.url.lastPathComponent); pass --resume auto to continue it, or choose another --run-dir")
-                }
-            case "auto":
-                if let newest = store.newestValid() {
-                    for reason in newest.skipped { log("resume: skipped \(reason)") }
-                    log("resume: continuing from \(newest.url.path)")
-                    found = (newest.url.path, newest.files)
-                } else {
-                    log("resume: no valid checkpoint in \(store.directory.path); starting at step 0")
-                }
-            case let path?:
-                let url = URL(fileURLWithPath: path)
-                found = (url.path, try CheckpointStore.read(url))
-                log("resume: continuing from \(url.path)")
-            }
-        }
-        let present = try Sharing.broadcast(found == nil ? [0] : [1], comm: comm)
-        guard present == [1] else { return nil }
-        var files: [String: [UInt8]] = [:]
-        for name in [ModelFile.name, TrainingState.name, Checkpoint.configName] {
-            files[name] = try Sharing.broadcast(found?.1[name] ?? [], comm: comm)
-        }
-        return (try Sharing.broadcastString(found?.0 ?? "", comm: comm), files)
-    }
-
-    private func restore(from checkpoint: (name: String, files: [String: [UInt8]])) throws {
-        let saved = try Checkpoint(files: checkpoint.files, name: checkpoint.name)
-        try ConfigCompatibility.check(saved: saved.config, current: config, source: "\(saved.name)/\(Checkpoint.configName)")
-        guard saved.vocabulary == trainer.corpus.vocabulary else {
-            throw UserError("\(saved.name)/\(ModelFile.name): its vocabulary differs from the one \(config.data.path) gives")
-        }
-        try trainer.restore(parameters: saved.model.parameters, state: saved.state, source: saved.name)
-        elapsedBefore = saved.state.elapsed
     }
 
     /// All ranks start from rank 0's parameters.
@@ -99,7 +85,7 @@ public final class TrainingRun {
         try comm.broadcast(UnsafeMutableRawBufferPointer(start: p.base, count: p.count * 4), root: 0)
     }
 
-    private func log(_ line: String) {
+    func log(_ line: String) {
         if comm.isRoot { print(line) }
     }
 
@@ -113,6 +99,7 @@ public final class TrainingRun {
     /// Trains to the last step, logging every `log.every` steps, validating every
     /// `log.eval_every`, and writing a checkpoint every `checkpoint.every` steps and at the end.
     public func run() throws {
+        guard !upToDate else { return }
         let total = trainer.totalSteps
         let metrics = comm.isRoot ? try MetricsLog(url: directory.appendingPathComponent("metrics.jsonl")) : nil
         let progress = ProgressLine()
@@ -143,30 +130,45 @@ public final class TrainingRun {
                                          ("loss", .number(loss)), ("val_loss", valLoss.map(JSON.number)),
                                          ("grad_norm", .number(report.gradientNorm)), ("clipped", .number(interval.clipped)),
                                          ("skipped", .number(trainer.state.skippedSteps)), ("lr", .number(report.lr)),
-                                         ("tokens_per_s", .number(rate)), ("elapsed_s", .number(elapsed))])
+                                         ("tokens_per_s", .number(rate)), ("elapsed_s", .number(elapsed)),
+                                         ("checkpoints_failed", .number(failedCheckpoints))])
                 }
                 interval = (0, 0, 0, 0, DispatchTime.now().uptimeNanoseconds)
             }
             let scheduled = (config.checkpoint.every > 0 && step % config.checkpoint.every == 0) || step == total
             if scheduled || report.checkpointRequested || report.stopSignal != 0 {
-                try writeCheckpoint()
+                try writeCheckpoint(last: step == total || report.stopSignal != 0)
             }
             if report.stopSignal != 0 {
                 if comm.isRoot {
                     progress.finish()
-                    print("stopped at step \(step) on \(report.stopSignal == SIGTERM ? "SIGTERM" : "SIGINT"); --resume auto continues")
+                    print("stopped at step \(step) on \(report.stopSignal == SIGTERM ? "SIGTERM" : "SIGINT"); --resume auto continues\(failureNote)")
                 }
                 throw Interrupted(status: 128 + report.stopSignal)
             }
         }
-        if comm.isRoot { progress.finish() }
+        if comm.isRoot {
+            progress.finish()
+            if config.checkpoint.onError == .continue { print("finished at step \(total), final checkpoint written\(failureNote)") }
+        }
+    }
+
+    /// Under `continue`, "; 2 checkpoints failed to write (checkpoint.on_error: continue)" or
+    /// "; no checkpoint failed to write"; empty under `stop`, where a failure ends the run.
+    private var failureNote: String {
+        guard config.checkpoint.onError == .continue else { return "" }
+        guard failedCheckpoints > 0 else { return "; no checkpoint failed to write" }
+        return "; \(failedCheckpoints) checkpoint\(failedCheckpoints == 1 ? "" : "s") failed to write (checkpoint.on_error: continue)"
     }
 
     /// Every rank contributes its carried states; rank 0 writes. A failed write leaves the
-    /// previous checkpoint as it was; with `checkpoint.on_error: stop` every rank then stops with
-    /// rank 0's message, with `continue` rank 0 says so and training goes on.
-    public func writeCheckpoint() throws {
-        let state = try trainer.snapshot(elapsed: elapsed)
+    /// previous checkpoint as it was. The `last` checkpoint (the final step, or a stop signal's)
+    /// holds work no later one will save, so its failure stops every rank with status 2 whatever
+    /// `checkpoint.on_error` says. Before that, `stop` ends the run on a failure too, and
+    /// `continue` counts it, says so and trains on.
+    public func writeCheckpoint(last: Bool = false) throws {
+        var state = try trainer.snapshot(elapsed: elapsed)
+        state.dataDigest = dataDigest
         let write = {
             guard self.comm.isRoot else { return }
             let files = [ModelFile.name: ModelFile.encode(model: self.trainer.model, vocabulary: self.trainer.corpus.vocabulary),
@@ -177,11 +179,22 @@ public final class TrainingRun {
             if ProgressLine.isTTY { print("") }
             print("checkpoint: \(url.path)")
         }
+        if last {
+            try agree(comm) {
+                do { try write() } catch {
+                    let newest = store.list().last.map { "the newest on disk is \($0.url.path)" } ?? "no checkpoint is on disk"
+                    let earlier = failedCheckpoints == 0 ? "" : "; \(failedCheckpoints) earlier checkpoint\(failedCheckpoints == 1 ? "" : "s") failed too"
+                    throw UserError("the last checkpoint (step \(state.step)) was not written: \(error); \(newest)\(earlier)")
+                }
+            }
+            return
+        }
         switch config.checkpoint.onError {
         case .stop:
             try agree(comm, write)
         case .continue:
             do { try write() } catch {
+                failedCheckpoints += 1
                 FileHandle.standardError.write(Data("rnntrain: checkpoint not written: \(error); training continues (checkpoint.on_error: continue)\n".utf8))
             }
         }

@@ -22,7 +22,22 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "auto (the newest valid checkpoint of the run directory) or a checkpoint directory.")
     var resume: String?
 
+    @Flag(help: "With --resume auto: when checkpoints exist but none is valid, start at step 0 instead of refusing.")
+    var freshIfInvalid = false
+
+    @Flag(help: "With --resume: continue a checkpoint trained on other data (another corpus digest) on this config's data.")
+    var allowOtherData = false
+
     @OptionGroup var world: WorldOptions
+
+    func validate() throws {
+        if freshIfInvalid && resume != "auto" {
+            throw ValidationError("--fresh-if-invalid needs --resume auto")
+        }
+        if allowOtherData && resume == nil {
+            throw ValidationError("--allow-other-data needs --resume")
+        }
+    }
 
     func run() throws {
         let name = URL(fileURLWithPath: config).deletingPathExtension().lastPathComponent
@@ -30,7 +45,8 @@ struct TrainCommand: ParsableCommand {
         StopSignals.install()
         try world.run { comm in
             let settings = try agree(comm) { try TrainingConfig.load(path: config, overrides: overrides) }
-            let run = try TrainingRun(config: settings, directory: directory, resume: resume, comm: comm)
+            let run = try TrainingRun(config: settings, directory: directory, resume: resume,
+                                      policy: ResumePolicy(freshIfInvalid: freshIfInvalid, allowOtherData: allowOtherData), comm: comm)
             try run.run()
         }
     }

@@ -39,4 +39,32 @@ final class MultiRankResumeTests: MultiRankTestCase {
         assertClose(w.straight, w.viaTwo, tolerance: 1e-5, "np 4 to 15, np 2 to 30 vs one process to 30")
         assertClose(w.straight, w.viaOne, tolerance: 1e-5, "np 4 to 15, one process to 30 vs one process to 30")
     }
+
+    /// Resume's refusals are start-up errors like any other: agreed, printed once by rank 0, and
+    /// every rank exits with 2. Every checkpoint damaged, then the data changed.
+    func testResumeRefusalsEndEveryRankWithOneLine() throws {
+        let config = try writeConfig(extra: ["train": ["steps: 10"], "checkpoint": ["every: 5"]])
+        let run = try train(ranks: 2, config: config, runDir: "run")
+        let args = ["train", "--config", config.path, "--run-dir", run.path, "--resume", "auto", "--set", "train.steps=20"]
+
+        let other = scratch.appendingPathComponent("other.txt")
+        try MultiRankTestCase.corpusText().replacingOccurrences(of: "river", with: "rivre").write(to: other, atomically: true, encoding: .utf8)
+        let data = try runTool(ranks: 2, args + ["--set", "data.path=\(other.path)"])
+        XCTAssertEqual(data.status, 2, data.output)
+        let dataLines = data.stderr.components(separatedBy: "\n").filter { $0.hasPrefix("rnntrain: ") }
+        XCTAssertEqual(dataLines.count, 1, data.stderr)
+        XCTAssertTrue(dataLines.first.map { $0.contains("other data") && $0.contains(other.path) } ?? false, data.stderr)
+
+        for step in [5, 10] {
+            try FileManager.default.removeItem(at: checkpoint(run, step: step).appendingPathComponent("state.safetensors"))
+        }
+        let damaged = try runTool(ranks: 2, args)
+        XCTAssertEqual(damaged.status, 2, damaged.output)
+        let refusals = damaged.stderr.components(separatedBy: "\n").filter { $0.hasPrefix("rnntrain: ") }
+        XCTAssertEqual(refusals.count, 1, "rank 0's line, once:\n\(damaged.stderr)")
+        XCTAssertTrue(refusals.first.map { $0.contains("none of the 2 checkpoints") && $0.contains("--fresh-if-invalid") } ?? false,
+                      damaged.stderr)
+        XCTAssertEqual(damaged.stdout.components(separatedBy: "\n").filter { $0.hasPrefix("resume: skipped") }.count, 2,
+                       "each rejected checkpoint once:\n\(damaged.stdout)")
+    }
 }

@@ -177,18 +177,27 @@ final class CheckpointStoreTests: XCTestCase {
     func testNewestValidSkipsCorruptNewerOnes() throws {
         for step in [1, 2, 3] { try store.write(step: step, files: files(seed: UInt8(step))) }
         try flipByte(path(3, "model.safetensors"))
-        let newest = try XCTUnwrap(store.newestValid())
+        let search = store.newestValid()
+        let newest = try XCTUnwrap(search.newest)
         XCTAssertEqual(newest.step, 2)
         XCTAssertEqual(newest.url, path(2))
         XCTAssertEqual(newest.files, files(seed: 2))
-        XCTAssertEqual(newest.skipped.count, 1)
-        XCTAssertTrue(newest.skipped[0].contains("step-00000003"), newest.skipped[0])
-        XCTAssertTrue(newest.skipped[0].contains("model.safetensors: checksum mismatch"), newest.skipped[0])
+        XCTAssertEqual(search.skipped.count, 1)
+        XCTAssertTrue(search.skipped[0].contains("step-00000003"), search.skipped[0])
+        XCTAssertTrue(search.skipped[0].contains("model.safetensors: checksum mismatch"), search.skipped[0])
 
+        // None valid: every one is rejected, newest first, each with its own reason.
         try FileManager.default.removeItem(at: path(1, "SHA256SUMS"))
         try FileManager.default.removeItem(at: path(2, "empty.bin"))
-        XCTAssertNil(store.newestValid())
-        XCTAssertNil(CheckpointStore(directory: root.appendingPathComponent("nothing-here")).newestValid())
+        let none = store.newestValid()
+        XCTAssertNil(none.newest)
+        XCTAssertEqual(none.skipped.count, 3, "\(none.skipped)")
+        for (reason, (step, fragment)) in zip(none.skipped, [(3, "checksum mismatch"), (2, "empty.bin: missing"), (1, "SHA256SUMS: missing")]) {
+            XCTAssertTrue(reason.contains("step-0000000\(step)") && reason.contains(fragment), reason)
+        }
+        let empty = CheckpointStore(directory: root.appendingPathComponent("nothing-here")).newestValid()
+        XCTAssertNil(empty.newest)
+        XCTAssertEqual(empty.skipped, [])
     }
 
     func testForeignAndTemporaryNamesAreIgnoredAndStaleTemporariesPruned() throws {
@@ -205,8 +214,8 @@ final class CheckpointStoreTests: XCTestCase {
         try Data([1]).write(to: store.directory.appendingPathComponent("notes.txt"))
 
         XCTAssertEqual(store.list().map(\.step), [2])
-        XCTAssertEqual(store.newestValid()?.step, 2)
-        XCTAssertEqual(store.newestValid()?.skipped, [])
+        XCTAssertEqual(store.newestValid().newest?.step, 2)
+        XCTAssertEqual(store.newestValid().skipped, [])
 
         try store.prune(keep: 3)
         XCTAssertFalse(FileManager.default.fileExists(atPath: deadWriter.path), "stale temporary of a dead writer removed")
@@ -233,7 +242,7 @@ final class CheckpointStoreTests: XCTestCase {
         XCTAssertEqual(store.list().map(\.step), [2, 3, 4, 5])
         try store.prune(keep: 0)
         XCTAssertEqual(store.list().map(\.step), [2, 3, 4, 5], "keep 0 still keeps the newest valid one")
-        XCTAssertEqual(store.newestValid()?.step, 3)
+        XCTAssertEqual(store.newestValid().newest?.step, 3)
     }
 
     // MARK: - Failed writes
@@ -263,7 +272,7 @@ final class CheckpointStoreTests: XCTestCase {
         }
         XCTAssertEqual(entries(store.directory), ["step-00000001", "step-00000002"], "no temporary left behind")
         XCTAssertEqual(try Data(contentsOf: path(2)), Data([9]))
-        let newest = try XCTUnwrap(store.newestValid())
+        let newest = try XCTUnwrap(store.newestValid().newest)
         XCTAssertEqual(newest.step, 1)
         XCTAssertEqual(newest.files, files(seed: 1))
     }
@@ -294,5 +303,29 @@ final class CheckpointStoreTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("Not a directory"), "\(error)")
         }
         XCTAssertNoThrow(try FileIO.syncDirectory(root))
+    }
+
+    // MARK: - The data digest in state.safetensors
+
+    /// `data_digest` goes through encode and decode; a state without it (older checkpoints) reads
+    /// as nil; one that is not hex, or of another length, is refused naming the key.
+    func testDataDigestIsOptionalAndChecked() throws {
+        var state = TrainingState()
+        state.step = 4
+        state.dataDigest = "b249202aaa92da23"
+        let bytes = state.encode()
+        XCTAssertEqual(try SafeTensors.decodeWithMetadata(bytes, source: "s").1["data_digest"], "b249202aaa92da23")
+        XCTAssertEqual(try TrainingState.decode(bytes, source: "s").dataDigest, "b249202aaa92da23")
+        state.dataDigest = nil
+        let old = state.encode()
+        XCTAssertNil(try SafeTensors.decodeWithMetadata(old, source: "s").1["data_digest"])
+        XCTAssertNil(try TrainingState.decode(old, source: "s").dataDigest)
+        XCTAssertEqual(try TrainingState.decode(old, source: "s").step, 4)
+        for bad in ["b249202aaa92da2", "zz49202aaa92da23", "", String(repeating: "a", count: 66)] {
+            var metadata = try SafeTensors.decodeWithMetadata(old, source: "s").1
+            metadata["data_digest"] = bad
+            let message = thrownMessage { _ = try TrainingState.decode(SafeTensors.encode([], metadata: metadata), source: "state") }
+            XCTAssertTrue(message.hasPrefix("state: metadata data_digest"), "\(bad): \(message)")
+        }
     }
 }
