@@ -37,8 +37,8 @@ final class FileSystemFaultTests: XCTestCase {
         try fs.fill()
         let run = fs.url.appendingPathComponent("run")
         let r = try train(tinyConfig(data: text), in: dir, runDir: run)
-        // The resolved config is the first file written; the line names it, not its temporary.
-        assertBadInput(r, mentions: ["\(run.path)/config.yaml: \(reason(ENOSPC))"], "run directory on a full disk")
+        // The run's lock is the first file written; the line names it.
+        assertBadInput(r, mentions: ["\(run.path)/run.lock: \(reason(ENOSPC))"], "run directory on a full disk")
         assertNoDump(r)
     }
 
