@@ -68,6 +68,11 @@ public struct CheckpointStore: Sendable {
             try FileIO.writeSynced(Array(manifest.utf8), to: temporary.appendingPathComponent(Self.manifestName))
             try FileIO.syncDirectory(temporary)
             try install(temporary, at: final)
+        } catch let error as UserError {
+            try? FileIO.removeTree(temporary)
+            // The files were written under the temporary name, which the user never sees and
+            // which is gone now: name the checkpoint the write was for.
+            throw UserError(error.description.replacingOccurrences(of: temporary.path, with: final.path))
         } catch {
             try? FileIO.removeTree(temporary)
             throw error

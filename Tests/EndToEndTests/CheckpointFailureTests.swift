@@ -42,6 +42,9 @@ final class CheckpointFailureTests: MultiRankTestCase {
         let errors = r.stderr.components(separatedBy: "\n").filter { !$0.isEmpty }
         XCTAssertEqual(errors.count, 1, "one line:\n\(r.stderr)")
         XCTAssertTrue(errors.first?.contains("No space left on device") ?? false, r.stderr)
+        // The line names the checkpoint the write was for, not the temporary directory it removed.
+        XCTAssertTrue(errors.first?.contains(run.appendingPathComponent("checkpoints/step-00000006/").path) ?? false, r.stderr)
+        XCTAssertFalse(r.stderr.contains(".tmp-"), r.stderr)
         try assertFirstCheckpointIntact(run)
     }
 
