@@ -16,7 +16,7 @@ struct BenchCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Timed steps, ≥ 1 (default: bench.steps of the config).")
     var steps: Int?
 
-    @Option(name: .customLong("set"), help: "Override one option, section.key=value (repeatable).")
+    @Option(name: .customLong("set"), parsing: .unconditionalSingleValue, help: "Override one option, section.key=value (repeatable).")
     var overrides: [String] = []
 
     @Flag(help: "Print one JSON object instead of text.")

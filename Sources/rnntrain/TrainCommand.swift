@@ -13,7 +13,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "The YAML config.")
     var config: String
 
-    @Option(name: .customLong("set"), help: "Override one option, section.key=value (repeatable).")
+    @Option(name: .customLong("set"), parsing: .unconditionalSingleValue, help: "Override one option, section.key=value (repeatable).")
     var overrides: [String] = []
 
     @Option(help: "Run directory (default: runs/<config name>).")

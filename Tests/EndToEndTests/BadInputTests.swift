@@ -316,7 +316,9 @@ final class BadInputTests: XCTestCase {
     func testNegativeConfigValuesGiveTheConfigsRange() throws {
         for (setting, mentions) in [("train.steps=-1", ["train.steps", "-1"]), ("optimizer.lr=-1", ["optimizer.lr", "> 0", "-1"]),
                                     ("train.seed=-1", ["train.seed", "non-negative", "-1"]),
-                                    ("model.dropout=-0.5", ["model.dropout", "[0, 1)", "-0.5"])] {
+                                    ("model.dropout=-0.5", ["model.dropout", "[0, 1)", "-0.5"]),
+                                    // A value that starts with a dash is --set's value, not an option.
+                                    ("-1", ["--set -1", "section.key=value"])] {
             try assertTrainRefused(tinyConfig(data: text), extra: ["--set", setting], mentions: mentions, "--set \(setting)")
         }
     }
