@@ -20,8 +20,11 @@ public final class MPICommunicator: Communicator {
     let pongs: UnsafeMutablePointer<Int64>
     /// The round number a ping carries; it must outlive the sends, so it lives with the object.
     let ping: UnsafeMutablePointer<Int64>
-    /// Answers in flight, each with the value it sends (kept alive until sent).
+    /// Answers and announcements in flight, each with the value it sends (kept alive until sent).
     var replies: [(request: MPI_Request?, value: UnsafeMutablePointer<Int64>)] = []
+    /// The step this rank last announced reaching, and the newest step each rank announced.
+    var announced = -1
+    var arrivals: [Int]
 
     /// MPI_Init; a second MPICommunicator in one process is a programming error.
     public init() throws {
@@ -36,6 +39,9 @@ public final class MPICommunicator: Communicator {
         size = Int(s)
         pongs = UnsafeMutablePointer<Int64>.allocate(capacity: max(1, size))
         ping = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
+        arrivals = [Int](repeating: -1, count: size)
+        watch.rank = rank
+        watch.hosts = try Self.exchangeHosts(Self.localHost(), size: size, world: world)
     }
 
     /// Receives posted into `pongs` live only on the stall path, which ends the job.
@@ -138,10 +144,20 @@ public final class MPICommunicator: Communicator {
         try complete(try start("MPI_Ibarrier") { [world] in MPI_Ibarrier(world, &$0) }, "a barrier")
     }
 
+    /// Seconds MPI_Abort may take before the rank ends itself: it blocks while mpirun cannot
+    /// reach a daemon, and a rank that outlives its decision to abort is a hang.
+    public static let abortGrace: Double = 10
+
     public func abort(_ message: String) -> Never {
         FileHandle.standardError.write(Data("rnntrain: rank \(rank): \(message)\n".utf8))
+        let grace = Self.abortGrace
+        Thread.detachNewThread {
+            Thread.sleep(forTimeInterval: grace)
+            FileHandle.standardError.write(Data("rnntrain: rank \(self.rank): MPI_Abort did not end this rank within \(Int(grace)) s; exiting\n".utf8))
+            _exit(2)
+        }
         MPI_Abort(world, 2)
-        exit(2)
+        _exit(2)
     }
 
     /// MPI_Finalize: every rank calls it once, after its last collective.
@@ -168,6 +184,7 @@ public final class MPICommunicator: Communicator {
 
     /// Polls `done` until it holds, answering pings, within the timeout.
     private func progress(_ what: String, _ done: () throws -> Bool) throws {
+        try announceArrival()
         try watch.wait(in: what, until: done, answeringPings: answerPings, unresponsiveRanks: unresponsiveRanks)
     }
 }
