@@ -11,6 +11,8 @@ public protocol Communicator: AnyObject {
     var timeout: Double { get set }
     /// The training step the rank is at, for messages.
     var step: Int { get set }
+    /// Each rank's host, indexed by rank, for messages that say where something is.
+    var hosts: [String] { get }
     /// In-place elementwise sum over all ranks.
     func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws
     func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws

@@ -8,6 +8,7 @@ public final class SingleProcessCommunicator: Communicator {
     public var size: Int { 1 }
     public var timeout = Double.infinity
     public var step = 0
+    public var hosts: [String] { [ProcessInfo.processInfo.hostName] }
     public func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws {}
     public func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws {}
     public func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Int64>) throws {}

@@ -55,6 +55,8 @@ public final class MPICommunicator: Communicator {
         set { watch.timeout = newValue }
     }
 
+    public var hosts: [String] { watch.hosts }
+
     public var step: Int {
         get { watch.step }
         set { watch.step = newValue }

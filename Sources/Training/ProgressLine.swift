@@ -8,30 +8,39 @@ public struct ProgressLine {
     static let isTTY = isatty(STDOUT_FILENO) != 0 && !Launcher.isMPI
     private var tty: Bool { Self.isTTY }
 
-    public init() {}
+    private let output: TrainingOutput
+
+    public init(output: TrainingOutput) {
+        self.output = output
+    }
 
     public func show(step: Int, total: Int, loss: Double, validation: Double?, gradientNorm: Double, clipped: Bool,
-                     skipped: Int, lr: Double, tokensPerSecond: Double, eta: Double) {
+                     skipped: Int, lr: Double, tokensPerSecond: Double, eta: Double, ranks: RankTimes? = nil) {
         var parts = ["step \(step)/\(total)", "loss \(String(format: "%.3f", loss))"]
         if let validation { parts.append("val \(String(format: "%.3f", validation))") }
         parts.append("|g| \(String(format: "%.2f", gradientNorm))\(clipped ? " (clipped)" : "")")
         if skipped > 0 { parts.append("skipped \(skipped)") }
         parts.append("lr \(String(format: "%.3g", lr))")
         parts.append("\(Self.compact(tokensPerSecond)) tok/s")
+        if let ranks {
+            // The share of a step spent in communication no rank hid, and whom the others wait for.
+            let step = ranks.compute[ranks.slowestRank] + ranks.exposedWait
+            parts.append(String(format: "comm %.0f%%", 100 * ranks.exposedWait / max(step, 1e-9)))
+            parts.append("slowest r\(ranks.slowestRank)")
+        }
         parts.append("ETA \(Self.duration(eta))")
         let line = parts.joined(separator: " | ")
         // A TTY keeps one live line, and a line with a validation loss stays on screen.
         if tty {
-            print("\r\u{1B}[K" + line, terminator: validation != nil ? "\n" : "")
+            output.write("\r\u{1B}[K" + line + (validation != nil ? "\n" : ""))
         } else {
-            print(line)
+            output.line(line)
         }
-        fflush(stdout)
     }
 
     /// Ends a redrawn line before other output.
     public func finish() {
-        if tty { print("") }
+        if tty { output.line("") }
     }
 
     static func compact(_ x: Double) -> String {

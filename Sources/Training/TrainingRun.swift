@@ -18,6 +18,8 @@ public final class TrainingRun {
     public let comm: Communicator
     public let trainer: Trainer
     let store: CheckpointStore
+    /// Rank 0's standard output; other ranks print nothing.
+    let output = TrainingOutput()
     /// Digest of the corpus's tokens, recorded in every checkpoint and checked on resume.
     let dataDigest: String
     /// Rank 0's hold on the run directory, for the life of the run (nil on other ranks).
@@ -86,7 +88,7 @@ public final class TrainingRun {
     }
 
     func log(_ line: String) {
-        if comm.isRoot { print(line) }
+        if comm.isRoot { output.line(line) }
     }
 
     private var elapsed: Double { elapsedBefore + Self.seconds(since: started) }
@@ -102,8 +104,10 @@ public final class TrainingRun {
         guard !upToDate else { return }
         let total = trainer.totalSteps
         let metrics = comm.isRoot ? try MetricsLog(url: directory.appendingPathComponent("metrics.jsonl")) : nil
-        let progress = ProgressLine()
+        let progress = ProgressLine(output: output)
         var interval = (loss: 0.0, steps: 0, tokens: 0, clipped: 0, start: DispatchTime.now().uptimeNanoseconds)
+        var timing = trainer.timing
+        var warned = false
         log("training \(trainer.model.layout.count) parameters on \(comm.size) rank\(comm.size == 1 ? "" : "s"), steps \(trainer.step + 1)...\(total)")
         while trainer.step < total {
             let report = try trainer.trainStep()
@@ -121,17 +125,27 @@ public final class TrainingRun {
                 let rate = Double(interval.tokens) / max(seconds, 1e-9)
                 let loss = interval.steps > 0 ? interval.loss / Double(interval.steps) : .nan
                 let valLoss = validation.map { $0.loss / Double(max(1, $0.count)) }
+                let times = try RankTimes.gather(since: timing, now: trainer.timing, comm: comm)
+                timing = trainer.timing
+                if comm.isRoot, !warned, let warning = times.warning(hosts: comm.hosts, step: step) {
+                    warned = true
+                    progress.finish()
+                    FileHandle.standardError.write(Data("rnntrain: warning: \(warning)\n".utf8))
+                }
                 if comm.isRoot {
                     let eta = Double(total - step) * Double(config.train.globalBatch * config.train.seqLen) / rate
                     progress.show(step: step, total: total, loss: loss, validation: valLoss, gradientNorm: report.gradientNorm,
                                   clipped: report.clipped, skipped: trainer.state.skippedSteps, lr: report.lr,
-                                  tokensPerSecond: rate, eta: eta)
+                                  tokensPerSecond: rate, eta: eta, ranks: comm.size > 1 ? times : nil)
                     try metrics?.append([("step", .number(step)), ("tokens", .number(trainer.state.tokens)),
                                          ("loss", .number(loss)), ("val_loss", valLoss.map(JSON.number)),
                                          ("grad_norm", .number(report.gradientNorm)), ("clipped", .number(interval.clipped)),
                                          ("skipped", .number(trainer.state.skippedSteps)), ("lr", .number(report.lr)),
                                          ("tokens_per_s", .number(rate)), ("elapsed_s", .number(elapsed)),
-                                         ("checkpoints_failed", .number(failedCheckpoints))])
+                                         ("checkpoints_failed", .number(failedCheckpoints)),
+                                         ("compute_s", .number(times.compute[times.slowestRank])),
+                                         ("slowest_rank", .number(times.slowestRank)),
+                                         ("exposed_comm_s", .number(times.exposedWait))])
                 }
                 interval = (0, 0, 0, 0, DispatchTime.now().uptimeNanoseconds)
             }
@@ -142,14 +156,19 @@ public final class TrainingRun {
             if report.stopSignal != 0 {
                 if comm.isRoot {
                     progress.finish()
-                    print("stopped at step \(step) on \(report.stopSignal == SIGTERM ? "SIGTERM" : "SIGINT"); --resume auto continues\(failureNote)")
+                    output.line("stopped at step \(step) on \(report.stopSignal == SIGTERM ? "SIGTERM" : "SIGINT"); --resume auto continues\(failureNote)")
                 }
                 throw Interrupted(status: 128 + report.stopSignal)
             }
         }
         if comm.isRoot {
             progress.finish()
-            if config.checkpoint.onError == .continue { print("finished at step \(total), final checkpoint written\(failureNote)") }
+            if config.checkpoint.onError == .continue { output.line("finished at step \(total), final checkpoint written\(failureNote)") }
+        }
+        // Only rank 0 writes, so only rank 0 fails, after the last collective: it exits 2 on its
+        // own while the others end cleanly.
+        if let lost = output.lost {
+            throw AgreedError(description: "\(lost): training finished at step \(total) and wrote its checkpoint, but lines of its output were lost (metrics.jsonl has every logged step)")
         }
     }
 
@@ -176,8 +195,8 @@ public final class TrainingRun {
                          Checkpoint.configName: Array(self.config.yaml().utf8)]
             let url = try self.store.write(step: state.step, files: files)
             try self.store.prune(keep: self.config.checkpoint.keep)
-            if ProgressLine.isTTY { print("") }
-            print("checkpoint: \(url.path)")
+            if ProgressLine.isTTY { self.output.line("") }
+            self.output.line("checkpoint: \(url.path)")
         }
         if last {
             try agree(comm) {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Collectives
+import Files
 import Foundation
 import MPICollectives
 import Training
@@ -36,7 +37,7 @@ struct WorldOptions: ParsableArguments {
             comm.finish()
             throw ExitCode(2)
         } catch {
-            if comm.size > 1 { comm.abort("\(error)") }
+            if comm.size > 1 { comm.abort(UserError.describing(error)) }
             throw error
         }
     }

@@ -107,6 +107,25 @@ final class FileSystemFaultTests: XCTestCase {
         }
     }
 
+    /// Training's own output to a full device: the work is not lost (training goes on, the final
+    /// checkpoint and every metrics record are written), but the run still ends with status 2.
+    func testTrainingToAFullDeviceFinishesItsWorkAndFails() throws {
+        let config = dir.appendingPathComponent("full.yaml")
+        try tinyConfig(data: text, extra: ["checkpoint": [("every", "0")], "log": [("every", "2"), ("eval_every", "0")]])
+            .write(to: config, atomically: true, encoding: .utf8)
+        let run = dir.appendingPathComponent("full-run")
+        let (r, _) = try Tool.rnntrain(["train", "--config", config.path, "--run-dir", run.path], stdoutPath: "/dev/full",
+                                       deadline: 120)
+        XCTAssertEqual(r.status, 2, r.stderr)
+        let errors = lines(r.stderr)
+        XCTAssertEqual(errors.count, 2, "the failure when it happens, and the end:\n\(r.stderr)")
+        XCTAssertTrue(errors.first?.contains("standard output: \(reason(ENOSPC)); training goes on") ?? false, r.stderr)
+        XCTAssertTrue(errors.last?.contains("training finished at step 6 and wrote its checkpoint") ?? false, r.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: run.appendingPathComponent("checkpoints/step-00000006/model.safetensors").path))
+        let records = try String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(records.count, 3, "steps 2, 4 and 6 logged")
+    }
+
     func testHelpToAFullDevice() throws {
         for arguments in [["--help"], ["sample", "--help"]] {
             XCTAssertEqual(try Tool.rnntrain(arguments).status, 0, arguments.joined(separator: " "))

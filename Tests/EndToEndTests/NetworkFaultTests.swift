@@ -61,12 +61,12 @@ final class NetworkFaultTests: MultiRankTestCase {
 
     /// The training a fault interrupts: far more steps than a test waits for, a checkpoint every
     /// 50 steps, a short step timeout.
-    func startTraining(on c: Cluster, runDir: URL, steps: Int = 10_000_000) throws -> MultiRankJob {
+    func startTraining(on c: Cluster, runDir: URL, steps: Int = 10_000_000, logEvery: Int = 50) throws -> MultiRankJob {
         let config = try writeConfig(extra: [
             "model": ["layers: 1", "hidden: 32"],
             "train": ["steps: \(steps)", "step_timeout: \(Int(stepTimeout))"],
             "checkpoint": ["every: 50", "keep: 3"],
-            "log": ["every: 50", "eval_every: 0"],
+            "log": ["every: \(logEvery)", "eval_every: 0"],
         ])
         return try start(Self.mpirun, ["-np", "\(c.hosts.count)"] + c.flags
                          + ["-x", "OPENBLAS_NUM_THREADS", "-x", "OMP_NUM_THREADS", Tool.binary.path, "train",
@@ -190,6 +190,36 @@ final class NetworkFaultTests: MultiRankTestCase {
         }
         XCTAssertEqual(try survivors(c, runDir), [], "processes outlived the job")
         try assertNewestCheckpointValid(runDir)
+    }
+
+    /// "Say what is slow": at 1 gbit no warning; once one host's link crawls at 1 Mbit/s, rank 0
+    /// warns once that every rank waits for the network, not for a rank, and `metrics.jsonl`
+    /// shows the exposed communication grown far beyond the compute.
+    func testSlowLinkIsReportedAsTheNetwork() throws {
+        let c = try up(uniqueName("s"))
+        let runDir = scratch.appendingPathComponent("run")
+        let job = try startTraining(on: c, runDir: runDir, logEvery: 5)
+        let metrics = runDir.appendingPathComponent("metrics.jsonl")
+        func records() -> [[String: Any]] {
+            ((try? String(contentsOf: metrics, encoding: .utf8)) ?? "").split(separator: "\n").compactMap {
+                try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+            }
+        }
+        XCTAssertTrue(job.wait(until: { records().count >= 4 }, timeout: 60), job.output.suffix(2000).description)
+        XCTAssertFalse(job.stderr.contains("warning"), "a warning on a fast link:\n\(job.stderr)")
+        let fast = records().count
+        try tc(["qdisc", "replace", "dev", try link(c, host: 1), "root", "tbf", "rate", "1mbit", "burst", "32kb", "latency", "400ms"])
+        XCTAssertTrue(job.wait(until: { job.stderr.contains("warning") && records().count >= fast + 2 }, timeout: 90),
+                      "no warning about the slow link:\n\(job.output.suffix(2000))")
+        kill(job.pid, SIGUSR2)
+        let r = finish(job, limit: bound + 30)
+        let warnings = r.stderr.split(separator: "\n").filter { $0.contains("warning") }
+        XCTAssertEqual(warnings.count, 1, "one warning:\n\(r.stderr)")
+        XCTAssertTrue(warnings.first?.contains("the network between the hosts is the bottleneck") ?? false, r.stderr)
+        let last = try XCTUnwrap(records().last)
+        let exposed = try XCTUnwrap(last["exposed_comm_s"] as? Double), compute = try XCTUnwrap(last["compute_s"] as? Double)
+        XCTAssertGreaterThan(exposed, 4 * compute, "the last record: \(last)")
+        XCTAssertEqual(try survivors(c, runDir), [])
     }
 
     /// Failure 11: two clusters up at once; taking one down leaves the other's bridge, namespaces
