@@ -133,7 +133,7 @@ extension TrainingConfig {
         .double("schedule.min_lr", \.schedule.minLR, "cosine: floor of the learning rate"),
 
         .double("clip.max_norm", \.clip.maxNorm, "global gradient-norm limit; 0 = no clipping"),
-        .choice("clip.nonfinite", \.clip.nonfinite, "what a non-finite gradient norm does: skip (the step) or abort (the run)"),
+        .choice("clip.nonfinite", \.clip.nonfinite, "what a non-finite gradient norm or loss, or an update that would overflow a weight, does: skip (the step) or abort (the run)"),
 
         .int("checkpoint.every", \.checkpoint.every, "steps between checkpoints; 0 = only at the end"),
         .int("checkpoint.keep", \.checkpoint.keep, "newest checkpoints kept"),
