@@ -59,17 +59,8 @@ public final class AppendingFile {
     /// Appends all of `bytes`; a short or failed write throws with the system's reason
     /// ("No space left on device").
     public func append(_ bytes: [UInt8]) throws {
-        try bytes.withUnsafeBytes { raw in
-            var done = 0
-            while done < raw.count {
-                let n = write(fd, raw.baseAddress! + done, raw.count - done)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw FileIO.osError(path)
-                }
-                done += n
-            }
-        }
+        let failure = bytes.withUnsafeBytes { FileIO.writeAll(fd, $0) }
+        if failure != 0 { throw FileIO.osError(path, failure) }
     }
 
     private func readFully(into buffer: UnsafeMutableRawPointer, count: Int, at offset: Int) throws -> Int {

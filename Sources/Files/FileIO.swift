@@ -86,23 +86,33 @@ public enum FileIO {
     private static func writeSyncedReason(_ bytes: [UInt8], to path: String) -> Int32 {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { return errno }
-        var failure: Int32 = 0
-        bytes.withUnsafeBytes { raw in
-            var done = 0
-            while done < raw.count {
-                let n = write(fd, raw.baseAddress! + done, raw.count - done)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = errno
-                    return
-                }
-                done += n
-            }
-        }
+        var failure = bytes.withUnsafeBytes { writeAll(fd, $0) }
         if failure == 0, fsync(fd) != 0 { failure = errno }
         // close can report a deferred write error (e.g. on NFS); treat it as a failure too.
         if close(fd) != 0, failure == 0 { failure = errno }
         return failure
+    }
+
+    /// Writes all of `bytes` to `fd`: interrupted writes are retried, and a descriptor some parent
+    /// left non-blocking is waited on until it takes more. The errno of a failure, 0 on success.
+    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Int32 {
+        var done = 0
+        while done < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
+            if n >= 0 {
+                done += n
+                continue
+            }
+            switch errno {
+            case EINTR: continue
+            case EAGAIN:
+                var ready = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                _ = poll(&ready, 1, -1)
+            default:
+                return errno
+            }
+        }
+        return 0
     }
 
     /// `mkdir -p`: creates `url` and any missing parents; fine if it already is a directory.

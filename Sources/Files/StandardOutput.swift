@@ -10,25 +10,8 @@ public enum StandardOutput {
     /// Writes all of `text`.
     public static func write(_ text: String) throws {
         var text = text
-        try text.withUTF8 { bytes in
-            var done = 0
-            while done < bytes.count {
-                let n = Glibc.write(1, bytes.baseAddress! + done, bytes.count - done)
-                if n >= 0 {
-                    done += n
-                    continue
-                }
-                switch errno {
-                case EINTR: continue
-                // A descriptor some parent left non-blocking: wait until it takes more.
-                case EAGAIN:
-                    var ready = pollfd(fd: 1, events: Int16(POLLOUT), revents: 0)
-                    _ = poll(&ready, 1, -1)
-                default:
-                    throw FileIO.osError("standard output")
-                }
-            }
-        }
+        let failure = text.withUTF8 { FileIO.writeAll(1, UnsafeRawBufferPointer($0)) }
+        if failure != 0 { throw FileIO.osError("standard output", failure) }
     }
 
     /// Writes `text` and a newline.

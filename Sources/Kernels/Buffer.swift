@@ -29,6 +29,13 @@ public final class Buffer<Element: BitwiseCopyable> {
 
     public var bytes: Int { count * MemoryLayout<Element>.stride }
 
+    /// How many of the entries in `range` (all by default) are infinite or NaN.
+    public func nonfiniteCount(in range: Range<Int>? = nil) -> Int where Element == Float {
+        var n = 0
+        for i in range ?? 0..<count where !base[i].isFinite { n += 1 }
+        return n
+    }
+
     public var array: [Element] { Array(UnsafeBufferPointer(start: base, count: count)) }
 
     public func zero() {

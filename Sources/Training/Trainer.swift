@@ -179,7 +179,7 @@ public final class Trainer {
         model.zeroGradients()
         // The forward of a NaN step carried NaN states on; those streams start over from zero,
         // as at an epoch's start, rather than poison every later step and the checkpoint.
-        for c in carried where Self.nonfiniteCount(c) > 0 { c.zero() }
+        for c in carried where c.nonfiniteCount() > 0 { c.zero() }
     }
 
     /// Every rank's parameter hash, compared: replicas that drifted apart end the job.
@@ -282,17 +282,11 @@ public final class Trainer {
         var bad: [String] = []
         for (buffer, label) in [(model.parameters, "weights"), (optimizer.first, "first moments"),
                                 (optimizer.second, "second moments")] + carried.map({ ($0, "carried states") }) {
-            let n = Self.nonfiniteCount(buffer)
+            let n = buffer.nonfiniteCount()
             if n > 0 { bad.append("\(n) \(label)") }
         }
         guard bad.isEmpty else {
             throw UserError("\(source): \(bad.joined(separator: ", ")) are infinite or NaN; \(consequence)")
         }
-    }
-
-    private static func nonfiniteCount(_ buffer: Buffer<Float>) -> Int {
-        var n = 0
-        for i in 0..<buffer.count where !buffer.base[i].isFinite { n += 1 }
-        return n
     }
 }

@@ -11,7 +11,7 @@ enum FiniteWeights {
     static func census(_ model: Model<Float>) -> (count: Int, first: String?) {
         var count = 0, first: String?
         for t in model.layout.tensors where t.aliasOf == nil {
-            let bad = t.range.reduce(0) { $0 + (model.parameters[$1].isFinite ? 0 : 1) }
+            let bad = model.parameters.nonfiniteCount(in: t.range)
             if bad > 0, first == nil { first = t.name }
             count += bad
         }
