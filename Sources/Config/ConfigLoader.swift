@@ -347,6 +347,8 @@ extension TrainingConfig {
         try require(bench.vocabulary >= 3, "bench.vocabulary", "must be at least 3, got \(bench.vocabulary)")
         try require(bench.warmup >= 0, "bench.warmup", "must be at least 0, got \(bench.warmup)")
         try require(bench.steps >= 1, "bench.steps", "must be at least 1, got \(bench.steps)")
+        try require(ngram.order >= 1 && ngram.order <= Self.maximumNGramOrder, "ngram.order",
+                    "must be 1 to \(Self.maximumNGramOrder), got \(ngram.order)")
 
         // Upper bounds, so that no product or sum of these (B·τ·V activations, epochs × batches,
         // a step counter) can overflow an Int downstream.
@@ -369,6 +371,8 @@ extension TrainingConfig {
     public static let maximumBatch = 1 << 16
     /// Largest train.epochs: 2^20.
     public static let maximumEpochs = 1 << 20
+    /// Largest ngram.order: 16 (the n-gram tables of a 1 M-token text stop growing long before).
+    public static let maximumNGramOrder = 16
     /// Largest value of every other count (steps, intervals, eval tokens, ...): 2^40.
     public static let maximumCount = 1 << 40
 }

@@ -146,6 +146,8 @@ extension TrainingConfig {
         .int("bench.vocabulary", \.bench.vocabulary, "bench: vocabulary of the synthetic tokens"),
         .int("bench.warmup", \.bench.warmup, "bench: untimed steps before timing"),
         .int("bench.steps", \.bench.steps, "bench: timed steps"),
+
+        .int("ngram.order", \.ngram.order, "ngram: order n of the Kneser–Ney model (the previous n − 1 tokens), 1 to 16"),
     ]
 
     /// Section names in table order.

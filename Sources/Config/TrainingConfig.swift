@@ -136,6 +136,14 @@ public struct BenchConfig: Equatable, Sendable {
     public init() {}
 }
 
+/// What `rnntrain ngram` estimates: an interpolated modified Kneser–Ney model.
+public struct NGramConfig: Equatable, Sendable {
+    /// n: the model conditions on the previous n − 1 tokens.
+    public var order = 5
+
+    public init() {}
+}
+
 /// Everything a training run is told by the user.
 public struct TrainingConfig: Equatable, Sendable {
     /// `vocabulary` stays 0 here: it is set later from the tokenizer.
@@ -148,6 +156,7 @@ public struct TrainingConfig: Equatable, Sendable {
     public var checkpoint = CheckpointConfig()
     public var log = LogConfig()
     public var bench = BenchConfig()
+    public var ngram = NGramConfig()
 
     public init() {}
 }
