@@ -20,13 +20,20 @@ func generatedVocabulary(size: Int) -> NGramVocabulary {
     try! NGramVocabulary(size: size, sentenceStart: 0, sentenceEnd: 1, unknown: 2)
 }
 
-/// Sentences of 0…maxLength words drawn with a skewed distribution (the minimum of two uniform
-/// draws), so that many n-grams repeat and every count-of-count is populated. Word id 3 + size − 4
-/// (the last id) is never drawn, so a vocabulary token stays unseen.
+/// Sentences of 0…maxLength words drawn from a Zipf distribution (word k with weight 1/(k+1)²), so
+/// that common n-grams repeat and rare words have few distinct neighbours: every count-of-count
+/// is populated. The last id is never drawn, so one vocabulary token stays unseen.
 func generatedSentences(seed: UInt64, sentences: Int, maxLength: Int, vocabulary size: Int) -> [[Int32]] {
     var rng = SplitMix(seed: seed)
-    let words = size - 4
-    return (0..<sentences).map { _ in
-        (0..<rng.below(maxLength + 1)).map { _ in Int32(3 + min(rng.below(words), rng.below(words))) }
+    let weights = (0..<(size - 4)).map { 1 / Double(($0 + 1) * ($0 + 1)) }
+    let total = weights.reduce(0, +)
+    func word() -> Int32 {
+        var u = Double(rng.next() >> 11) * 0x1p-53 * total
+        for (k, weight) in weights.enumerated() {
+            u -= weight
+            if u < 0 { return Int32(3 + k) }
+        }
+        return Int32(3 + weights.count - 1)
     }
+    return (0..<sentences).map { _ in (0..<rng.below(maxLength + 1)).map { _ in word() } }
 }
