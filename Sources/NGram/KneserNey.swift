@@ -25,6 +25,15 @@ public enum KneserNey {
         public let two: Double
         public let threePlus: Double
 
+        public init(one: Double, two: Double, threePlus: Double) {
+            self.one = one
+            self.two = two
+            self.threePlus = threePlus
+        }
+
+        /// lmplz's `--discount_fallback` default.
+        public static let lmplzFallback = Discounts(one: 0.5, two: 1, threePlus: 1.5)
+
         /// D(a): 0 for a = 0 (a 1-gram never seen), else D1, D2 or D3+.
         public func callAsFunction(_ count: UInt64) -> Double {
             switch count {
@@ -39,10 +48,13 @@ public enum KneserNey {
     /// Estimates the model of `counts`, which must be the counts of a whole text (sentences
     /// wrapped in <s> … </s>, or the merge of every shard of it). Throws a UserError naming the
     /// order when its discounts cannot be estimated, and when the counts of adjacent orders do not
-    /// belong together (an n-gram whose prefix or suffix is missing).
-    public static func estimate(counts: NGramCounts) throws -> NGramModel {
+    /// belong together (an n-gram whose prefix or suffix is missing). With `fallback`, an order
+    /// whose discounts cannot be estimated uses those instead, as lmplz's `--discount_fallback`
+    /// does (character models need it: over 65 characters the 1-grams' continuation counts are
+    /// large, and Tiny Shakespeare's give D3+ < 0).
+    public static func estimate(counts: NGramCounts, fallback: Discounts? = nil) throws -> NGramModel {
         let tables = try Tables(counts)
-        let discounts = try tables.adjusted.enumerated().map { try Self.discounts(of: $1, order: $0 + 1) }
+        let discounts = try Self.discounts(tables, fallback: fallback)
         let vocabulary = counts.vocabulary
         var probabilities: [[Double]] = []
         var log10Backoffs: [[Double]] = []
@@ -82,8 +94,17 @@ public enum KneserNey {
     }
 
     /// The discounts of every order of `counts`, as `estimate` uses them.
-    public static func discounts(counts: NGramCounts) throws -> [Discounts] {
-        try Tables(counts).adjusted.enumerated().map { try discounts(of: $1, order: $0 + 1) }
+    public static func discounts(counts: NGramCounts, fallback: Discounts? = nil) throws -> [Discounts] {
+        try discounts(Tables(counts), fallback: fallback)
+    }
+
+    private static func discounts(_ tables: Tables, fallback: Discounts?) throws -> [Discounts] {
+        try tables.adjusted.enumerated().map { n, adjusted in
+            do { return try discounts(of: adjusted, order: n + 1) } catch let error as UserError {
+                guard let fallback else { throw error }
+                return fallback
+            }
+        }
     }
 
     /// From the count-of-counts t1…t4 of the adjusted counts: Y = t1 / (t1 + 2 t2),

@@ -104,6 +104,11 @@ final class KneserNeyHandDerivedTests: XCTestCase {
         let counts = try NGramCounts(sentences: [[a, b]], order: 2, vocabulary: vocabulary)
         assertUserError(try KneserNey.estimate(counts: counts),
                         mentions: ["order 1: too little data to estimate discounts (no n-gram seen exactly twice)"])
+        // lmplz's --discount_fallback: the order that cannot be estimated takes the given discounts.
+        let fallback = KneserNey.Discounts(one: 0.5, two: 1, threePlus: 1.5)
+        XCTAssertEqual(try KneserNey.discounts(counts: counts, fallback: fallback)[0], fallback)
+        let model = try KneserNey.estimate(counts: counts, fallback: fallback)
+        XCTAssertEqual(model.distribution(after: [s]).reduce(0, +), 1, accuracy: 1e-12)
         // Orders beyond what the text supports fail on the first order that lacks data.
         let more = try NGramCounts(sentences: sentences, order: 3, vocabulary: vocabulary)
         assertUserError(try KneserNey.estimate(counts: more), mentions: ["order ", "data"])
