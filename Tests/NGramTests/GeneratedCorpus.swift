@@ -1,19 +1,5 @@
 import NGram
-
-/// SplitMix64: small, fast, and the same on every platform, so a seed names a corpus.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in 0..<n (n > 0).
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-}
+import TestSupport
 
 /// Token ids 0, 1, 2 are <s>, </s>, <unk>; words are 3..<size.
 func generatedVocabulary(size: Int) -> NGramVocabulary {
