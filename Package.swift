@@ -25,6 +25,7 @@ let package = Package(
         .target(name: "Collectives"),
         .target(name: "MPICollectives", dependencies: ["Collectives", "CMPI"]),
         .target(name: "Files"),
+        .target(name: "NGram", dependencies: ["Files"]),
         .target(name: "Config", dependencies: ["Models", "Kernels", "Files", "CLibYAML", "Yams"]),
         .target(name: "TextData", dependencies: ["Config", "Models", "Files"]),
         .target(name: "Checkpoints", dependencies: [
@@ -39,6 +40,7 @@ let package = Package(
         ]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Models", "CKernels", "TestSupport"]),
+        .testTarget(name: "NGramTests", dependencies: ["NGram", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Checkpoints", "TextData", "Config", "Files", "TestSupport"]),
         // Runs the built rnntrain binary (and mpirun) as a user would.

@@ -1,25 +1,11 @@
+import TestSupport
 /// Seeded mutations of byte strings, for FuzzTests. Every choice comes from `rng`, so the same
 /// seed replays the same inputs. Generic mutations (bit flips, inserts, deletes, truncation,
 /// splicing, duplication) are mixed with ones aimed at what the readers parse: numbers replaced
 /// by huge, negative or fractional ones, JSON members and YAML lines duplicated, deep nesting,
 /// YAML anchors, aliases and tags.
 struct Mutator {
-    /// SplitMix64: small, fast, and the same on every platform.
-    struct RNG {
-        var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        /// Uniform in 0..<n (n > 0).
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-        mutating func chance(_ p: Double) -> Bool { Double(next() >> 11) * 0x1p-53 < p }
-        mutating func pick<T>(_ items: [T]) -> T { items[below(items.count)] }
-    }
+    typealias RNG = SplitMix
 
     var rng: RNG
     /// Other inputs of the same kind, for splicing.

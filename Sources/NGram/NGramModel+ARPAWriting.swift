@@ -1,0 +1,43 @@
+extension NGramModel {
+    /// The model as an ARPA file: `\data\`, one `ngram n=count` line per order, then per order a
+    /// `\n-grams:` section of `log10prob<TAB>w1 w2 …[<TAB>log10backoff]` lines, n-grams sorted by
+    /// token id, and `\end\`. A backoff is written for each n-gram that is a context of a longer
+    /// one; the probability 0 of <s> is written −99, as SRILM and KenLM write it. Numbers are in
+    /// the shortest form that reads back as the same Double, so the file loses nothing.
+    /// `names` are the words by token id (see `ARPAVocabulary` for what is refused).
+    public func arpa(words names: [String]) throws -> [UInt8] {
+        _ = try ARPAVocabulary(names, vocabulary: vocabulary)
+        let nameBytes = names.map { Array($0.utf8) }
+        var out = Array("\\data\\\n".utf8)
+        for n in 1...order { out += Array("ngram \(n)=\(words[n - 1].count)\n".utf8) }
+        var rows = (0..<Int32(vocabulary.size)).map { [$0] }
+        for n in 1...order {
+            out += Array("\n\\\(n)-grams:\n".utf8)
+            for (i, row) in rows.enumerated() {
+                out += Self.number(log10Probabilities[n - 1][i])
+                out.append(0x09)
+                for (k, token) in row.enumerated() {
+                    if k > 0 { out.append(0x20) }
+                    out += nameBytes[Int(token)]
+                }
+                if n < order, childStart[n - 1][i] < childStart[n - 1][i + 1] {
+                    out.append(0x09)
+                    out += Self.number(log10Backoffs[n - 1][i])
+                }
+                out.append(0x0A)
+            }
+            if n < order {
+                rows = rows.indices.flatMap { i in
+                    (Int(childStart[n - 1][i])..<Int(childStart[n - 1][i + 1])).map { rows[i] + [words[n][$0]] }
+                }
+            }
+        }
+        out += Array("\n\\end\\\n".utf8)
+        return out
+    }
+
+    /// Swift's shortest round-trip form; −∞ (probability 0) as −99.
+    private static func number(_ value: Double) -> [UInt8] {
+        value == -.infinity ? Array("-99".utf8) : Array(value.description.utf8)
+    }
+}
