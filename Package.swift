@@ -35,7 +35,7 @@ let package = Package(
             "Checkpoints", "TextData", "Config", "Models", "Kernels", "CKernels", "Collectives", "Files",
         ]),
         .executableTarget(name: "rnntrain", dependencies: [
-            "Training", "Checkpoints", "TextData", "Config", "Models", "Kernels", "Collectives", "MPICollectives", "Files",
+            "Training", "Checkpoints", "TextData", "Config", "Models", "Kernels", "Collectives", "MPICollectives", "Files", "NGram",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),

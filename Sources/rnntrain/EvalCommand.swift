@@ -18,7 +18,7 @@ struct EvalCommand: ParsableCommand {
         commandName: "eval",
         abstract: "Evaluate a checkpoint on a text file; prints loss, bits_per_token, perplexity, tokens, precision as JSON.")
 
-    @Option(help: "Checkpoint directory.")
+    @Option(help: "Checkpoint directory, or an n-gram model: its model.arpa or the run directory of rnntrain ngram.")
     var checkpoint: String
 
     @Option(help: "Text file to evaluate on.")
@@ -27,6 +27,7 @@ struct EvalCommand: ParsableCommand {
     @OptionGroup var precision: PrecisionOption
 
     func run() throws {
+        if let directory = NGramLanguageModel.directory(of: checkpoint) { return try evaluateNGram(in: directory) }
         let ckpt = try Checkpoint.load(checkpoint, precision: precision.precision)
         try FiniteWeights.require(ckpt)
         if ckpt.model.productEngine == BF16Products.Engine.emulated.rawValue { warn(BF16.emulationNotice) }
@@ -53,6 +54,19 @@ struct EvalCommand: ParsableCommand {
         if !overflowed.isEmpty {
             throw UserError("\(data): \(overflowed.joined(separator: ", ")) not finite (printed as null): the model's outputs overflow on this text")
         }
+    }
+
+    /// An n-gram model (`rnntrain ngram`'s `model.arpa`), scored as KenLM scores the text.
+    private func evaluateNGram(in directory: URL) throws {
+        let lm = try NGramLanguageModel(directory: directory)
+        let bytes = try FileIO.readNamed(data, kind: "text file")
+        let (tokens, unknown) = try lm.vocabulary.encode(bytes, source: data)
+        if unknown > 0 { warn("\(data): \(unknown) tokens not in the vocabulary were skipped or mapped to <unk>") }
+        let (nats, count) = lm.loss(tokens)
+        let loss = nats / Double(max(1, count))
+        try StandardOutput.line(JSON.object([("loss", .number(loss)), ("bits_per_token", .number(loss / log(2))),
+                                             ("perplexity", .number(exp(loss))), ("tokens", .number(Double(count))),
+                                             ("model", .string("ngram order \(lm.model.order)"))]).text(.spaced))
     }
 
     private func summary(_ sum: LossSum) -> [(String, JSON)] {

@@ -1,0 +1,79 @@
+import Config
+import Files
+import Foundation
+import NGram
+import TextData
+
+/// An n-gram model with the vocabulary and config it was estimated with, as `rnntrain ngram`
+/// writes them: `model.arpa` (what KenLM and SRILM read), `words.txt` (the ARPA word of every
+/// token id, one per line, so ids and names need not be guessed back from the file) and
+/// `config.yaml` (the resolved config: the tokenizer that turns text into those ids).
+struct NGramLanguageModel {
+    static let modelName = "model.arpa", wordsName = "words.txt", configName = "config.yaml"
+
+    let model: NGramModel
+    let vocabulary: Vocabulary
+    let config: TrainingConfig
+
+    init(model: NGramModel, vocabulary: Vocabulary, config: TrainingConfig) {
+        self.model = model
+        self.vocabulary = vocabulary
+        self.config = config
+    }
+
+    /// The n-gram ids of a text vocabulary: its own ids, then those `arpaWords` appends.
+    static func ngramVocabulary(_ words: [String]) throws -> NGramVocabulary {
+        func id(_ name: String) -> Int32 { Int32(words.firstIndex(of: name) ?? 0) }
+        return try NGramVocabulary(size: words.count, sentenceStart: id("<s>"), sentenceEnd: id("</s>"), unknown: id("<unk>"))
+    }
+
+    /// Writes the three files into `directory`, each atomically, the model last: a directory with
+    /// a `model.arpa` holds a complete model.
+    static func write(_ model: NGramModel, words: [String], config: TrainingConfig, to directory: URL) throws {
+        try FileIO.makeDirectories(directory)
+        try FileIO.writeAtomically(Array(config.yaml().utf8), to: directory.appendingPathComponent(configName))
+        try FileIO.writeAtomically(Array(words.joined(separator: "\n").appending("\n").utf8), to: directory.appendingPathComponent(wordsName))
+        try FileIO.writeAtomically(model.arpa(words: words), to: directory.appendingPathComponent(modelName))
+    }
+
+    /// The directory of an n-gram model when `path` is its `model.arpa` or a directory holding
+    /// one (a run directory of `rnntrain ngram`); nil otherwise, for a checkpoint.
+    static func directory(of path: String) -> URL? {
+        let url = URL(fileURLWithPath: path)
+        if url.lastPathComponent == modelName { return url.deletingLastPathComponent() }
+        let inside = url.appendingPathComponent(modelName)
+        return FileManager.default.fileExists(atPath: inside.path) ? url : nil
+    }
+
+    /// Reads the three files (each bounded; the ARPA reader checks the model against the words).
+    init(directory: URL) throws {
+        let configURL = directory.appendingPathComponent(Self.configName)
+        let configText = String(decoding: try FileIO.read(configURL, limit: 1 << 16), as: UTF8.self)
+        config = try TrainingConfig.parse(yaml: configText, source: configURL.path)
+        let wordsURL = directory.appendingPathComponent(Self.wordsName)
+        let words = String(decoding: try FileIO.read(wordsURL, limit: 1 << 28), as: UTF8.self)
+            .split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
+        vocabulary = try Vocabulary(arpaWords: words, kind: config.data.tokenizer)
+        guard try vocabulary.arpaWords() == words else {
+            throw UserError("\(wordsURL.path): not the words of a \(config.data.tokenizer.rawValue) vocabulary")
+        }
+        model = try NGramModel(arpa: FileIO.read(directory.appendingPathComponent(Self.modelName)), words: words)
+    }
+
+    /// The summed natural-log loss of `tokens` and how many tokens it covers, as KenLM scores a
+    /// text: word models sentence by sentence (each from `<s>`, its `</s>` predicted and counted),
+    /// char and byte models as one stream from `<s>` (nothing after the last token predicted).
+    func loss(_ tokens: [Int32]) -> (nats: Double, count: Int) {
+        let start = vocabulary.sentenceStart, end = vocabulary.sentenceEnd
+        var log10Sum = 0.0, count = 0
+        for sentence in vocabulary.sentences(tokens) {
+            var stream = [start] + sentence
+            if vocabulary.kind == .word { stream.append(end) }
+            for i in 1..<stream.count {
+                log10Sum += model.log10Probability(of: stream[i], after: stream[max(0, i - model.order + 1)..<i])
+                count += 1
+            }
+        }
+        return (-log10Sum * log(10), count)
+    }
+}
