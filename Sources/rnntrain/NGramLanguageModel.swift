@@ -57,7 +57,13 @@ struct NGramLanguageModel {
         guard try vocabulary.arpaWords() == words else {
             throw UserError("\(wordsURL.path): not the words of a \(config.data.tokenizer.rawValue) vocabulary")
         }
-        model = try NGramModel(arpa: FileIO.read(directory.appendingPathComponent(Self.modelName)), words: words)
+        let modelURL = directory.appendingPathComponent(Self.modelName)
+        let arpa = try FileIO.read(modelURL)
+        do {
+            model = try NGramModel(arpa: arpa, words: words)
+        } catch let error as UserError {
+            throw UserError("\(modelURL.path): \(error.description)")
+        }
     }
 
     /// The summed natural-log loss of `tokens` and how many tokens it covers, as KenLM scores a
