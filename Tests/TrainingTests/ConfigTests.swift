@@ -90,6 +90,8 @@ final class ConfigTests: XCTestCase {
       vocabulary: 10000
       warmup: 5
       steps: 40
+    ngram:
+      order: 7
     """
 
     private var fullConfig: TrainingConfig {
@@ -148,6 +150,7 @@ final class ConfigTests: XCTestCase {
         c.bench.vocabulary = 10000
         c.bench.warmup = 5
         c.bench.steps = 40
+        c.ngram.order = 7
         return c
     }
 
