@@ -4,7 +4,7 @@ import Files
 /// one per id, non-empty, without whitespace (ARPA fields are whitespace-separated; the caller
 /// escapes), distinct, and <s>, </s>, <unk> exactly at the ids the model gives them, because
 /// KenLM recognises those three by name.
-struct ARPAVocabulary {
+public struct ARPAVocabulary {
     /// Name bytes → token id.
     let ids: [[UInt8]: Int32]
 
@@ -30,7 +30,7 @@ struct ARPAVocabulary {
     }
 
     /// The vocabulary that `names` implies: its size and where <s>, </s>, <unk> are.
-    static func vocabulary(of names: [String]) throws -> NGramVocabulary {
+    public static func vocabulary(of names: [String]) throws -> NGramVocabulary {
         func id(_ name: String) throws -> Int32 {
             guard let index = names.firstIndex(of: name) else { throw UserError("ARPA words: no \(name) among them") }
             return Int32(index)

@@ -7,7 +7,7 @@ extension Vocabulary {
     /// ARPA words by id: the vocabulary's tokens, then the boundary and unknown tokens it lacks.
     /// word: `<eos>` is `</s>`, `<unk>` stays, the words as they are, `<s>` appended; char and
     /// byte (one stream of text, no unknown token): `<s>`, `</s>`, `<unk>` appended, a byte as its
-    /// `<0xAB>` name, a character as itself or `<U+XXXX>` for whitespace and control characters,
+    /// `<0xAB>` name, a character as itself or `<U+000A>` style for whitespace and control characters,
     /// which cannot be an ARPA word. A word spelled `<s>` or `</s>` in the text → UserError: it
     /// would be read as a sentence boundary.
     public func arpaWords() throws -> [String] {
@@ -51,7 +51,7 @@ extension Vocabulary {
         try self.init(kind: kind, tokens: tokens, maskToken: nil)
     }
 
-    /// The character a `<U+XXXX>` name stands for; any other name as it is.
+    /// The character a `<U+000A>` style name stands for; any other name as it is.
     static func unescaped(_ name: String) -> String {
         guard name.hasPrefix("<U+"), name.hasSuffix(">"), let value = UInt32(name.dropFirst(3).dropLast(), radix: 16),
               let scalar = Unicode.Scalar(value) else { return name }

@@ -30,7 +30,7 @@ struct NGramCommand: ParsableCommand {
         let corpus = try Corpus.load(path: d.path, valPath: d.valPath, valFraction: d.valFraction, tokenizer: d.tokenizer,
                                      minCount: d.minCount, withMask: false)
         let words = try corpus.vocabulary.arpaWords()
-        let vocabulary = try NGramLanguageModel.ngramVocabulary(words)
+        let vocabulary = try ARPAVocabulary.vocabulary(of: words)
         let order = settings.ngram.order
         let sentences = corpus.vocabulary.sentences(corpus.train)
         guard sentences.reduce(0, { $0 + $1.count }) >= order else {
@@ -38,12 +38,16 @@ struct NGramCommand: ParsableCommand {
         }
         let counts = try NGramCounts(sentences: sentences, order: order, vocabulary: vocabulary)
         // lmplz refuses an order whose discounts fall outside their range unless told to fall back;
-        // a character model has so few distinct 1-grams that order 1 often does.
-        let fallback = KneserNey.Discounts.lmplzFallback
-        if (try? KneserNey.discounts(counts: counts)) == nil {
-            warn("ngram: some orders have too little data to estimate their discounts; they use lmplz's fallback \(fallback.one) \(fallback.two) \(fallback.threePlus)")
+        // a character model has so few distinct 1-grams that order 1 often does. The second
+        // estimate runs only then.
+        let model: NGramModel
+        do {
+            model = try KneserNey.estimate(counts: counts)
+        } catch let error as UserError {
+            let fallback = KneserNey.Discounts.lmplzFallback
+            model = try KneserNey.estimate(counts: counts, fallback: fallback)
+            warn("ngram: \(error.description); such orders use lmplz's fallback discounts \(fallback.one) \(fallback.two) \(fallback.threePlus)")
         }
-        let model = try KneserNey.estimate(counts: counts, fallback: fallback)
         let name = URL(fileURLWithPath: config).deletingPathExtension().lastPathComponent
         let directory = URL(fileURLWithPath: runDir ?? "runs/\(name)-ngram")
         try NGramLanguageModel.write(model, words: words, config: settings, to: directory)

@@ -21,12 +21,6 @@ struct NGramLanguageModel {
         self.config = config
     }
 
-    /// The n-gram ids of a text vocabulary: its own ids, then those `arpaWords` appends.
-    static func ngramVocabulary(_ words: [String]) throws -> NGramVocabulary {
-        func id(_ name: String) -> Int32 { Int32(words.firstIndex(of: name) ?? 0) }
-        return try NGramVocabulary(size: words.count, sentenceStart: id("<s>"), sentenceEnd: id("</s>"), unknown: id("<unk>"))
-    }
-
     /// Writes the three files into `directory`, each atomically, the model last: a directory with
     /// a `model.arpa` holds a complete model.
     static func write(_ model: NGramModel, words: [String], config: TrainingConfig, to directory: URL) throws {
