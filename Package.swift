@@ -8,6 +8,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
@@ -26,13 +27,17 @@ let package = Package(
         .target(name: "MPICollectives", dependencies: ["Collectives", "CMPI"]),
         .target(name: "Files"),
         .target(name: "NGram", dependencies: ["Files"]),
+        // TensorBoard event files: TFRecord framing (CRC-32C by hand) around Event protocol
+        // buffers, whose Swift code is generated once from Sources/TensorBoard/Proto and committed.
+        .target(name: "TensorBoard", dependencies: ["Files", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                exclude: ["Proto"]),
         .target(name: "Config", dependencies: ["Models", "Kernels", "Files", "CLibYAML", "Yams"]),
         .target(name: "TextData", dependencies: ["Config", "Models", "Files"]),
         .target(name: "Checkpoints", dependencies: [
             "Config", "TextData", "Models", "Kernels", "Files", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "Training", dependencies: [
-            "Checkpoints", "TextData", "Config", "Models", "Kernels", "CKernels", "Collectives", "Files",
+            "Checkpoints", "TextData", "Config", "Models", "Kernels", "CKernels", "Collectives", "Files", "TensorBoard",
         ]),
         .executableTarget(name: "rnntrain", dependencies: [
             "Training", "Checkpoints", "TextData", "Config", "Models", "Kernels", "Collectives", "MPICollectives", "Files", "NGram",
@@ -41,6 +46,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Models", "CKernels", "TestSupport"]),
         .testTarget(name: "NGramTests", dependencies: ["NGram", "TestSupport"]),
+        .testTarget(name: "TensorBoardTests", dependencies: ["TensorBoard", "Files", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Checkpoints", "TextData", "Config", "Files", "TestSupport"]),
         // Runs the built rnntrain binary (and mpirun) as a user would.

@@ -1,18 +1,20 @@
 import Foundation
 import Glibc
 
-/// A regular file opened for appending whole lines, on the system calls themselves so that every
-/// failure (a full disk, a read-only file system, a file that is a directory) throws
-/// "<path>: <strerror>", as FileIO's do; FileHandle's errors name neither.
+/// A regular file opened for appending whole lines (metrics.jsonl) or records (TensorBoard event
+/// files), on the system calls themselves so that every failure (a full disk, a read-only file
+/// system, a file that is a directory) throws "<path>: <strerror>", as FileIO's do; FileHandle's
+/// errors name neither.
 public final class AppendingFile {
     public let path: String
     private let fd: Int32
 
-    /// Opens `path`, creating it (mode 0644) when missing. Refuses anything but a regular file,
-    /// opened without blocking so a FIFO cannot stall us.
-    public init(path: String) throws {
+    /// Opens `path`, creating it (mode 0644) when missing; with `new`, only creates it, and an
+    /// existing file is an error ("File exists") rather than a file someone else writes. Refuses
+    /// anything but a regular file, opened without blocking so a FIFO cannot stall us.
+    public init(path: String, new: Bool = false) throws {
         self.path = path
-        fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK, 0o644)
+        fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK | (new ? O_EXCL : 0), 0o644)
         guard fd >= 0 else { throw FileIO.osError(path) }
         var info = stat()
         guard fstat(fd, &info) == 0 else {
