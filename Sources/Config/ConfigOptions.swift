@@ -70,6 +70,28 @@ extension ConfigOption {
         stored(key, path, meaning, parse: { try YAMLValue.choice($0, E.self) }, write: { $0.rawValue })
     }
 
+    /// `tensorboard: false | true | DIRECTORY`, the one option that is a boolean or a path. A
+    /// path that reads as a boolean is quoted (`"true"`), as `yaml()` writes every path.
+    static func tensorboard(_ key: String, _ meaning: String) -> ConfigOption {
+        ConfigOption(key, meaning, read: { node, config in
+            if node.tag == Tag(.bool) {
+                config.log.tensorboard = try YAMLValue.bool(node) ? .runDirectory : .off
+                return
+            }
+            let path = YAMLValue.isNull(node) ? "" : (node.scalar?.string ?? "")
+            guard !path.isEmpty else {
+                throw ConfigValueError(reason: "expected true, false or a directory, got \(YAMLValue.describe(node))")
+            }
+            config.log.tensorboard = .directory(path)
+        }, render: {
+            switch $0.log.tensorboard {
+            case .off: return "false"
+            case .runDirectory: return "true"
+            case let .directory(path): return YAMLValue.quote(path)
+            }
+        })
+    }
+
     /// `betas: [β1, β2]`, the one list-valued option, written the way PyTorch users know it.
     static func betas(_ key: String, _ meaning: String) -> ConfigOption {
         ConfigOption(key, meaning, read: { node, config in
@@ -142,6 +164,7 @@ extension TrainingConfig {
         .int("log.every", \.log.every, "steps per metrics line"),
         .int("log.eval_every", \.log.evalEvery, "steps between validations; 0 = never"),
         .int("log.eval_tokens", \.log.evalTokens, "validation tokens per evaluation; 0 = all"),
+        .tensorboard("log.tensorboard", "TensorBoard event files of every metrics line: false, true (in RUN_DIR/tb), or a directory"),
 
         .int("bench.vocabulary", \.bench.vocabulary, "bench: vocabulary of the synthetic tokens"),
         .int("bench.warmup", \.bench.warmup, "bench: untimed steps before timing"),

@@ -114,12 +114,21 @@ public struct CheckpointConfig: Equatable, Sendable {
     public init() {}
 }
 
+/// Where rank 0 writes TensorBoard event files of the metrics: nowhere, `RUN_DIR/tb`, or a
+/// directory the user names (`log.tensorboard: false`, `true`, or a path).
+public enum TensorBoardOutput: Equatable, Sendable {
+    case off
+    case runDirectory
+    case directory(String)
+}
+
 public struct LogConfig: Equatable, Sendable {
     public var every = 10
     /// 0: never.
     public var evalEvery = 200
     /// 0: the whole validation set.
     public var evalTokens = 0
+    public var tensorboard: TensorBoardOutput = .off
 
     public init() {}
 }

@@ -86,6 +86,7 @@ final class ConfigTests: XCTestCase {
       every: 1
       eval_every: 0
       eval_tokens: 4096
+      tensorboard: /data/tb/run-7
     bench:
       vocabulary: 10000
       warmup: 5
@@ -146,6 +147,7 @@ final class ConfigTests: XCTestCase {
         c.log.every = 1
         c.log.evalEvery = 0
         c.log.evalTokens = 4096
+        c.log.tensorboard = .directory("/data/tb/run-7")
         c.checkpoint.onError = .continue
         c.bench.vocabulary = 10000
         c.bench.warmup = 5
@@ -212,6 +214,7 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(c.log.every, 10)
         XCTAssertEqual(c.log.evalEvery, 200)
         XCTAssertEqual(c.log.evalTokens, 0)
+        XCTAssertEqual(c.log.tensorboard, .off)
         XCTAssertEqual(c.bench.vocabulary, 65)
         XCTAssertEqual(c.bench.steps, 20)
         XCTAssertNoThrow(try c.validate())
@@ -261,6 +264,25 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(c.data.path, "2024")
         XCTAssertEqual(c.train.steps, 1_000_000)
         XCTAssertEqual(c.train.seqLen, 32)
+    }
+
+    /// `log.tensorboard` is a boolean or a path; a path that reads as a boolean or a number is
+    /// taken as a path when quoted, and each form is written back as it reads.
+    func testTensorBoardTakesABooleanOrADirectory() throws {
+        let forms: [(String, TensorBoardOutput)] = [
+            ("true", .runDirectory), ("false", .off), ("runs/tb", .directory("runs/tb")),
+            ("\"true\"", .directory("true")), ("2024", .directory("2024")),
+        ]
+        for (text, expected) in forms {
+            let config = try parse("log:\n  tensorboard: \(text)\n")
+            XCTAssertEqual(config.log.tensorboard, expected, text)
+            XCTAssertEqual(try TrainingConfig.parse(yaml: config.yaml(), source: "resolved.yaml"), config, text)
+            XCTAssertEqual(try parse("", ["log.tensorboard=\(text)"]).log.tensorboard, expected, "--set \(text)")
+        }
+        for (text, got) in [("", "nothing"), ("\"\"", "\"\""), ("[a, b]", "a list of 2 items")] {
+            XCTAssertEqual(userError { _ = try self.parse("log:\n  tensorboard: \(text)\n") },
+                           "config.yaml: log.tensorboard: expected true, false or a directory, got \(got)", text)
+        }
     }
 
     func testLoadReadsAFile() throws {
