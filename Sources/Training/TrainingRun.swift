@@ -10,7 +10,8 @@ import TextData
 
 /// A run directory and the loop around the trainer: lock, resume, log, validate, checkpoint.
 ///
-/// Layout: `run.lock`, `config.yaml` (resolved), `metrics.jsonl`, `checkpoints/step-NNNNNNNN/`.
+/// Layout: `run.lock`, `config.yaml` (resolved), `metrics.jsonl`, `checkpoints/step-NNNNNNNN/`,
+/// and with `log.tensorboard: true`, `tb/events.out.tfevents.<time>.<host>` (one per session).
 /// Only rank 0 touches it, and only while it holds `run.lock`; every rank reads the corpus.
 public final class TrainingRun {
     public let config: TrainingConfig
@@ -104,6 +105,11 @@ public final class TrainingRun {
         guard !upToDate else { return }
         let total = trainer.totalSteps
         let metrics = comm.isRoot ? try MetricsLog(url: directory.appendingPathComponent("metrics.jsonl")) : nil
+        let tensorboard = try agree(comm) {
+            try TensorBoardLog.directory(config.log.tensorboard, runDirectory: directory).flatMap { tb in
+                comm.isRoot ? try TensorBoardLog(directory: tb, firstStep: trainer.step + 1) : nil
+            }
+        }
         let progress = ProgressLine(output: output)
         var interval = (loss: 0.0, steps: 0, tokens: 0, clipped: 0, start: DispatchTime.now().uptimeNanoseconds)
         var timing = trainer.timing
@@ -137,15 +143,19 @@ public final class TrainingRun {
                     progress.show(step: step, total: total, loss: loss, validation: valLoss, gradientNorm: report.gradientNorm,
                                   clipped: report.clipped, skipped: trainer.state.skippedSteps, lr: report.lr,
                                   tokensPerSecond: rate, eta: eta, ranks: comm.size > 1 ? times : nil)
-                    try metrics?.append([("step", .number(step)), ("tokens", .number(trainer.state.tokens)),
-                                         ("loss", .number(loss)), ("val_loss", valLoss.map(JSON.number)),
-                                         ("grad_norm", .number(report.gradientNorm)), ("clipped", .number(interval.clipped)),
-                                         ("skipped", .number(trainer.state.skippedSteps)), ("lr", .number(report.lr)),
-                                         ("tokens_per_s", .number(rate)), ("elapsed_s", .number(elapsed)),
-                                         ("checkpoints_failed", .number(failedCheckpoints)),
-                                         ("compute_s", .number(times.compute[times.slowestRank])),
-                                         ("slowest_rank", .number(times.slowestRank)),
-                                         ("exposed_comm_s", .number(times.exposedWait))])
+                    let record: [(String, JSON?)] = [
+                        ("step", .number(step)), ("tokens", .number(trainer.state.tokens)),
+                        ("loss", .number(loss)), ("val_loss", valLoss.map(JSON.number)),
+                        ("grad_norm", .number(report.gradientNorm)), ("clipped", .number(interval.clipped)),
+                        ("skipped", .number(trainer.state.skippedSteps)), ("lr", .number(report.lr)),
+                        ("tokens_per_s", .number(rate)), ("elapsed_s", .number(elapsed)),
+                        ("checkpoints_failed", .number(failedCheckpoints)),
+                        ("compute_s", .number(times.compute[times.slowestRank])),
+                        ("slowest_rank", .number(times.slowestRank)),
+                        ("exposed_comm_s", .number(times.exposedWait)),
+                    ]
+                    try metrics?.append(record)
+                    tensorboard?.append(record)
                 }
                 interval = (0, 0, 0, 0, DispatchTime.now().uptimeNanoseconds)
             }
@@ -167,8 +177,11 @@ public final class TrainingRun {
         }
         // Only rank 0 writes, so only rank 0 fails, after the last collective: it exits 2 on its
         // own while the others end cleanly.
-        if let lost = output.lost {
-            throw AgreedError(description: "\(lost): training finished at step \(total) and wrote its checkpoint, but lines of its output were lost (metrics.jsonl has every logged step)")
+        let lost = [output.lost.map { "\($0): training finished at step \(total) and wrote its checkpoint, but lines of its output were lost" },
+                    tensorboard?.lost.map { "\($0): training finished at step \(total) and wrote its checkpoint, but TensorBoard's event file lost records" },
+        ].compactMap { $0 }
+        if !lost.isEmpty {
+            throw AgreedError(description: lost.joined(separator: "; ") + " (metrics.jsonl has every logged step)")
         }
     }
 
