@@ -48,7 +48,7 @@ let package = Package(
         .testTarget(name: "NGramTests", dependencies: ["NGram", "TestSupport"]),
         .testTarget(name: "TensorBoardTests", dependencies: ["TensorBoard", "Files", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Checkpoints", "TextData", "Config", "Files", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Checkpoints", "TextData", "Config", "Files", "TensorBoard", "TestSupport"]),
         // Runs the built rnntrain binary (and mpirun) as a user would.
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),
     ],
