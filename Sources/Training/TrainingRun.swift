@@ -31,6 +31,8 @@ public final class TrainingRun {
     private var upToDate = false
     /// Checkpoints that failed to write under `checkpoint.on_error: continue` (rank 0).
     public private(set) var failedCheckpoints = 0
+    /// Rank 0's event file of this session, with `log.tensorboard` (nil otherwise and on other ranks).
+    private var tensorboard: TensorBoardLog?
 
     /// `resume`: nil (start fresh; the directory must hold no checkpoint), "auto" (the newest
     /// valid checkpoint, or a fresh start when there is none at all) or a checkpoint directory;
@@ -77,6 +79,11 @@ public final class TrainingRun {
         }
         try agree(comm) {
             guard comm.isRoot else { return }
+            // First: a TensorBoard directory that cannot be used is bad input, refused before
+            // anything is written into the run directory.
+            tensorboard = try TensorBoardLog.directory(config.log.tensorboard, runDirectory: directory).map {
+                try TensorBoardLog(directory: $0, firstStep: trainer.step + 1)
+            }
             try FileIO.makeDirectories(store.directory)
             try FileIO.writeAtomically(Array(config.yaml().utf8), to: directory.appendingPathComponent("config.yaml"))
         }
@@ -105,11 +112,6 @@ public final class TrainingRun {
         guard !upToDate else { return }
         let total = trainer.totalSteps
         let metrics = comm.isRoot ? try MetricsLog(url: directory.appendingPathComponent("metrics.jsonl")) : nil
-        let tensorboard = try agree(comm) {
-            try TensorBoardLog.directory(config.log.tensorboard, runDirectory: directory).flatMap { tb in
-                comm.isRoot ? try TensorBoardLog(directory: tb, firstStep: trainer.step + 1) : nil
-            }
-        }
         let progress = ProgressLine(output: output)
         var interval = (loss: 0.0, steps: 0, tokens: 0, clipped: 0, start: DispatchTime.now().uptimeNanoseconds)
         var timing = trainer.timing
