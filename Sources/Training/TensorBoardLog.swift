@@ -72,8 +72,9 @@ final class TensorBoardLog {
         do {
             try file.write(scalars: scalars, step: step, wallTime: Date().timeIntervalSince1970)
         } catch {
-            lost = "\(UserError.describing(error)); the event file ends before step \(step)"
-            FileHandle.standardError.write(Data("rnntrain: \(lost!); training goes on, metrics.jsonl keeps the log\n".utf8))
+            let reason = "\(UserError.describing(error)); the event file ends before step \(step)"
+            lost = reason
+            FileHandle.standardError.write(Data("rnntrain: \(reason); training goes on, metrics.jsonl keeps the log\n".utf8))
         }
     }
 }
