@@ -6,7 +6,7 @@ import Models
 /// feeds the decoder.
 ///
 /// Inputs `tokens` [τ × n] (int64) and, when k > 1, `history` [k−1 × n]: the k−1 tokens before
-/// the chunk, oldest first; outputs `logits` [τ × n × V] and `history_out` [k−1 × n], the last
+/// the chunk, oldest first; outputs `logits` [τ × n × V], then `history_out` [k−1 × n], the last
 /// k−1 tokens of history and tokens, which is the next chunk's `history`. Before a text begins
 /// there is no token: the history is then V, an id whose embedding row is zeros (the table has
 /// V + 1 rows), as rnntrain's MLP reads a zero embedding before the first token.
@@ -26,7 +26,6 @@ enum MLPGraph {
             let start = g.constant("history.start", [1], int64s: [Int64(1 - k)])
             let end = g.constant("history.end", [1], int64s: [Int64.max])
             g.node("Slice", [all, start, end, g.constant("history.axis", [1], int64s: [0])], ["history_out"])
-            g.output("history_out", .int64, [.fixed(k - 1), n], doc: "the last \(k - 1) tokens seen, the next chunk's history")
         }
         // index [τ × k] = t + j: row t of the window reads all[t ..< t+k].
         let shape = g.node("Shape", ["tokens"], ["tokens.shape"])
@@ -45,5 +44,8 @@ enum MLPGraph {
         let pre = g.node("Add", [product, "hidden.bias"], ["hidden.pre"])
         let hidden = g.node(c.activation == .relu ? "Relu" : "Tanh", [pre], ["hidden"])
         Decoder.build(model, input: hidden, into: &g, steps: steps)
+        if k > 1 {
+            g.output("history_out", .int64, [.fixed(k - 1), n], doc: "the last \(k - 1) tokens seen, the next chunk's history")
+        }
     }
 }

@@ -6,9 +6,9 @@ import SwiftProtobuf
 import TextData
 
 /// A checkpoint's language model as an ONNX model: one graph (RecurrentGraph or MLPGraph) in
-/// opset 17, which ONNX Runtime 1.12 and later run, and in its metadata what a caller needs to
-/// tokenize: `tokenizer`, `vocabulary` (a JSON array of the token strings, index = id), and
-/// `mask_token` for a fill-in-the-middle model.
+/// opset 17, which ONNX Runtime implements from release 1.13 on (checked with 1.32), and in its
+/// metadata what a caller needs to tokenize: `tokenizer`, `vocabulary` (a JSON array of the token
+/// strings, index = id), `mask_token` for a fill-in-the-middle model, and `model`, the config.
 ///
 /// The graph computes in fp32 with the checkpoint's fp32 weights (a bf16-trained checkpoint's
 /// weights are fp32 too). Dropout is off, as at inference.
@@ -23,7 +23,8 @@ public enum ONNXModel {
     /// The model's graph, τ fixed at `steps` or symbolic (`nil`); n is always symbolic.
     /// Throws when the weights alone exceed what one ONNX file holds.
     public static func encode(_ model: Model<Float>, vocabulary: Vocabulary, steps: Int?, source: String) throws -> [UInt8] {
-        let weightBytes = 4 * model.layout.count
+        // Every tensor as the graph stores it: a tied decoder weight a second time.
+        let weightBytes = 4 * model.layout.tensors.reduce(0) { $0 + $1.count }
         guard weightBytes < maximumBytes - (1 << 20) else {
             throw UserError("\(source): the model's \(weightBytes) bytes of weights exceed the 2 GiB of one ONNX file (external data is not written)")
         }

@@ -5,7 +5,7 @@ import Models
 /// `RNN` node per layer, `MatMul` and `Add` (decoder).
 ///
 /// Inputs `tokens` [τ × n] (int64), `h0` [L·D × n × h] and, for the LSTM, `c0` [L·D × n × h];
-/// outputs `logits` [τ × n × V], `hn` and `cn` like `h0` and `c0`. Row l·D + k of a state is
+/// outputs `logits` [τ × n × V], then `hn` and `cn` like `h0` and `c0`. Row l·D + k of a state is
 /// layer l, direction k (0 forward, 1 backward), as PyTorch's h_0 and h_n are laid out, so `hn`
 /// of one chunk is `h0` of the next.
 enum RecurrentGraph {
@@ -43,11 +43,11 @@ enum RecurrentGraph {
                 x = g.node("Reshape", [t, g.constant("l\(l).shape", [3], int64s: [0, 0, Int64(D * h)])], ["l\(l).out"])
             }
         }
+        Decoder.build(model, input: x, into: &g, steps: steps)
         for part in cellParts {
             g.node("Concat", finals[part]!, ["\(part)n"], [Attribute.int("axis", 0)])
             g.output("\(part)n", .float, [.fixed(L * D), n, .fixed(h)], doc: "final \(part), laid out as \(part)0")
         }
-        Decoder.build(model, input: x, into: &g, steps: steps)
     }
 
     static func opType(_ cell: Cell) -> String {
