@@ -9,10 +9,11 @@ hand-over must not change any position. With `--fixed FIXED.onnx` (the export wi
 --steps-dynamic, τ fixed), the text is also run through it τ tokens at a time and
 `fixed_vs_whole` measures the same difference over the positions it covers.
 
-A fill-in-the-middle model is scored on rnntrain eval's windows: τ tokens each, about mask_rate
-of them replaced by the mask token, chosen by rnntrain's counter hash with seed 0 and epoch 0
-(written again here from WindowBatches' description), zero initial state; `loss` is over the
-masked positions, `accuracy` the share of them whose most likely token is right.
+With `--mask-rate` (the model's data.mask_rate), a fill-in-the-middle model is scored on
+rnntrain eval's windows: τ tokens each, about mask_rate of them replaced by the mask token,
+chosen by rnntrain's counter hash with seed 0 and epoch 0 (written again here from
+WindowBatches' description), zero initial state; `loss` is over the masked positions,
+`accuracy` the share of them whose most likely token is right.
 
 Usage: onnx_run.py MODEL.onnx TEXT [--fixed FIXED.onnx] [--mask-rate R]"""
 import argparse
@@ -39,7 +40,12 @@ if meta["tokenizer"] != "char":
     sys.exit(2)
 index = {c: i for i, c in enumerate(vocabulary)}
 with open(args.text, encoding="utf-8") as f:
-    ids = np.array([index[c] for c in f.read()], dtype=np.int64)
+    text = f.read()
+unknown = sorted(set(text) - set(index))
+if unknown:
+    print(f"onnx_run: {args.text}: characters not in the vocabulary: {''.join(unknown)!r}", file=sys.stderr)
+    sys.exit(2)
+ids = np.array([index[c] for c in text], dtype=np.int64)
 V = config["vocabulary"]
 carried = {"h0": "hn", "c0": "cn", "history": "history_out"}
 
@@ -78,11 +84,11 @@ def difference(a, b):
 
 
 session = ort.InferenceSession(args.model, providers=["CPUExecutionProvider"])
-if config["bidirectional"]:
+if args.mask_rate is not None:
     mask, rate = int(meta["mask_token"]), args.mask_rate
     tau = proto.graph.input[0].type.tensor_type.shape.dim[0].dim_value
-    if not tau or rate is None:
-        sys.exit("onnx_run: a fill-in-the-middle model needs the fixed-τ export and --mask-rate")
+    if not tau:
+        sys.exit("onnx_run: a fill-in-the-middle model is scored with the fixed-τ export")
     M = (1 << 64) - 1
 
     def mix(z):

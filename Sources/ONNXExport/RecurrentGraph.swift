@@ -54,7 +54,8 @@ enum RecurrentGraph {
         switch cell {
         case .lstm: "LSTM"
         case .gru: "GRU"
-        case .rnn, .mlp: "RNN"
+        case .rnn: "RNN"
+        case .mlp: preconditionFailure("the MLP has no recurrent layer")
         }
     }
 
