@@ -8,6 +8,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
@@ -34,13 +35,21 @@ let package = Package(
         .target(name: "Training", dependencies: [
             "Checkpoints", "TextData", "Config", "Models", "Kernels", "CKernels", "Collectives", "Files",
         ]),
+        // The ONNX graph of a checkpoint's model (`rnntrain export`); onnx.pb.swift is generated, committed.
+        .target(name: "ONNXExport", dependencies: [
+            "Models", "Kernels", "TextData", "Files", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ], exclude: ["onnx.proto"]),
         .executableTarget(name: "rnntrain", dependencies: [
             "Training", "Checkpoints", "TextData", "Config", "Models", "Kernels", "Collectives", "MPICollectives", "Files", "NGram",
+            "ONNXExport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Models", "CKernels", "TestSupport"]),
         .testTarget(name: "NGramTests", dependencies: ["NGram", "TestSupport"]),
+        .testTarget(name: "ONNXExportTests", dependencies: [
+            "ONNXExport", "Models", "Config", "TextData", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Checkpoints", "TextData", "Config", "Files", "TestSupport"]),
         // Runs the built rnntrain binary (and mpirun) as a user would.
