@@ -39,14 +39,22 @@ let package = Package(
         .target(name: "Training", dependencies: [
             "Checkpoints", "TextData", "Config", "Models", "Kernels", "CKernels", "Collectives", "Files", "TensorBoard",
         ]),
+        // The ONNX graph of a checkpoint's model (`rnntrain export`); onnx.pb.swift is generated, committed.
+        .target(name: "ONNXExport", dependencies: [
+            "Models", "Kernels", "TextData", "Files", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ], exclude: ["onnx.proto"]),
         .executableTarget(name: "rnntrain", dependencies: [
             "Training", "Checkpoints", "TextData", "Config", "Models", "Kernels", "Collectives", "MPICollectives", "Files", "NGram",
+            "ONNXExport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Models", "CKernels", "TestSupport"]),
         .testTarget(name: "NGramTests", dependencies: ["NGram", "TestSupport"]),
         .testTarget(name: "TensorBoardTests", dependencies: ["TensorBoard", "Files", "TestSupport"]),
+        .testTarget(name: "ONNXExportTests", dependencies: [
+            "ONNXExport", "Models", "Config", "TextData", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Checkpoints", "TextData", "Config", "Files", "TensorBoard", "TestSupport"]),
         // Runs the built rnntrain binary (and mpirun) as a user would.

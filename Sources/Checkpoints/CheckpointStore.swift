@@ -59,13 +59,10 @@ public struct CheckpointStore: Sendable {
         try FileIO.removeTree(temporary)
         guard mkdir(temporary.path, 0o755) == 0 else { throw FileIO.osError(temporary.path) }
         do {
-            var manifest = ""
-            for fileName in files.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
-                let bytes = files[fileName]!
+            for (fileName, bytes) in files {
                 try FileIO.writeSynced(bytes, to: temporary.appendingPathComponent(fileName))
-                manifest += SHA256.hex(SHA256.hash(bytes)) + "  " + fileName + "\n"
             }
-            try FileIO.writeSynced(Array(manifest.utf8), to: temporary.appendingPathComponent(Self.manifestName))
+            try FileIO.writeSynced(Self.manifest(of: files), to: temporary.appendingPathComponent(Self.manifestName))
             try FileIO.syncDirectory(temporary)
             try install(temporary, at: final)
         } catch let error as UserError {
@@ -122,6 +119,15 @@ public struct CheckpointStore: Sendable {
     public static let maximumManifestBytes = maximumManifestEntries * (66 + maximumFileNameBytes + 1)
     /// NAME_MAX: no file system holds a longer name.
     static let maximumFileNameBytes = 255
+    /// The `SHA256SUMS` of `files` (name → bytes): "<hex>  <name>\n" per file, sorted by name's bytes.
+    public static func manifest(of files: [String: [UInt8]]) -> [UInt8] {
+        var manifest = ""
+        for name in files.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
+            manifest += SHA256.hex(SHA256.hash(files[name]!)) + "  " + name + "\n"
+        }
+        return Array(manifest.utf8)
+    }
+
     /// Largest checkpoint file read: this machine's physical memory. A larger file cannot be
     /// loaded anyway, and its size (a sparse or hostile file can claim any) is refused before any
     /// allocation.

@@ -35,6 +35,11 @@ public protocol Communicator: AnyObject {
     /// rank's `receive` (size × send.count bytes).
     func allgather(_ send: UnsafeRawBufferPointer, into receive: UnsafeMutableRawBufferPointer) throws
     func barrier() throws
+    /// Sends `bytes` to rank `peer`, which receives them with `receive(into:from:)` of the same
+    /// byte count; the two calls are the only ones that must pair up.
+    func send(_ bytes: UnsafeRawBufferPointer, to peer: Int) throws
+    /// Fills `buffer` with the bytes rank `peer` sends with `send(_:to:)`.
+    func receive(into buffer: UnsafeMutableRawBufferPointer, from peer: Int) throws
     /// Ends the whole job now, printing `message` once.
     func abort(_ message: String) -> Never
     /// Leaves the world cleanly after the last collective.

@@ -29,6 +29,15 @@ public final class SingleProcessCommunicator: Communicator {
     }
 
     public func barrier() throws {}
+
+    /// A world of one has no peer to send to or receive from; a call is a programming error.
+    public func send(_ bytes: UnsafeRawBufferPointer, to peer: Int) throws {
+        preconditionFailure("send to rank \(peer) in a world of one process")
+    }
+
+    public func receive(into buffer: UnsafeMutableRawBufferPointer, from peer: Int) throws {
+        preconditionFailure("receive from rank \(peer) in a world of one process")
+    }
     public func finish() {}
 
     public func abort(_ message: String) -> Never {

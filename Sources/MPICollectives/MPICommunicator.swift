@@ -146,6 +146,34 @@ public final class MPICommunicator: Communicator {
         try complete(try start("MPI_Ibarrier") { [world] in MPI_Ibarrier(world, &$0) }, "a barrier")
     }
 
+    // MARK: Point to point
+
+    /// The tag of `send`/`receive`'s messages, apart from the liveness pings' tags.
+    private static let dataTag: Int32 = 7305
+
+    public func send(_ bytes: UnsafeRawBufferPointer, to peer: Int) throws {
+        guard let base = bytes.baseAddress else { return }
+        for (offset, n) in Self.pieces(bytes.count) {
+            try complete(try start("MPI_Isend") { [world] in
+                MPI_Isend(base + offset, Int32(n), cmpi_byte(), Int32(peer), Self.dataTag, world, &$0)
+            }, "a send to rank \(peer)")
+        }
+    }
+
+    public func receive(into buffer: UnsafeMutableRawBufferPointer, from peer: Int) throws {
+        guard let base = buffer.baseAddress else { return }
+        for (offset, n) in Self.pieces(buffer.count) {
+            try complete(try start("MPI_Irecv") { [world] in
+                MPI_Irecv(base + offset, Int32(n), cmpi_byte(), Int32(peer), Self.dataTag, world, &$0)
+            }, "a receive from rank \(peer)")
+        }
+    }
+
+    /// (offset, length) pieces of `count` bytes, each within MPI's Int32 count.
+    private static func pieces(_ count: Int) -> [(Int, Int)] {
+        stride(from: 0, to: count, by: Int(Int32.max)).map { ($0, min(Int(Int32.max), count - $0)) }
+    }
+
     /// Seconds MPI_Abort may take before the rank ends itself: it blocks while mpirun cannot
     /// reach a daemon, and a rank that outlives its decision to abort is a hang.
     public static let abortGrace: Double = 10

@@ -34,6 +34,9 @@ extension Vocabulary {
     /// `</s>`'s id: word `<eos>`; char and byte, the one after `<s>`.
     public var sentenceEnd: Int32 { kind == .word ? Self.eosID : Int32(count + 1) }
 
+    /// `<unk>`'s id: word, the vocabulary's own; char and byte, the last one appended.
+    public var unknownWord: Int32 { kind == .word ? Self.unkID : Int32(count + 2) }
+
     /// The vocabulary whose `arpaWords()` are `words` (read back from a model's `words.txt`;
     /// the caller compares), validated as a stored vocabulary is → UserError.
     public init(arpaWords words: [String], kind: TokenizerKind) throws {

@@ -51,12 +51,21 @@ public struct Sampler {
     func draw(_ logits: UnsafeBufferPointer<Float>, temperature: Double, topK: Int, rng: inout SplitMix64) -> Int32 {
         var candidates = Array(0..<logits.count)
         if let mask = vocabulary.maskToken { candidates.removeAll { $0 == Int(mask) } }
+        return Self.draw(among: candidates, scores: logits.map(Double.init), temperature: temperature, topK: topK, rng: &rng)
+    }
+
+    /// Draws one of `candidates` (indices of `scores`) with probability ∝ exp(score / temperature),
+    /// among the `topK` highest scores when topK > 0. Scores are logits or natural-log
+    /// probabilities, which a softmax turns into the same draw.
+    public static func draw(among candidates: [Int], scores: [Double], temperature: Double, topK: Int,
+                            rng: inout SplitMix64) -> Int32 {
+        var candidates = candidates
         if topK > 0, topK < candidates.count {
-            candidates.sort { logits[$0] > logits[$1] }
+            candidates.sort { scores[$0] > scores[$1] }
             candidates.removeLast(candidates.count - topK)
         }
-        let top = candidates.map { Double(logits[$0]) }.max()!
-        let weights = candidates.map { Foundation.exp((Double(logits[$0]) - top) / temperature) }
+        let top = candidates.map { scores[$0] }.max()!
+        let weights = candidates.map { Foundation.exp((scores[$0] - top) / temperature) }
         var u = rng.nextUnit() * weights.reduce(0, +)
         for (i, w) in weights.enumerated() {
             u -= w

@@ -1,13 +1,20 @@
 import ArgumentParser
+import Collectives
 import Config
 import Files
 import Foundation
 import NGram
 import TextData
+import Training
 
 /// `rnntrain ngram`: counts every n-gram up to `ngram.order` of the training text, estimates an
 /// interpolated modified Kneser–Ney model and writes it into the run directory
 /// (`NGramLanguageModel`); prints what it stores and its validation loss as one JSON object.
+///
+/// Under mpirun every rank counts its shard of the training stream (the n-grams that start in
+/// it, reading order − 1 tokens into the next shard), the counts are merged over a binary tree
+/// (`Communicator.treeReduce`), and rank 0 estimates, writes and reports. The merge is exact, so
+/// the model is the same at every world size.
 struct NGramCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ngram",
@@ -22,21 +29,51 @@ struct NGramCommand: ParsableCommand {
     @Option(help: "Run directory (default: runs/<config name>-ngram).")
     var runDir: String?
 
+    @OptionGroup var world: WorldOptions
+
     func run() throws {
         let started = Date()
+        let name = URL(fileURLWithPath: config).deletingPathExtension().lastPathComponent
+        let directory = URL(fileURLWithPath: runDir ?? "runs/\(name)-ngram")
+        try world.run { comm in
+            let (settings, corpus, stream) = try agree(comm) { try load() }
+            comm.timeout = settings.train.stepTimeout
+            let order = settings.ngram.order
+            let vocabulary = try ARPAVocabulary.vocabulary(of: try corpus.vocabulary.arpaWords())
+            let shard = stream.count * comm.rank / comm.size..<stream.count * (comm.rank + 1) / comm.size
+            let mine = try agree(comm) {
+                try NGramCounts(stream: stream[...], startingAt: shard, order: order, vocabulary: vocabulary)
+            }
+            let merged = try comm.treeReduce(mine, encode: { $0.serialized() }, decode: { try NGramCounts(serialized: $0) },
+                                             combine: { try $0.merged(with: $1) })
+            // Only rank 0 estimates and writes; the others wait for its outcome, so a full disk
+            // there ends every rank with its message and status 2.
+            try agree(comm) {
+                guard let merged else { return }
+                try estimateAndWrite(merged, settings: settings, corpus: corpus, directory: directory, ranks: comm.size, started: started)
+            }
+        }
+    }
+
+    /// The config, the corpus and its training text as the stream of `<s> … </s>` sentences
+    /// that is counted; a corpus too short for the order is refused.
+    private func load() throws -> (TrainingConfig, Corpus, [Int32]) {
         let settings = try TrainingConfig.load(path: config, overrides: overrides)
         guard settings.data.task == .lm else { throw UserError("ngram: data.task must be lm, got \(settings.data.task.rawValue)") }
         let d = settings.data
         let corpus = try Corpus.load(path: d.path, valPath: d.valPath, valFraction: d.valFraction, tokenizer: d.tokenizer,
                                      minCount: d.minCount, withMask: false)
-        let words = try corpus.vocabulary.arpaWords()
-        let vocabulary = try ARPAVocabulary.vocabulary(of: words)
-        let order = settings.ngram.order
         let sentences = corpus.vocabulary.sentences(corpus.train)
+        let order = settings.ngram.order
         guard sentences.reduce(0, { $0 + $1.count }) >= order else {
             throw UserError("\(d.path): \(corpus.train.count) training tokens are fewer than ngram.order \(order)")
         }
-        let counts = try NGramCounts(sentences: sentences, order: order, vocabulary: vocabulary)
+        let vocabulary = try ARPAVocabulary.vocabulary(of: try corpus.vocabulary.arpaWords())
+        return (settings, corpus, try NGramCounts.stream(of: sentences, vocabulary: vocabulary))
+    }
+
+    private func estimateAndWrite(_ counts: NGramCounts, settings: TrainingConfig, corpus: Corpus, directory: URL,
+                                  ranks: Int, started: Date) throws {
         // lmplz refuses an order whose discounts fall outside their range unless told to fall back;
         // a character model has so few distinct 1-grams that order 1 often does. The second
         // estimate runs only then.
@@ -48,21 +85,22 @@ struct NGramCommand: ParsableCommand {
             model = try KneserNey.estimate(counts: counts, fallback: fallback)
             warn("ngram: \(error.description); such orders use lmplz's fallback discounts \(fallback.one) \(fallback.two) \(fallback.threePlus)")
         }
-        let name = URL(fileURLWithPath: config).deletingPathExtension().lastPathComponent
-        let directory = URL(fileURLWithPath: runDir ?? "runs/\(name)-ngram")
+        let words = try corpus.vocabulary.arpaWords()
         try NGramLanguageModel.write(model, words: words, config: settings, to: directory)
         let seconds = Date().timeIntervalSince(started)
 
         let lm = NGramLanguageModel(model: model, vocabulary: corpus.vocabulary, config: settings)
         let validation = lm.loss(corpus.validation)
         let storage = model.storage
+        let order = counts.order, size = counts.vocabulary.size
         var fields: [(String, JSON)] = [
-            ("order", .number(Double(order))), ("vocabulary", .number(Double(vocabulary.size))),
+            ("order", .number(Double(order))), ("vocabulary", .number(Double(size))),
             ("ngrams", .array(storage.ngrams.map { .number(Double($0)) })),
             ("stored_bytes", .number(Double(storage.probabilityBytes + storage.backoffBytes + storage.indexBytes))),
             // The notes' table: a probability for every one of |V|^n contexts-and-words, 4 bytes each.
-            ("table_entries", .number(pow(Double(vocabulary.size - 1), Double(order)))),
-            ("seconds", .number(seconds)), ("model", .string(directory.appendingPathComponent(NGramLanguageModel.modelName).path)),
+            ("table_entries", .number(pow(Double(size - 1), Double(order)))),
+            ("seconds", .number(seconds)), ("ranks", .number(Double(ranks))),
+            ("model", .string(directory.appendingPathComponent(NGramLanguageModel.modelName).path)),
         ]
         if validation.count > 0 {
             let loss = validation.nats / Double(validation.count)

@@ -1,3 +1,4 @@
+import Checkpoints
 import Config
 import Files
 import Foundation
@@ -6,8 +7,9 @@ import TextData
 
 /// An n-gram model with the vocabulary and config it was estimated with, as `rnntrain ngram`
 /// writes them: `model.arpa` (what KenLM and SRILM read), `words.txt` (the ARPA word of every
-/// token id, one per line, so ids and names need not be guessed back from the file) and
-/// `config.yaml` (the resolved config: the tokenizer that turns text into those ids).
+/// token id, one per line, so ids and names need not be guessed back from the file),
+/// `config.yaml` (the resolved config: the tokenizer that turns text into those ids) and
+/// `SHA256SUMS` over the three, as a checkpoint has (`sha256sum -c SHA256SUMS` checks it by hand).
 struct NGramLanguageModel {
     static let modelName = "model.arpa", wordsName = "words.txt", configName = "config.yaml"
 
@@ -21,13 +23,17 @@ struct NGramLanguageModel {
         self.config = config
     }
 
-    /// Writes the three files into `directory`, each atomically, the model last: a directory with
-    /// a `model.arpa` holds a complete model.
+    /// Writes the files into `directory`, each atomically. The old manifest is removed first and
+    /// the new one written last, so a write cut short leaves a directory without `SHA256SUMS`,
+    /// refused as such, never a mix of old and new files that verifies.
     static func write(_ model: NGramModel, words: [String], config: TrainingConfig, to directory: URL) throws {
         try FileIO.makeDirectories(directory)
-        try FileIO.writeAtomically(Array(config.yaml().utf8), to: directory.appendingPathComponent(configName))
-        try FileIO.writeAtomically(Array(words.joined(separator: "\n").appending("\n").utf8), to: directory.appendingPathComponent(wordsName))
-        try FileIO.writeAtomically(model.arpa(words: words), to: directory.appendingPathComponent(modelName))
+        let manifest = directory.appendingPathComponent(CheckpointStore.manifestName)
+        try FileIO.removeTree(manifest)
+        let files = [configName: Array(config.yaml().utf8), wordsName: Array(words.joined(separator: "\n").appending("\n").utf8),
+                     modelName: try model.arpa(words: words)]
+        for (name, bytes) in files { try FileIO.writeAtomically(bytes, to: directory.appendingPathComponent(name)) }
+        try FileIO.writeAtomically(CheckpointStore.manifest(of: files), to: manifest)
     }
 
     /// The directory of an n-gram model when `path` is its `model.arpa` or a directory holding
@@ -39,22 +45,26 @@ struct NGramLanguageModel {
         return FileManager.default.fileExists(atPath: inside.path) ? url : nil
     }
 
-    /// Reads the three files (each bounded; the ARPA reader checks the model against the words).
+    /// Reads the files after checking them against `SHA256SUMS` (each file bounded; the ARPA
+    /// reader checks the model against the words).
     init(directory: URL) throws {
+        let files = try CheckpointStore.read(directory)
+        func file(_ name: String) throws -> [UInt8] {
+            guard let bytes = files[name] else { throw UserError("\(directory.appendingPathComponent(name).path): missing") }
+            return bytes
+        }
         let configURL = directory.appendingPathComponent(Self.configName)
-        let configText = String(decoding: try FileIO.read(configURL, limit: 1 << 16), as: UTF8.self)
-        config = try TrainingConfig.parse(yaml: configText, source: configURL.path)
+        config = try TrainingConfig.parse(yaml: String(decoding: try file(Self.configName), as: UTF8.self), source: configURL.path)
         let wordsURL = directory.appendingPathComponent(Self.wordsName)
-        let words = String(decoding: try FileIO.read(wordsURL, limit: 1 << 28), as: UTF8.self)
+        let words = String(decoding: try file(Self.wordsName), as: UTF8.self)
             .split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
         vocabulary = try Vocabulary(arpaWords: words, kind: config.data.tokenizer)
         guard try vocabulary.arpaWords() == words else {
             throw UserError("\(wordsURL.path): not the words of a \(config.data.tokenizer.rawValue) vocabulary")
         }
         let modelURL = directory.appendingPathComponent(Self.modelName)
-        let arpa = try FileIO.read(modelURL)
         do {
-            model = try NGramModel(arpa: arpa, words: words)
+            model = try NGramModel(arpa: try file(Self.modelName), words: words)
         } catch let error as UserError {
             throw UserError("\(modelURL.path): \(error.description)")
         }

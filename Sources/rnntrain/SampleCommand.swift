@@ -13,7 +13,7 @@ import Training
 struct SampleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "sample", abstract: "Generate text from a checkpoint.")
 
-    @Option(help: "Checkpoint directory.")
+    @Option(help: "Checkpoint directory, or an n-gram model: its model.arpa or the run directory of rnntrain ngram.")
     var checkpoint: String
 
     @Option(help: "Text to start from (its tokens set the state; printed first).")
@@ -40,6 +40,7 @@ struct SampleCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let directory = NGramLanguageModel.directory(of: checkpoint) { return try sampleNGram(in: directory) }
         let ckpt = try Checkpoint.load(checkpoint, precision: precision.precision)
         try FiniteWeights.require(ckpt)
         if ckpt.model.productEngine == BF16Products.Engine.emulated.rawValue { warn(BF16.emulationNotice) }
@@ -50,6 +51,18 @@ struct SampleCommand: ParsableCommand {
         // write (a full device, a closed terminal) ends the command.
         try StandardOutput.write(prime)
         try sampler.generate(prime: tokens, length: length, temperature: temperature, topK: topK, seed: seed) { text in
+            try StandardOutput.write(text)
+        }
+        try StandardOutput.line()
+    }
+
+    /// Text from an n-gram model (`rnntrain ngram`'s run directory), from `<s>` and the prime.
+    private func sampleNGram(in directory: URL) throws {
+        let lm = try NGramLanguageModel(directory: directory)
+        let (tokens, unknown) = try lm.vocabulary.encode(Array(prime.utf8), source: "--prime")
+        if unknown > 0 { warn("--prime: \(unknown) tokens not in the vocabulary were skipped or mapped to <unk>") }
+        try StandardOutput.write(prime)
+        try lm.generate(prime: tokens, length: length, temperature: temperature, topK: topK, seed: seed) { text in
             try StandardOutput.write(text)
         }
         try StandardOutput.line()

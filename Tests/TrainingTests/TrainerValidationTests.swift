@@ -35,6 +35,8 @@ private final class RankZeroOf: Communicator {
         receive.baseAddress!.copyMemory(from: base, byteCount: send.count)
     }
     func barrier() throws {}
+    func send(_ bytes: UnsafeRawBufferPointer, to peer: Int) throws { fatalError("no rank \(peer) to send to") }
+    func receive(into buffer: UnsafeMutableRawBufferPointer, from peer: Int) throws { fatalError("no rank \(peer) to receive from") }
     func abort(_ message: String) -> Never { fatalError(message) }
     func finish() {}
 }
