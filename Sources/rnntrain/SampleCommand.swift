@@ -3,6 +3,7 @@ import Checkpoints
 import Files
 import Foundation
 import Kernels
+import TextData
 import Training
 
 /// `rnntrain sample`: text from a checkpoint.
@@ -40,31 +41,26 @@ struct SampleCommand: ParsableCommand {
     }
 
     func run() throws {
-        if let directory = NGramLanguageModel.directory(of: checkpoint) { return try sampleNGram(in: directory) }
+        if let directory = NGramLanguageModel.directory(of: checkpoint) {
+            let lm = try NGramLanguageModel(directory: directory)
+            return try write(vocabulary: lm.vocabulary, generate: lm.generate)
+        }
         let ckpt = try Checkpoint.load(checkpoint, precision: precision.precision)
         try FiniteWeights.require(ckpt)
         if ckpt.model.productEngine == BF16Products.Engine.emulated.rawValue { warn(BF16.emulationNotice) }
         let sampler = try Sampler(model: ckpt.model, vocabulary: ckpt.vocabulary)
-        let (tokens, unknown) = try ckpt.vocabulary.encode(Array(prime.utf8), source: "--prime")
-        if unknown > 0 { warn("--prime: \(unknown) tokens not in the vocabulary were skipped") }
-        // One checked write per token: the text appears as it is drawn, and the first failed
-        // write (a full device, a closed terminal) ends the command.
-        try StandardOutput.write(prime)
-        try sampler.generate(prime: tokens, length: length, temperature: temperature, topK: topK, seed: seed) { text in
-            try StandardOutput.write(text)
-        }
-        try StandardOutput.line()
+        try write(vocabulary: ckpt.vocabulary, generate: sampler.generate)
     }
 
-    /// Text from an n-gram model (`rnntrain ngram`'s run directory), from `<s>` and the prime.
-    private func sampleNGram(in directory: URL) throws {
-        let lm = try NGramLanguageModel(directory: directory)
-        let (tokens, unknown) = try lm.vocabulary.encode(Array(prime.utf8), source: "--prime")
+    /// The prime, then the generated text, from a network's `Sampler` or an n-gram model. One
+    /// checked write per token: the text appears as it is drawn, and the first failed write (a
+    /// full device, a closed terminal) ends the command.
+    private func write(vocabulary: Vocabulary, generate: (_ prime: [Int32], _ length: Int, _ temperature: Double, _ topK: Int,
+                                                         _ seed: UInt64, _ emit: (String) throws -> Void) throws -> Void) throws {
+        let (tokens, unknown) = try vocabulary.encode(Array(prime.utf8), source: "--prime")
         if unknown > 0 { warn("--prime: \(unknown) tokens not in the vocabulary were skipped or mapped to <unk>") }
         try StandardOutput.write(prime)
-        try lm.generate(prime: tokens, length: length, temperature: temperature, topK: topK, seed: seed) { text in
-            try StandardOutput.write(text)
-        }
+        try generate(tokens, length, temperature, topK, seed) { text in try StandardOutput.write(text) }
         try StandardOutput.line()
     }
 }
