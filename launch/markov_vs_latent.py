@@ -104,16 +104,16 @@ def markdown(rows):
     return "\n".join(lines) + "\n"
 
 
-def plot(rows, path):
-    fig, ax = plt.subplots(figsize=(8, 5))
+def draw(ax, rows):
     ngrams = rows[:len(ORDERS)]
     mlps = rows[len(ORDERS):len(ORDERS) + len(CONTEXTS)]
     cells = rows[len(ORDERS) + len(CONTEXTS):]
     ax.plot([r["parameters"] for r in ngrams], [r["val_bits_per_char"] for r in ngrams], "o-",
             label="n-gram (Kneser–Ney), order n")
     for r, n in zip(ngrams, ORDERS):
+        # Above and below in turn: the high orders lie close together.
         ax.annotate(f"n={n}", (r["parameters"], r["val_bits_per_char"]), textcoords="offset points",
-                    xytext=(4, 4), fontsize=8)
+                    xytext=(-4, 6 if n % 2 else -12), fontsize=8)
     ax.plot([r["parameters"] for r in mlps], [r["val_bits_per_char"] for r in mlps], "s-",
             label="windowed MLP, context k")
     for r, k in zip(mlps, CONTEXTS):
@@ -125,9 +125,21 @@ def plot(rows, path):
     ax.set_xscale("log")
     ax.set_xlabel("parameters stored (n-gram: probabilities and backoffs)")
     ax.set_ylabel("validation bits per character")
-    ax.set_title("first 90 % of the text for training, the last 10 % scored with full context")
     ax.grid(alpha=0.3, which="both")
-    ax.legend()
+
+
+def plot(rows, path):
+    """Every model on the left; on the right the best models, whose differences the low orders' scale hides."""
+    fig, (whole, close) = plt.subplots(1, 2, figsize=(13, 5))
+    draw(whole, rows)
+    whole.legend()
+    draw(close, rows)
+    best = min(r["val_bits_per_char"] for r in rows)
+    close.set_ylim(best - 0.05, best + 0.5)
+    shown = [r["parameters"] for r in rows if r["val_bits_per_char"] <= best + 0.5]
+    close.set_xlim(min(shown) / 2, max(shown) * 2)
+    close.set_title(f"the best models ({best:.2f} to {best + 0.5:.2f} bits)", fontsize=10)
+    fig.suptitle("first 90 % of the text for training, the last 10 % scored with full context")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
