@@ -85,6 +85,9 @@ def rows_of(out):
     return rows
 
 
+SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
 def power(x):
     """|V|^n as a reader takes it in: exact up to a million, then a mantissa and a power of ten."""
     if x == "":
@@ -92,15 +95,16 @@ def power(x):
     if x < 1e6:
         return f"{int(x):,}"
     exponent = int(math.floor(math.log10(x)))
-    return f"{x / 10 ** exponent:.1f}·10^{exponent}"
+    return f"{x / 10 ** exponent:.1f}·10{str(exponent).translate(SUPERSCRIPTS)}"
 
 
 def markdown(rows):
-    lines = ["| model | context it sees | parameters stored | bytes stored | \\|V\\|^n | validation bits/char | training s |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+    lines = ["| model | context it sees | n-grams kept | parameters stored | bytes stored | \\|V\\|ⁿ | validation bits/char | training s |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in rows:
-        lines.append(f"| {r['model']} | {r['context']} | {r['parameters']:,} | {r['bytes']:,} | {power(r['table_entries'])} "
-                     f"| {r['val_bits_per_char']:.3f} | {r['train_seconds']:.1f} |")
+        kept = f"{r['ngrams']:,}" if r["ngrams"] != "" else "—"
+        lines.append(f"| {r['model']} | {r['context']} | {kept} | {r['parameters']:,} | {r['bytes']:,} "
+                     f"| {power(r['table_entries'])} | {r['val_bits_per_char']:.3f} | {r['train_seconds']:.1f} |")
     return "\n".join(lines) + "\n"
 
 
