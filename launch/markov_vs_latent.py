@@ -1,4 +1,4 @@
-"""The table and plot of launch/markov-vs-latent, from the files it left in OUT/models.
+"""The table and plot of launch/markov-vs-latent, from what its commands printed into OUT/models.
 
 python3 launch/markov_vs_latent.py OUT   ->   OUT/markov-vs-latent.{csv,md,png}
 
@@ -39,8 +39,8 @@ def load_json(path):
 
 
 def ngram_row(models, order):
-    directory = models / f"ngram-{order:02d}"
-    built, scored = load_json(directory / "ngram.json"), load_json(directory / "eval.json")
+    name = f"ngram-{order:02d}"
+    built, scored = load_json(models / f"{name}.ngram.json"), load_json(models / f"{name}.eval.json")
     kept = [int(n) for n in built["ngrams"]]
     return {
         "model": f"{order}-gram", "context": order - 1, "ngrams": sum(kept),
@@ -53,12 +53,12 @@ def ngram_row(models, order):
 
 def neural_row(models, name, label, context):
     directory = models / name
-    scored = load_json(directory / "eval.json")
-    inspected = (directory / "inspect.txt").read_text(encoding="utf-8")
+    scored = load_json(models / f"{name}.eval.json")
+    inspected = (models / f"{name}.inspect.txt").read_text(encoding="utf-8")
     parameters = re.search(r"^parameters (\d+)$", inspected, re.M)
     vocabulary = re.search(r" vocabulary (\d+) ", inspected)
     if not parameters or not vocabulary:
-        fail(f"{directory}/inspect.txt: no parameter count or vocabulary")
+        fail(f"{directory}.inspect.txt: no parameter count or vocabulary")
     lines = (directory / "metrics.jsonl").read_text(encoding="utf-8").splitlines()
     if not lines:
         fail(f"{directory}/metrics.jsonl: empty")
