@@ -31,10 +31,17 @@ def fail(message):
     sys.exit(1)
 
 
+def load_text(path):
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as error:
+        fail(f"{path}: {error.strerror}")
+
+
 def load_json(path):
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as error:
+        return json.loads(load_text(path))
+    except json.JSONDecodeError as error:
         fail(f"{path}: {error}")
 
 
@@ -54,12 +61,12 @@ def ngram_row(models, order):
 def neural_row(models, name, label, context):
     directory = models / name
     scored = load_json(models / f"{name}.eval.json")
-    inspected = (models / f"{name}.inspect.txt").read_text(encoding="utf-8")
+    inspected = load_text(models / f"{name}.inspect.txt")
     parameters = re.search(r"^parameters (\d+)$", inspected, re.M)
     vocabulary = re.search(r" vocabulary (\d+) ", inspected)
     if not parameters or not vocabulary:
         fail(f"{directory}.inspect.txt: no parameter count or vocabulary")
-    lines = (directory / "metrics.jsonl").read_text(encoding="utf-8").splitlines()
+    lines = load_text(directory / "metrics.jsonl").splitlines()
     if not lines:
         fail(f"{directory}/metrics.jsonl: empty")
     last = json.loads(lines[-1])
