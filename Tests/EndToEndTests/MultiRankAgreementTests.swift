@@ -13,9 +13,9 @@ final class MultiRankAgreementTests: MultiRankTestCase {
     /// after checking that training moved the weights far more than the tolerance (so agreement
     /// is not the agreement of untouched initial values).
     func trainAtEveryWorldSize(_ settings: [String], file: StaticString = #filePath,
-                               line: UInt = #line) throws -> [(ranks: Int, weights: SafeTensorsFile)] {
+                               line: UInt = #line) throws -> [(ranks: Int, weights: SafetensorsFile)] {
         let config = try writeConfig(extra: ["checkpoint": ["every: 10"]])
-        var out: [(Int, SafeTensorsFile)] = []
+        var out: [(Int, SafetensorsFile)] = []
         for ranks in [0, 2, 4] {
             let dir = try train(ranks: ranks, config: config, runDir: "np\(ranks)", settings, file: file, line: line)
             out.append((max(ranks, 1), try weights(dir, step: 30, file: file, line: line)))

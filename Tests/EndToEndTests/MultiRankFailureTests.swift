@@ -48,9 +48,10 @@ final class MultiRankFailureTests: MultiRankTestCase {
         let inspect = try runTool(ranks: 0, ["inspect", newest.path])
         XCTAssertEqual(inspect.status, 0, "rnntrain inspect \(newest.lastPathComponent):\n\(inspect.output)")
         // And independently: a complete weights file.
-        let w = try SafeTensorsFile(newest.appendingPathComponent("model.safetensors"))
+        let w = try SafetensorsFile(url: newest.appendingPathComponent("model.safetensors"))
+        try w.checkFloat32()
         XCTAssertFalse(w.names.isEmpty)
-        XCTAssertTrue(w.tensors.values.allSatisfy { $0.values.allSatisfy(\.isFinite) })
+        XCTAssertTrue(w.names.allSatisfy { w.floats($0).allSatisfy(\.isFinite) })
     }
 
     /// mpirun itself killed, so it cannot signal anyone: the ranks lose Open MPI's lifeline to

@@ -8,7 +8,7 @@ final class MultiRankResumeTests: MultiRankTestCase {
     /// np 4 to step 15, then (a) `--resume auto` to 30 at np 2 and (b) a copy of the step-15 run
     /// directory resumed to 30 in one process; both must equal one process run straight to 30.
     func resumeAcrossWorldSizes(_ settings: [String]) throws
-        -> (straight: SafeTensorsFile, viaTwo: SafeTensorsFile, viaOne: SafeTensorsFile, half: SafeTensorsFile) {
+        -> (straight: SafetensorsFile, viaTwo: SafetensorsFile, viaOne: SafetensorsFile, half: SafetensorsFile) {
         let config = try writeConfig(extra: ["data": ["mode: stream"], "model": ["dropout: 0.2"],
                                              "checkpoint": ["every: 5"]])
         let straight = try train(ranks: 0, config: config, runDir: "straight", settings)

@@ -2,8 +2,9 @@ import Foundation
 import XCTest
 
 // Helpers of the multi-rank tests: a bounded process runner that can find and signal the ranks of
-// an `mpirun` job, a scratch directory per test, a generated corpus and config, and an independent
-// safetensors reader (the tests compare weights themselves rather than trusting `rnntrain diff`).
+// an `mpirun` job, a scratch directory per test, a generated corpus and config, and comparisons of
+// weight files read by Support's SafetensorsFile (the tests compare weights themselves rather
+// than trusting `rnntrain diff`).
 
 /// One launched process (`rnntrain` or `mpirun`) whose output goes to files, so it can be read
 /// while the process runs and a full pipe can never block it.
@@ -345,10 +346,12 @@ class MultiRankTestCase: XCTestCase {
         runDir.appendingPathComponent("checkpoints").appendingPathComponent(String(format: "step-%08d", step))
     }
 
-    func weights(_ runDir: URL, step: Int, file: StaticString = #filePath, line: UInt = #line) throws -> SafeTensorsFile {
+    func weights(_ runDir: URL, step: Int, file: StaticString = #filePath, line: UInt = #line) throws -> SafetensorsFile {
         let url = checkpoint(runDir, step: step).appendingPathComponent("model.safetensors")
         do {
-            return try SafeTensorsFile(url)
+            let weights = try SafetensorsFile(url: url)
+            try weights.checkFloat32()
+            return weights
         } catch {
             XCTFail("\(url.path): \(error)", file: file, line: line)
             throw error
@@ -360,18 +363,19 @@ class MultiRankTestCase: XCTestCase {
     /// Asserts that two weight files hold the same tensors and that every float differs by at most
     /// `tolerance`; returns the largest difference.
     @discardableResult
-    func assertClose(_ a: SafeTensorsFile, _ b: SafeTensorsFile, tolerance: Float, _ what: String,
+    func assertClose(_ a: SafetensorsFile, _ b: SafetensorsFile, tolerance: Float, _ what: String,
                      file: StaticString = #filePath, line: UInt = #line) -> Float {
         XCTAssertEqual(a.names, b.names, "\(what): different tensors", file: file, line: line)
         XCTAssertFalse(a.names.isEmpty, "\(what): no tensors", file: file, line: line)
         var worst: Float = 0, where_ = ""
         for name in a.names {
-            guard let x = a.tensors[name], let y = b.tensors[name] else { continue }
-            XCTAssertEqual(x.shape, y.shape, "\(what): \(name) shapes differ", file: file, line: line)
-            guard x.values.count == y.values.count else { continue }
-            for i in x.values.indices {
-                let d = abs(x.values[i] - y.values[i])
-                if !(d <= worst) { worst = d; where_ = "\(name)[\(i)]: \(x.values[i]) vs \(y.values[i])" }
+            guard let xs = a.entries[name]?.shape, let ys = b.entries[name]?.shape else { continue }
+            XCTAssertEqual(xs, ys, "\(what): \(name) shapes differ", file: file, line: line)
+            let x = a.floats(name), y = b.floats(name)
+            guard x.count == y.count else { continue }
+            for i in x.indices {
+                let d = abs(x[i] - y[i])
+                if !(d <= worst) { worst = d; where_ = "\(name)[\(i)]: \(x[i]) vs \(y[i])" }
             }
         }
         XCTAssertTrue(worst <= tolerance, "\(what): max |Δ| \(worst) > \(tolerance) at \(where_)", file: file, line: line)
@@ -379,15 +383,15 @@ class MultiRankTestCase: XCTestCase {
     }
 
     /// Asserts that two weight files hold the same tensors with the same data bytes.
-    func assertBitIdentical(_ a: SafeTensorsFile, _ b: SafeTensorsFile, _ what: String,
+    func assertBitIdentical(_ a: SafetensorsFile, _ b: SafetensorsFile, _ what: String,
                             file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(a.names, b.names, "\(what): different tensors", file: file, line: line)
         XCTAssertFalse(a.names.isEmpty, "\(what): no tensors", file: file, line: line)
         var differing: [String] = []
         for name in a.names {
-            guard let x = a.tensors[name], let y = b.tensors[name] else { continue }
-            if x.shape != y.shape || x.bytes != y.bytes {
-                let diff = zip(x.values, y.values).map { abs($0 - $1) }.max() ?? .nan
+            guard let xs = a.entries[name]?.shape, let ys = b.entries[name]?.shape else { continue }
+            if xs != ys || a.data(name) != b.data(name) {
+                let diff = zip(a.floats(name), b.floats(name)).map { abs($0 - $1) }.max() ?? .nan
                 differing.append("\(name) (max |Δ| \(diff))")
             }
         }
@@ -395,64 +399,11 @@ class MultiRankTestCase: XCTestCase {
     }
 
     /// The largest |Δ| between two weight files of the same tensors.
-    func largestDifference(_ a: SafeTensorsFile, _ b: SafeTensorsFile) -> Float {
+    func largestDifference(_ a: SafetensorsFile, _ b: SafetensorsFile) -> Float {
         var worst: Float = 0
         for name in a.names {
-            guard let x = a.tensors[name], let y = b.tensors[name] else { continue }
-            for (u, v) in zip(x.values, y.values) { worst = max(worst, abs(u - v)) }
+            for (u, v) in zip(a.floats(name), b.floats(name)) { worst = max(worst, abs(u - v)) }
         }
         return worst
-    }
-}
-
-/// A safetensors file read without the code under test: an 8-byte little-endian header length,
-/// a JSON header of {name: {dtype, shape, data_offsets}} (plus `__metadata__`), then the data.
-struct SafeTensorsFile {
-    struct Tensor {
-        var shape: [Int]
-        var bytes: [UInt8]
-        var values: [Float]
-    }
-
-    struct FormatError: Error, CustomStringConvertible {
-        let description: String
-    }
-
-    let tensors: [String: Tensor]
-    var names: [String] { tensors.keys.sorted() }
-    /// Bytes after the header.
-    let data: [UInt8]
-
-    init(_ url: URL) throws {
-        let file = [UInt8](try Data(contentsOf: url))
-        guard file.count >= 8 else { throw FormatError(description: "\(file.count) bytes, shorter than the header length") }
-        let headerLength = file[0..<8].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
-        guard headerLength <= UInt64(file.count - 8) else {
-            throw FormatError(description: "header length \(headerLength) exceeds the file (\(file.count) bytes)")
-        }
-        let start = 8 + Int(headerLength)
-        guard let header = try JSONSerialization.jsonObject(with: Data(file[8..<start])) as? [String: Any] else {
-            throw FormatError(description: "the header is not a JSON object")
-        }
-        data = Array(file[start...])
-        var tensors: [String: Tensor] = [:]
-        for (name, entry) in header where name != "__metadata__" {
-            guard let info = entry as? [String: Any], let dtype = info["dtype"] as? String,
-                  let shape = info["shape"] as? [Int], let offsets = info["data_offsets"] as? [Int], offsets.count == 2 else {
-                throw FormatError(description: "\(name): malformed header entry")
-            }
-            guard dtype == "F32" else { throw FormatError(description: "\(name): dtype \(dtype), expected F32") }
-            let (lo, hi) = (offsets[0], offsets[1])
-            guard lo >= 0, lo <= hi, hi <= data.count, hi - lo == 4 * shape.reduce(1, *) else {
-                throw FormatError(description: "\(name): offsets \(offsets) do not fit shape \(shape) in \(data.count) data bytes")
-            }
-            let bytes = Array(data[lo..<hi])
-            let values = stride(from: 0, to: bytes.count, by: 4).map { i -> Float in
-                let bits = UInt32(bytes[i]) | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2]) << 16 | UInt32(bytes[i + 3]) << 24
-                return Float(bitPattern: bits)
-            }
-            tensors[name] = Tensor(shape: shape, bytes: bytes, values: values)
-        }
-        self.tensors = tensors
     }
 }

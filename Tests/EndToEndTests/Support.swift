@@ -202,11 +202,33 @@ struct SafetensorsFile {
                   let shape = e["shape"] as? [Int], let offsets = e["data_offsets"] as? [Int], offsets.count == 2 else {
                 throw Failure("entry \(name) lacks dtype, shape or data_offsets")
             }
+            guard 0 <= offsets[0], offsets[0] <= offsets[1], offsets[1] <= dataLength else {
+                throw Failure("entry \(name): data_offsets \(offsets) outside the \(dataLength) data bytes")
+            }
             entries[name] = Entry(dtype: dtype, shape: shape, begin: offsets[0], end: offsets[1])
         }
     }
 
-    /// Little-endian F32 values of a tensor.
+    var names: [String] { entries.keys.sorted() }
+
+    /// A tensor's data bytes (empty for a name not in the file).
+    func data(_ name: String) -> ArraySlice<UInt8> {
+        guard let e = entries[name] else { return [] }
+        return bytes[(8 + headerLength + e.begin)..<(8 + headerLength + e.end)]
+    }
+
+    /// Every tensor is F32 with 4 bytes per element of its shape (a model file, whose values
+    /// `floats` reads); otherwise the first that is not.
+    func checkFloat32() throws {
+        for name in names {
+            let e = entries[name]!
+            guard e.dtype == "F32", e.end - e.begin == 4 * e.shape.reduce(1, *) else {
+                throw Failure("\(name): \(e.dtype) \(e.shape) in \(e.end - e.begin) bytes, not F32 of that shape")
+            }
+        }
+    }
+
+    /// Little-endian F32 values of a tensor (empty for a name not in the file).
     func floats(_ name: String) -> [Float] {
         guard let e = entries[name] else { return [] }
         let base = 8 + headerLength + e.begin
