@@ -55,4 +55,28 @@ final class MultiRankNGramTests: MultiRankTestCase {
         XCTAssertEqual(lines.count, 1, "one line naming the option:\n\(r.stderr)")
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path), "a refused run writes nothing")
     }
+
+    /// A rank stopped while the others wait for it (in a collective or for its counts) ends the
+    /// job after train.step_timeout, named, with no model written. 2 MB of text at order 10 keep
+    /// a debug build counting for seconds, long after the ranks have started.
+    func testAStoppedRankEndsTheJobNamingIt() throws {
+        try MultiRankTestCase.corpusText(bytes: 2_000_000).write(to: corpus, atomically: true, encoding: .utf8)
+        let dir = scratch.appendingPathComponent("stalled")
+        let timeout = 3.0
+        let job = try startTool(ranks: 2, ["ngram", "--config", try writeConfig().path, "--run-dir", dir.path,
+                                           "--set", "ngram.order=10", "--set", "train.step_timeout=\(timeout)"])
+        let pids = job.waitForRanks(2, timeout: 20)
+        let rank1 = try XCTUnwrap(pids[1], "rank 1 never started:\n\(job.output.suffix(2000))")
+        usleep(1_500_000)  // past MPI_Init, whose own waits the stall watch does not cover
+        XCTAssertTrue(job.isRunning, "the job ended before rank 1 could be stopped:\n\(job.output.suffix(2000))")
+        XCTAssertEqual(kill(rank1, SIGSTOP), 0)
+        let stopped = Date()
+        let ended = job.wait(timeout: timeout + 20)
+        let seconds = Date().timeIntervalSince(stopped)
+        if !ended { job.killTree() }
+        XCTAssertTrue(ended, "still running \(Int(seconds)) s after rank 1 stopped:\n\(job.output.suffix(3000))")
+        XCTAssertEqual(job.status, 2, job.output.suffix(3000).description)
+        XCTAssertTrue(job.stderr.contains("rank 1 made no progress"), job.stderr.suffix(3000).description)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("model.arpa").path))
+    }
 }
