@@ -36,8 +36,10 @@ struct NGramCommand: ParsableCommand {
         let name = URL(fileURLWithPath: config).deletingPathExtension().lastPathComponent
         let directory = URL(fileURLWithPath: runDir ?? "runs/\(name)-ngram")
         try world.run { comm in
-            let (settings, corpus, stream) = try agree(comm) { try load() }
+            let settings = try agree(comm) { try TrainingConfig.load(path: config, overrides: overrides) }
+            // Before the corpus is read: a rank that stops while reading it is caught too.
             comm.timeout = settings.train.stepTimeout
+            let (corpus, stream) = try agree(comm) { try load(settings) }
             let order = settings.ngram.order
             let vocabulary = try ARPAVocabulary.vocabulary(of: try corpus.vocabulary.arpaWords())
             let shard = stream.count * comm.rank / comm.size..<stream.count * (comm.rank + 1) / comm.size
@@ -55,10 +57,9 @@ struct NGramCommand: ParsableCommand {
         }
     }
 
-    /// The config, the corpus and its training text as the stream of `<s> … </s>` sentences
-    /// that is counted; a corpus too short for the order is refused.
-    private func load() throws -> (TrainingConfig, Corpus, [Int32]) {
-        let settings = try TrainingConfig.load(path: config, overrides: overrides)
+    /// The corpus and its training text as the stream of `<s> … </s>` sentences that is
+    /// counted; a corpus too short for the order is refused.
+    private func load(_ settings: TrainingConfig) throws -> (Corpus, [Int32]) {
         guard settings.data.task == .lm else { throw UserError("ngram: data.task must be lm, got \(settings.data.task.rawValue)") }
         let d = settings.data
         let corpus = try Corpus.load(path: d.path, valPath: d.valPath, valFraction: d.valFraction, tokenizer: d.tokenizer,
@@ -69,7 +70,7 @@ struct NGramCommand: ParsableCommand {
             throw UserError("\(d.path): \(corpus.train.count) training tokens are fewer than ngram.order \(order)")
         }
         let vocabulary = try ARPAVocabulary.vocabulary(of: try corpus.vocabulary.arpaWords())
-        return (settings, corpus, try NGramCounts.stream(of: sentences, vocabulary: vocabulary))
+        return (corpus, try NGramCounts.stream(of: sentences, vocabulary: vocabulary))
     }
 
     private func estimateAndWrite(_ counts: NGramCounts, settings: TrainingConfig, corpus: Corpus, directory: URL,
