@@ -11,6 +11,16 @@ final class NGramCommandTests: XCTestCase {
         return (dir, try write(tinyConfig(data: data), to: dir.appendingPathComponent("tiny.yaml")))
     }
 
+    /// A char model of `order` estimated from `text` into `run` beside the config.
+    private func estimated(_ text: String, order: Int = 3,
+                           file: StaticString = #filePath, line: UInt = #line) throws -> (config: URL, run: URL) {
+        let (dir, config) = try setUp(text)
+        let run = dir.appendingPathComponent("run")
+        let r = try Tool.rnntrain(["ngram", "--config", config.path, "--set", "ngram.order=\(order)", "--run-dir", run.path])
+        XCTAssertEqual(r.status, 0, r.stderr, file: file, line: line)
+        return (config, run)
+    }
+
     func testWritesTheModelThatEvalReadsBack() throws {
         let (dir, config) = try setUp(ownText(characters: 6_000))
         let run = dir.appendingPathComponent("run")
@@ -57,9 +67,7 @@ final class NGramCommandTests: XCTestCase {
     }
 
     func testDamagedModelIsOneLineNamingTheFile() throws {
-        let (dir, config) = try setUp(ownText(characters: 3_000))
-        let run = dir.appendingPathComponent("run")
-        XCTAssertEqual(try Tool.rnntrain(["ngram", "--config", config.path, "--set", "ngram.order=3", "--run-dir", run.path]).status, 0)
+        let (config, run) = try estimated(ownText(characters: 3_000))
         let model = run.appendingPathComponent("model.arpa")
         let bytes = try Data(contentsOf: model)
         try bytes.prefix(bytes.count / 2).write(to: model)
@@ -69,9 +77,7 @@ final class NGramCommandTests: XCTestCase {
 
     /// A model file that is not the one written: the manifest names it before the ARPA reader runs.
     func testEditedModelFailsItsChecksum() throws {
-        let (dir, config) = try setUp(ownText(characters: 3_000))
-        let run = dir.appendingPathComponent("run")
-        XCTAssertEqual(try Tool.rnntrain(["ngram", "--config", config.path, "--set", "ngram.order=3", "--run-dir", run.path]).status, 0)
+        let (config, run) = try estimated(ownText(characters: 3_000))
         let model = run.appendingPathComponent("model.arpa")
         var bytes = try Data(contentsOf: model)
         bytes[bytes.count / 2] ^= 0x01
@@ -89,9 +95,7 @@ final class NGramCommandTests: XCTestCase {
     /// the ARPA reader itself refuses each with one line; mutated copies of a real model end with
     /// status 0 or 2, never a crash or a hang.
     func testHostileModelWithAValidManifestIsOneLine() throws {
-        let (dir, config) = try setUp(ownText(characters: 3_000))
-        let run = dir.appendingPathComponent("run")
-        XCTAssertEqual(try Tool.rnntrain(["ngram", "--config", config.path, "--set", "ngram.order=3", "--run-dir", run.path]).status, 0)
+        let (config, run) = try estimated(ownText(characters: 3_000))
         let model = run.appendingPathComponent("model.arpa")
         let original = [UInt8](try Data(contentsOf: model))
         func install(_ bytes: [UInt8]) throws {
@@ -134,9 +138,7 @@ final class NGramCommandTests: XCTestCase {
     /// `rnntrain sample` of an n-gram model. On a text that repeats one pattern, the most likely
     /// next token (`--top-k 1`) is always the pattern's next one: the sample continues it exactly.
     func testSampleFollowsTheModel() throws {
-        let (dir, config) = try setUp(String(repeating: "abcd", count: 300))
-        let run = dir.appendingPathComponent("run")
-        XCTAssertEqual(try Tool.rnntrain(["ngram", "--config", config.path, "--set", "ngram.order=3", "--run-dir", run.path]).status, 0)
+        let (_, run) = try estimated(String(repeating: "abcd", count: 300))
         let greedy = try Tool.rnntrain(["sample", "--checkpoint", run.path, "--prime", "ab", "--length", "10", "--top-k", "1"])
         XCTAssertEqual(greedy.status, 0, greedy.stderr)
         XCTAssertEqual(greedy.stdout, "abcdabcdabcd\n", "the prime, then the pattern continued")
