@@ -39,12 +39,11 @@ struct NGramCommand: ParsableCommand {
             let settings = try agree(comm) { try TrainingConfig.load(path: config, overrides: overrides) }
             // Before the corpus is read: a rank that stops while reading it is caught too.
             comm.timeout = settings.train.stepTimeout
-            let (corpus, stream) = try agree(comm) { try load(settings) }
-            let order = settings.ngram.order
-            let vocabulary = try ARPAVocabulary.vocabulary(of: try corpus.vocabulary.arpaWords())
-            let shard = stream.count * comm.rank / comm.size..<stream.count * (comm.rank + 1) / comm.size
+            let text = try agree(comm) { try load(settings) }
+            let count = text.stream.count
+            let shard = count * comm.rank / comm.size..<count * (comm.rank + 1) / comm.size
             let mine = try agree(comm) {
-                try NGramCounts(stream: stream[...], startingAt: shard, order: order, vocabulary: vocabulary)
+                try NGramCounts(stream: text.stream[...], startingAt: shard, order: settings.ngram.order, vocabulary: text.vocabulary)
             }
             let merged = try comm.treeReduce(mine, encode: { $0.serialized() }, decode: { try NGramCounts(serialized: $0) },
                                              combine: { try $0.merged(with: $1) })
@@ -52,14 +51,22 @@ struct NGramCommand: ParsableCommand {
             // there ends every rank with its message and status 2.
             try agree(comm) {
                 guard let merged else { return }
-                try estimateAndWrite(merged, settings: settings, corpus: corpus, directory: directory, ranks: comm.size, started: started)
+                try estimateAndWrite(merged, settings: settings, text: text, directory: directory, ranks: comm.size, started: started)
             }
         }
     }
 
-    /// The corpus and its training text as the stream of `<s> … </s>` sentences that is
-    /// counted; a corpus too short for the order is refused.
-    private func load(_ settings: TrainingConfig) throws -> (Corpus, [Int32]) {
+    /// The corpus with its ARPA words and their n-gram vocabulary, and its training text as the
+    /// stream of `<s> … </s>` sentences that is counted.
+    private struct Text {
+        let corpus: Corpus
+        let words: [String]
+        let vocabulary: NGramVocabulary
+        let stream: [Int32]
+    }
+
+    /// Reads the corpus; one too short for the order is refused.
+    private func load(_ settings: TrainingConfig) throws -> Text {
         guard settings.data.task == .lm else { throw UserError("ngram: data.task must be lm, got \(settings.data.task.rawValue)") }
         let d = settings.data
         let corpus = try Corpus.load(path: d.path, valPath: d.valPath, valFraction: d.valFraction, tokenizer: d.tokenizer,
@@ -69,11 +76,12 @@ struct NGramCommand: ParsableCommand {
         guard sentences.reduce(0, { $0 + $1.count }) >= order else {
             throw UserError("\(d.path): \(corpus.train.count) training tokens are fewer than ngram.order \(order)")
         }
-        let vocabulary = try ARPAVocabulary.vocabulary(of: try corpus.vocabulary.arpaWords())
-        return (corpus, try NGramCounts.stream(of: sentences, vocabulary: vocabulary))
+        let words = try corpus.vocabulary.arpaWords()
+        let vocabulary = try ARPAVocabulary.vocabulary(of: words)
+        return Text(corpus: corpus, words: words, vocabulary: vocabulary, stream: try NGramCounts.stream(of: sentences, vocabulary: vocabulary))
     }
 
-    private func estimateAndWrite(_ counts: NGramCounts, settings: TrainingConfig, corpus: Corpus, directory: URL,
+    private func estimateAndWrite(_ counts: NGramCounts, settings: TrainingConfig, text: Text, directory: URL,
                                   ranks: Int, started: Date) throws {
         // lmplz refuses an order whose discounts fall outside their range unless told to fall back;
         // a character model has so few distinct 1-grams that order 1 often does. The second
@@ -86,12 +94,11 @@ struct NGramCommand: ParsableCommand {
             model = try KneserNey.estimate(counts: counts, fallback: fallback)
             warn("ngram: \(error.description); such orders use lmplz's fallback discounts \(fallback.one) \(fallback.two) \(fallback.threePlus)")
         }
-        let words = try corpus.vocabulary.arpaWords()
-        try NGramLanguageModel.write(model, words: words, config: settings, to: directory)
+        try NGramLanguageModel.write(model, words: text.words, config: settings, to: directory)
         let seconds = Date().timeIntervalSince(started)
 
-        let lm = NGramLanguageModel(model: model, vocabulary: corpus.vocabulary, config: settings)
-        let validation = lm.loss(corpus.validation)
+        let lm = NGramLanguageModel(model: model, vocabulary: text.corpus.vocabulary, config: settings)
+        let validation = lm.loss(text.corpus.validation)
         let storage = model.storage
         let order = counts.order, size = counts.vocabulary.size
         var fields: [(String, JSON)] = [
