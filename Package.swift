@@ -23,8 +23,8 @@ let package = Package(
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
         .target(name: "Kernels", dependencies: ["CBLAS", "CKernels", "CDNNL"]),
         .target(name: "Models", dependencies: ["Kernels", "CKernels"]),
-        .target(name: "Collectives"),
-        .target(name: "MPICollectives", dependencies: ["Collectives", "CMPI"]),
+        .target(name: "Collectives", dependencies: ["Files"]),
+        .target(name: "MPICollectives", dependencies: ["Collectives", "CMPI", "Files"]),
         .target(name: "Files"),
         .target(name: "NGram", dependencies: ["Files"]),
         // TensorBoard event files: TFRecord framing (CRC-32C by hand) around Event protocol

@@ -1,3 +1,4 @@
+import Files
 import Foundation
 
 /// The world of one process: every collective is the identity, and MPI is never touched.
@@ -41,7 +42,7 @@ public final class SingleProcessCommunicator: Communicator {
     public func finish() {}
 
     public func abort(_ message: String) -> Never {
-        FileHandle.standardError.write(Data("rnntrain: \(message)\n".utf8))
+        StandardError.line("rnntrain: \(message)")
         exit(2)
     }
 }

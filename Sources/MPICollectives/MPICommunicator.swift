@@ -1,5 +1,6 @@
 import CMPI
 import Collectives
+import Files
 import Foundation
 
 /// The world of an `mpirun` (or `srun`) job, through Open MPI. Errors come back as codes
@@ -179,11 +180,11 @@ public final class MPICommunicator: Communicator {
     public static let abortGrace: Double = 10
 
     public func abort(_ message: String) -> Never {
-        FileHandle.standardError.write(Data("rnntrain: rank \(rank): \(message)\n".utf8))
+        StandardError.line("rnntrain: rank \(rank): \(message)")
         let grace = Self.abortGrace
         Thread.detachNewThread {
             Thread.sleep(forTimeInterval: grace)
-            FileHandle.standardError.write(Data("rnntrain: rank \(self.rank): MPI_Abort did not end this rank within \(Int(grace)) s; exiting\n".utf8))
+            StandardError.line("rnntrain: rank \(self.rank): MPI_Abort did not end this rank within \(Int(grace)) s; exiting")
             _exit(2)
         }
         MPI_Abort(world, 2)

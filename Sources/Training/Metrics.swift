@@ -15,7 +15,7 @@ public final class MetricsLog {
         file = try AppendingFile(path: url.path)
         let cut = try file.dropPartialLastLine()
         if cut > 0 {
-            FileHandle.standardError.write(Data("rnntrain: \(url.path): cut a partial last record (\(cut) bytes) left by an interrupted run\n".utf8))
+            StandardError.line("rnntrain: \(url.path): cut a partial last record (\(cut) bytes) left by an interrupted run")
         }
     }
 

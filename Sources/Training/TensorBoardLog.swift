@@ -74,7 +74,7 @@ final class TensorBoardLog {
         } catch {
             let reason = "\(UserError.describing(error)); the event file ends before step \(step)"
             lost = reason
-            FileHandle.standardError.write(Data("rnntrain: \(reason); training goes on, metrics.jsonl keeps the log\n".utf8))
+            StandardError.line("rnntrain: \(reason); training goes on, metrics.jsonl keeps the log")
         }
     }
 }

@@ -42,14 +42,15 @@ public final class Trainer {
         modelConfig.vocabulary = corpus.vocabulary.count
         do {
             try modelConfig.validate()
-            try MemoryBudget.check(MemoryBudget.need(config: config, model: modelConfig, sequences: n),
+            try MemoryBudget.check(MemoryBudget.need(config: config, model: modelConfig, sequences: n,
+                                                     tokens: corpus.train.count + corpus.validation.count),
                                    machine: MemoryBudget.machine(), sequences: n, steps: config.train.seqLen)
             model = try Model<Float>(config: modelConfig, seed: config.train.seed, precision: config.train.precision)
         } catch let e as ModelError {
             throw UserError("\(e)")
         }
         if comm.rank == 0, model.productEngine == BF16Products.Engine.emulated.rawValue {
-            FileHandle.standardError.write(Data("rnntrain: \(BF16.emulationNotice)\n".utf8))
+            StandardError.line("rnntrain: \(BF16.emulationNotice)")
         }
         optimizer = Optimizer(config: config.optimizer, parameterCount: model.layout.count)
         let source = try BatchSource(config: config, tokens: corpus.train, maskToken: corpus.vocabulary.maskToken,

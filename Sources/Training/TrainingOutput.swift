@@ -19,7 +19,7 @@ public final class TrainingOutput {
             try StandardOutput.write(text)
         } catch {
             lost = "\(error)"
-            FileHandle.standardError.write(Data("rnntrain: \(error); training goes on, metrics.jsonl keeps the log\n".utf8))
+            StandardError.line("rnntrain: \(error); training goes on, metrics.jsonl keeps the log")
         }
     }
 

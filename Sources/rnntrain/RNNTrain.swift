@@ -14,6 +14,7 @@ struct RNNTrain: ParsableCommand {
     /// explicit exit codes pass through. A Foundation file error that escaped a command is
     /// reworded to "<path>: <strerror>" (`UserError.describing`), never printed as an NSError dump.
     static func main() {
+        StandardStreams.prepare()
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -24,13 +25,13 @@ struct RNNTrain: ParsableCommand {
             if status == .success {
                 // Help, written with a checked write so `--help > /dev/full` fails too.
                 do { try StandardOutput.line(fullMessage(for: error)) } catch {
-                    FileHandle.standardError.write(Data("rnntrain: \(UserError.describing(error))\n".utf8))
+                    StandardError.line("rnntrain: \(UserError.describing(error))")
                     Foundation.exit(2)
                 }
                 Foundation.exit(0)
             }
             let line = UserError.describing(error) { message(for: $0) }
-            FileHandle.standardError.write(Data("rnntrain: \(line)\n".utf8))
+            StandardError.line("rnntrain: \(line)")
             Foundation.exit(2)
         }
     }

@@ -33,7 +33,7 @@ struct WorldOptions: ParsableArguments {
             comm.finish()
             throw ExitCode(stop.status)
         } catch let error as AgreedError {
-            if comm.isRoot { FileHandle.standardError.write(Data("rnntrain: \(error)\n".utf8)) }
+            if comm.isRoot { StandardError.line("rnntrain: \(error)") }
             comm.finish()
             throw ExitCode(2)
         } catch {
