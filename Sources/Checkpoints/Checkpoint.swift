@@ -8,6 +8,8 @@ import TextData
 /// A checkpoint directory read back and checked: manifest, model, training state, config.
 public struct Checkpoint {
     public static let configName = "config.yaml"
+    /// Characters of a checkpoint's config error shown (a key and its complaint fit).
+    static let excerptLength = 80
 
     public let name: String
     public let config: TrainingConfig
@@ -36,9 +38,13 @@ public struct Checkpoint {
         let configSource = "\(name)/\(Self.configName)"
         do {
             config = try TrainingConfig.parse(yaml: String(decoding: files[Self.configName]!, as: UTF8.self), source: configSource)
-        } catch let error as UserError where !error.description.hasPrefix(configSource) {
-            // Validation names only the key ("train.seq_len: …"); here the file matters too.
-            throw UserError("\(configSource): \(error.description)")
+        } catch let error as UserError {
+            // The file may be someone else's and its text anything: the reason, which quotes
+            // its keys and values, is shown only as a short, escaped excerpt.
+            var reason = Substring(error.description)
+            if reason.hasPrefix(configSource + ": ") { reason = reason.dropFirst(configSource.count + 2) }
+            let excerpt = reason.count > Self.excerptLength ? String(reason.prefix(Self.excerptLength)) + "…" : String(reason)
+            throw UserError("\(configSource): not a config this rnntrain reads: \(JSON.quote(excerpt))")
         }
         (model, vocabulary) = try ModelFile.decode(files[ModelFile.name]!, source: "\(name)/\(ModelFile.name)",
                                                    precision: precision ?? config.train.precision)

@@ -50,7 +50,8 @@ public struct CheckpointStore: Sendable {
                 throw UserError("checkpoint file name \(JSON.quotedShort(name)) is not allowed")
             }
         }
-        try FileIO.makeDirectories(directory)
+        try FileIO.makeDirectories(directory.deletingLastPathComponent())
+        try FileIO.makeOwnDirectory(directory)
         let name = Self.name(step: step)
         let final = directory.appendingPathComponent(name, isDirectory: true)
         let temporary = directory.appendingPathComponent(".tmp-\(name)-\(getpid())")
@@ -100,15 +101,23 @@ public struct CheckpointStore: Sendable {
         try? FileIO.removeTree(aside)
     }
 
-    /// Checkpoint directories by step, oldest first (temporary and foreign names ignored).
-    public func list() -> [(step: Int, url: URL)] {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return [] }
+    /// Checkpoint directories by step, oldest first (temporary and foreign names, and files,
+    /// ignored). Links are listed, for `read` to refuse by name rather than skip in silence. No
+    /// checkpoints/ directory is an empty list; any
+    /// other failure to read it (no permission, not a directory, a link) throws, because taking
+    /// it for "no checkpoint" would start afresh and overwrite the checkpoints it holds.
+    public func list() throws -> [(step: Int, url: URL)] {
+        var info = stat()
+        guard lstat(directory.path, &info) == 0 else {
+            if errno == ENOENT { return [] }
+            throw FileIO.osError(directory.path)
+        }
+        guard (info.st_mode & S_IFMT) != S_IFLNK else { throw FileIO.linkRefused(directory.path) }
         var found: [(step: Int, url: URL)] = []
-        for name in names {
+        for name in try FileIO.names(in: directory) {
             guard let step = Self.step(fromName: name) else { continue }
             let url = directory.appendingPathComponent(name, isDirectory: true)
-            var info = stat()
-            guard stat(url.path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else { continue }
+            guard lstat(url.path, &info) == 0, [S_IFDIR, S_IFLNK].contains(info.st_mode & S_IFMT) else { continue }
             found.append((step, url))
         }
         return found.sorted { $0.step < $1.step }
@@ -136,15 +145,21 @@ public struct CheckpointStore: Sendable {
     /// Verifies a checkpoint directory: manifest present and well-formed, every listed file present
     /// with the listed hash, no file missing from the manifest (except the manifest). Returns the
     /// files' bytes by name. Errors name the file: "<checkpoint>/model.safetensors: checksum mismatch".
-    public static func read(_ checkpoint: URL) throws -> [String: [UInt8]] {
+    /// A checkpoint may come from someone else: its files are read without following links (a
+    /// `config.yaml -> /etc/shadow` with a matching manifest would otherwise be read and quoted),
+    /// and so is the checkpoint itself when it is `inRun`, one of a run directory's.
+    public static func read(_ checkpoint: URL, inRun: Bool = false) throws -> [String: [UInt8]] {
         let path = checkpoint.path
+        var info = stat()
+        if inRun, lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFLNK { throw FileIO.linkRefused(path) }
         let present: Set<String>
-        do { present = Set(try FileManager.default.contentsOfDirectory(atPath: path)) } catch {
+        do { present = Set(try FileIO.names(in: checkpoint)) } catch {
             throw UserError("\(path): missing or not a readable directory")
         }
         let manifestURL = checkpoint.appendingPathComponent(manifestName)
         guard present.contains(manifestName) else { throw UserError("\(manifestURL.path): missing") }
-        let listed = try parseManifest(try FileIO.read(manifestURL, limit: maximumManifestBytes), source: manifestURL.path)
+        let listed = try parseManifest(try FileIO.read(manifestURL, limit: maximumManifestBytes, followingLinks: false),
+                                       source: manifestURL.path)
 
         for name in present.sorted() where name != manifestName && listed[name] == nil {
             throw UserError("\(path)/\(TrainingConfig.shown(name)): not listed in \(manifestName)")
@@ -153,7 +168,7 @@ public struct CheckpointStore: Sendable {
         for (name, expected) in listed.sorted(by: { $0.key < $1.key }) {
             let url = checkpoint.appendingPathComponent(name)
             guard present.contains(name) else { throw UserError("\(url.path): missing") }
-            let bytes = try FileIO.read(url, limit: maximumFileBytes)
+            let bytes = try FileIO.read(url, limit: maximumFileBytes, followingLinks: false)
             let actual = SHA256.hash(bytes)
             guard actual == expected else {
                 throw UserError("\(url.path): checksum mismatch (\(manifestName) lists \(SHA256.hex(expected).prefix(12))…, "
@@ -200,12 +215,13 @@ public struct CheckpointStore: Sendable {
         public var skipped: [String]
     }
 
-    /// Verifies checkpoints from the newest down and stops at the first that passes.
-    public func newestValid() -> Search {
+    /// Verifies checkpoints from the newest down and stops at the first that passes; throws when
+    /// the directory cannot be listed.
+    public func newestValid() throws -> Search {
         var skipped: [String] = []
-        for (step, url) in list().reversed() {
+        for (step, url) in try list().reversed() {
             do {
-                return Search(newest: (step, url, try Self.read(url)), skipped: skipped)
+                return Search(newest: (step, url, try Self.read(url, inRun: true)), skipped: skipped)
             } catch {
                 skipped.append((error as? UserError)?.description ?? "\(url.path): \(error)")
             }
@@ -218,14 +234,12 @@ public struct CheckpointStore: Sendable {
     /// 1); an invalid checkpoint is never counted as kept and never deleted: it may be evidence.
     /// Verifying reads every checkpoint in full; with pruning after each write that is `keep + 1`.
     public func prune(keep: Int) throws {
-        if let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) {
-            for name in names where name.hasPrefix(".tmp-") && Self.writerIsGone(temporaryName: name) {
-                try FileIO.removeTree(directory.appendingPathComponent(name))
-            }
+        for name in try FileIO.names(in: directory) where name.hasPrefix(".tmp-") && Self.writerIsGone(temporaryName: name) {
+            try FileIO.removeTree(directory.appendingPathComponent(name))
         }
         var kept = 0
-        for (_, url) in list().reversed() {
-            guard (try? Self.read(url)) != nil else { continue }
+        for (_, url) in try list().reversed() {
+            guard (try? Self.read(url, inRun: true)) != nil else { continue }
             kept += 1
             if kept <= max(keep, 1) { continue }
             // Rename first: a crash halfway through the deletion then leaves a ".tmp-" leftover for

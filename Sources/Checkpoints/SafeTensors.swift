@@ -110,11 +110,12 @@ public enum SafeTensors {
         var claimed: UInt64 = 0
         for i in (0..<8).reversed() { claimed = claimed << 8 | UInt64(bytes[i]) }
         guard claimed <= UInt64(maximumHeaderLength) else {
-            throw fail("header length \(claimed) exceeds the 100 MB limit (corrupt file?)")
+            // The claimed length is the file's first 8 bytes, not quoted: the file may be anyone's.
+            throw fail("its header length exceeds the 100 MB limit (corrupt file?)")
         }
         let headerLength = Int(claimed)
         guard headerLength <= bytes.count - 8 else {
-            throw fail("truncated: header length \(headerLength) but only \(bytes.count - 8) bytes follow")
+            throw fail("truncated: its header length is more than the \(bytes.count - 8) bytes that follow")
         }
         let dataStart = 8 + headerLength
         let dataLength = bytes.count - dataStart

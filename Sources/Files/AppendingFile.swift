@@ -11,11 +11,14 @@ public final class AppendingFile {
 
     /// Opens `path`, creating it (mode 0644) when missing; with `new`, only creates it, and an
     /// existing file is an error ("File exists") rather than a file someone else writes. Refuses
-    /// anything but a regular file, opened without blocking so a FIFO cannot stall us.
+    /// anything but a regular file: a link is not followed (these files live in a run
+    /// directory), a device or FIFO is refused before it is opened, and the open does not block,
+    /// so a FIFO put there in between cannot stall us either.
     public init(path: String, new: Bool = false) throws {
         self.path = path
-        fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK | (new ? O_EXCL : 0), 0o644)
-        guard fd >= 0 else { throw FileIO.osError(path) }
+        try FileIO.requireReplaceable(path)
+        fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW | (new ? O_EXCL : 0), 0o644)
+        guard fd >= 0 else { throw errno == ELOOP ? FileIO.linkRefused(path) : FileIO.osError(path) }
         var info = stat()
         guard fstat(fd, &info) == 0 else {
             let reason = errno

@@ -8,11 +8,13 @@ public enum FileIO {
     /// The whole file. The buffer is sized by `fstat` of the open file, so a file can never make
     /// us allocate more than it holds, and a file of more than `limit` bytes is refused before
     /// anything is allocated. Only regular files are read: opened without blocking, so a FIFO
-    /// cannot stall us, and refused, as are devices (/dev/zero would never end).
-    public static func read(_ url: URL, limit: Int = .max) throws -> [UInt8] {
+    /// cannot stall us, and refused, as are devices (/dev/zero would never end). Without
+    /// `followingLinks` (a file inside a checkpoint or run directory, which may come from someone
+    /// else) a symbolic link is refused rather than followed to whatever file it names.
+    public static func read(_ url: URL, limit: Int = .max, followingLinks: Bool = true) throws -> [UInt8] {
         let path = url.path
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else { throw osError(path) }
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (followingLinks ? 0 : O_NOFOLLOW))
+        guard fd >= 0 else { throw errno == ELOOP && !followingLinks ? linkRefused(path) : osError(path) }
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw osError(path) }
@@ -55,9 +57,15 @@ public enum FileIO {
     /// Replaces `url` with `bytes` so that a crash leaves either the old or the new content, never a
     /// mix: write a temporary sibling, fsync it, rename it over `url`, fsync the directory. A
     /// failure names `url`, the file the user knows, not the temporary one.
+    /// Only a regular file is replaced: a symlink, FIFO, device or directory at `url` is refused
+    /// (`requireReplaceable`), since the rename would put our file in its place (as root, over
+    /// /dev/null). The temporary name is removed first and created exclusively, so a link
+    /// planted under it is never followed.
     public static func writeAtomically(_ bytes: [UInt8], to url: URL) throws {
+        try requireReplaceable(url.path)
         let directory = url.deletingLastPathComponent()
         let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+        unlink(temporary.path)
         var failure = writeSyncedReason(bytes, to: temporary.path)
         if failure == 0, rename(temporary.path, url.path) != 0 { failure = errno }
         guard failure == 0 else {
@@ -76,7 +84,8 @@ public enum FileIO {
         guard fsync(fd) == 0 else { throw osError(url.path) }
     }
 
-    /// Creates (or truncates) `url`, writes all of `bytes` and fsyncs it before closing.
+    /// Creates `url`, which must not exist yet (nor be a link), writes all of `bytes` and fsyncs
+    /// it before closing.
     public static func writeSynced(_ bytes: [UInt8], to url: URL) throws {
         let failure = writeSyncedReason(bytes, to: url.path)
         if failure != 0 { throw osError(url.path, failure) }
@@ -84,7 +93,7 @@ public enum FileIO {
 
     /// `writeSynced`'s work; the errno of the first failure, 0 on success.
     private static func writeSyncedReason(_ bytes: [UInt8], to path: String) -> Int32 {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
         guard fd >= 0 else { return errno }
         var failure = bytes.withUnsafeBytes { writeAll(fd, $0) }
         if failure == 0, fsync(fd) != 0 { failure = errno }
@@ -130,6 +139,42 @@ public enum FileIO {
         guard parent.path != path else { throw osError(path, reason) }
         try makeDirectories(parent)
         if mkdir(path, 0o755) != 0, errno != EEXIST { throw osError(path) }
+    }
+
+    /// Creates directory `url` inside a directory of ours (a run's checkpoints/, tb/); fine if it
+    /// already is a directory, refused if it is a link, so that nothing we write there lands
+    /// where a link points.
+    public static func makeOwnDirectory(_ url: URL) throws {
+        guard mkdir(url.path, 0o755) != 0 else { return }
+        guard errno == EEXIST else { throw osError(url.path) }
+        var info = stat()
+        guard lstat(url.path, &info) == 0 else { throw osError(url.path) }
+        switch info.st_mode & S_IFMT {
+        case S_IFDIR: return
+        case S_IFLNK: throw linkRefused(url.path)
+        default: throw osError(url.path, ENOTDIR)
+        }
+    }
+
+    /// Nothing, when `path` is missing or a regular file; otherwise the line that refuses to
+    /// replace it ("<path>: not a regular file (a FIFO); not replaced"), or the reason it
+    /// cannot be examined.
+    public static func requireReplaceable(_ path: String) throws {
+        var info = stat()
+        guard lstat(path, &info) == 0 else {
+            if errno == ENOENT { return }
+            throw osError(path)
+        }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: return
+        case S_IFLNK: throw UserError("\(path): a symbolic link; not followed and not replaced (name the file itself)")
+        default: throw UserError("\(notRegular(path, info.st_mode)); not replaced")
+        }
+    }
+
+    /// "<path>: a symbolic link, not followed inside a checkpoint or run directory".
+    public static func linkRefused(_ path: String) -> UserError {
+        UserError("\(path): a symbolic link, not followed inside a checkpoint or run directory")
     }
 
     /// Removes a file or a directory tree; a missing path is not an error.

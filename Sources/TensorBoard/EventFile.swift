@@ -24,9 +24,11 @@ public final class EventFile {
     /// the file version and a SessionLog START at `firstStep`, the first step this session logs:
     /// TensorBoard then forgets what earlier files hold for steps ≥ `firstStep`, the records a
     /// crashed session wrote after its last checkpoint, which this session trains and logs again.
+    /// `directory` itself may not be a link: it is a run's own (tb/ by default).
     public init(directory: URL, firstStep: Int, host: String = EventFile.hostName(),
                 now: Double = Date().timeIntervalSince1970) throws {
-        try FileIO.makeDirectories(directory)
+        try FileIO.makeDirectories(directory.deletingLastPathComponent())
+        try FileIO.makeOwnDirectory(directory)
         let time = max(Int(now), (try Self.newestTime(in: directory) ?? -1) + 1)
         url = directory.appendingPathComponent("events.out.tfevents.\(time).\(host)")
         file = try AppendingFile(path: url.path, new: true)

@@ -29,14 +29,21 @@ public final class RunLock {
         // A holder that gives up deletes the file while it still holds it (`withdraw`): a lock won
         // on such an unlinked file locks nothing, so the file must still be the one at `url`.
         for _ in 0..<8 {
-            var opened = open(url.path, O_RDWR | O_CLOEXEC)
+            // Not through a link, and never a FIFO or device, which could block or be written to.
+            try FileIO.requireReplaceable(url.path)
+            var opened = open(url.path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
             var made = false
             if opened < 0 {
-                guard errno == ENOENT else { throw FileIO.osError(url.path) }
+                guard errno == ENOENT else { throw errno == ELOOP ? FileIO.linkRefused(url.path) : FileIO.osError(url.path) }
                 opened = open(url.path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
                 if opened < 0 && errno == EEXIST { continue }  // another run created it just now
                 guard opened >= 0 else { throw FileIO.osError(url.path) }
                 made = true
+            }
+            var kind = stat()
+            guard fstat(opened, &kind) == 0, (kind.st_mode & S_IFMT) == S_IFREG else {
+                close(opened)
+                throw UserError("\(url.path): not a regular file; not used as the run's lock")
             }
             guard flock(opened, LOCK_EX | LOCK_NB) == 0 else {
                 let reason = errno
@@ -68,12 +75,18 @@ public final class RunLock {
         guard written == line.count, ftruncate(descriptor, off_t(line.count)) == 0 else { throw FileIO.osError(url.path) }
     }
 
-    /// The holder as its lock file names it.
+    /// The holder as its lock file names it. Only a line of the form this class writes is
+    /// quoted: the file is in a directory others may write, and what it holds is theirs.
     static func holder(of url: URL) -> String {
-        guard let bytes = try? FileIO.read(url, limit: 4096) else { return "its \(fileName) cannot be read" }
+        guard let bytes = try? FileIO.read(url, limit: 4096, followingLinks: false) else { return "its \(fileName) cannot be read" }
         let first = String(decoding: bytes.prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self)
         guard !first.isEmpty else { return "one that has not yet written its host and pid into \(url.path)" }
-        return "\(first.prefix(200)), as \(url.path) says"
+        let words = first.split(separator: " ", omittingEmptySubsequences: false)
+        guard words.count == 4, words[0] == "host", words[2] == "pid", Int32(words[3]) != nil, words[1].utf8.count <= 64,
+              words[1].unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 0x20 && $0.value < 0x7f }) else {
+            return "its \(fileName) does not name it"
+        }
+        return "\(first), as \(url.path) says"
     }
 
     /// Removes what acquiring created (the file, then the directory when left empty) and releases

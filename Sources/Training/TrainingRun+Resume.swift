@@ -26,11 +26,11 @@ extension TrainingRun {
             guard comm.isRoot else { return }
             switch resume {
             case nil:
-                if let last = store.list().last {
+                if let last = try store.list().last {
                     throw UserError("\(directory.path) already holds \(last.url.lastPathComponent); pass --resume auto to continue it, or choose another --run-dir")
                 }
             case "auto":
-                let search = store.newestValid()
+                let search = try store.newestValid()
                 for reason in search.skipped { log("resume: skipped \(reason)") }
                 if let newest = search.newest {
                     log("resume: continuing from \(newest.url.path)")
@@ -38,7 +38,7 @@ extension TrainingRun {
                 } else if search.skipped.isEmpty {
                     log("resume: no checkpoint in \(store.directory.path); starting fresh")
                 } else {
-                    let names = store.list().reversed().map(\.url.lastPathComponent).joined(separator: ", ")
+                    let names = try store.list().reversed().map(\.url.lastPathComponent).joined(separator: ", ")
                     let count = search.skipped.count == 1 ? "the one checkpoint" : "the \(search.skipped.count) checkpoints"
                     guard policy.freshIfInvalid else {
                         throw UserError("none of \(count) in \(store.directory.path) is valid (\(names); reasons above); "

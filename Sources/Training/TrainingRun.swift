@@ -45,6 +45,7 @@ public final class TrainingRun {
         let store = CheckpointStore(directory: directory.appendingPathComponent("checkpoints"))
         self.store = store
         trainer = try agree(comm) {
+            try MemoryBudget.checkText(config: config.data, machine: MemoryBudget.machine())
             let corpus = try Corpus.load(path: config.data.path, valPath: config.data.valPath,
                                          valFraction: config.data.valFraction, tokenizer: config.data.tokenizer,
                                          minCount: config.data.minCount,
@@ -84,7 +85,7 @@ public final class TrainingRun {
             tensorboard = try TensorBoardLog.directory(config.log.tensorboard, runDirectory: directory).map {
                 try TensorBoardLog(directory: $0, firstStep: trainer.step + 1)
             }
-            try FileIO.makeDirectories(store.directory)
+            try FileIO.makeOwnDirectory(store.directory)
             try FileIO.writeAtomically(Array(config.yaml().utf8), to: directory.appendingPathComponent("config.yaml"))
         }
     }
@@ -138,7 +139,7 @@ public final class TrainingRun {
                 if comm.isRoot, !warned, let warning = times.warning(hosts: comm.hosts, step: step) {
                     warned = true
                     progress.finish()
-                    FileHandle.standardError.write(Data("rnntrain: warning: \(warning)\n".utf8))
+                    StandardError.line("rnntrain: warning: \(warning)")
                 }
                 if comm.isRoot {
                     let eta = Double(total - step) * Double(config.train.globalBatch * config.train.seqLen) / rate
@@ -216,7 +217,7 @@ public final class TrainingRun {
         if last {
             try agree(comm) {
                 do { try write() } catch {
-                    let newest = store.list().last.map { "the newest on disk is \($0.url.path)" } ?? "no checkpoint is on disk"
+                    let newest = (try? store.list())?.last.map { "the newest on disk is \($0.url.path)" } ?? "no checkpoint is on disk"
                     let earlier = failedCheckpoints == 0 ? "" : "; \(failedCheckpoints) earlier checkpoint\(failedCheckpoints == 1 ? "" : "s") failed too"
                     throw UserError("the last checkpoint (step \(state.step)) was not written: \(error); \(newest)\(earlier)")
                 }
@@ -229,7 +230,7 @@ public final class TrainingRun {
         case .continue:
             do { try write() } catch {
                 failedCheckpoints += 1
-                FileHandle.standardError.write(Data("rnntrain: checkpoint not written: \(error); training continues (checkpoint.on_error: continue)\n".utf8))
+                StandardError.line("rnntrain: checkpoint not written: \(error); training continues (checkpoint.on_error: continue)")
             }
         }
     }

@@ -23,7 +23,13 @@ struct ExportCommand: ParsableCommand {
     @Flag(help: "Let the caller choose the chunk length τ at run time (default: fixed at the checkpoint's train.seq_len).")
     var stepsDynamic = false
 
+    func validate() throws {
+        if onnx.isEmpty { throw ValidationError("--onnx is empty; name the file to write") }
+    }
+
     func run() throws {
+        // Before any work: an output that is a device, FIFO, link or directory is not replaced.
+        try FileIO.requireReplaceable(onnx)
         let ckpt = try Checkpoint.load(checkpoint, precision: .fp32)
         try FiniteWeights.require(ckpt)
         let steps = stepsDynamic ? nil : ckpt.config.train.seqLen
