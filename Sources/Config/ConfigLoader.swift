@@ -85,6 +85,10 @@ extension TrainingConfig {
         }
         let key = override[..<equals].trimmingCharacters(in: .whitespaces)
         guard let option = Self.optionsByKey[key] else { throw Self.unknownKey(key, source: source) }
+        // YAML would fold a newline into a space, and the run would use a value nobody typed.
+        guard !override.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) else {
+            throw UserError("\(source): a control character (a newline, a tab) in a --set value; write the value on one line")
+        }
         let value = try Self.composeDocument(String(override[override.index(after: equals)...]), source: source)
         try set(option, to: value ?? Node("", Tag(.null)), source: source)
     }

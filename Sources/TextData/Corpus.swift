@@ -21,6 +21,9 @@ public struct Corpus: Sendable {
     /// part only. valFraction 0 → empty validation.
     public static func load(path: String, valPath: String, valFraction: Double, tokenizer: TokenizerKind,
                             minCount: Int, withMask: Bool) throws -> Corpus {
+        guard !path.isEmpty else {
+            throw UserError("data.path is not set: name the training text in the config's data section or with --set data.path=FILE")
+        }
         let text = try readText(path)
         let trainText: [UInt8]
         let valText: [UInt8]

@@ -13,16 +13,19 @@ enum MemoryBudget {
         var state: Double
         /// The activation arena for a micro-batch of `sequences` × τ.
         var activations: Double
-        var total: Double { state + activations }
+        /// The corpus's tokens, 4 bytes each, held for the whole run.
+        var data: Double = 0
+        var total: Double { state + activations + data }
     }
 
-    static func need(config: TrainingConfig, model: ModelConfig, sequences: Int) -> Need {
+    static func need(config: TrainingConfig, model: ModelConfig, sequences: Int, tokens: Int = 0) -> Need {
         let parameters = Double(ParameterLayout(config: model).count)
         let slots = 2 + (Optimizer.usesFirst(config.optimizer) ? 1 : 0) + (Optimizer.usesSecond(config.optimizer) ? 1 : 0)
         let fixed = config.train.deterministic ? 8 * parameters : 0
         return Need(state: 4 * Double(slots) * parameters + fixed,
                     activations: MemoryEstimate.activationBytes(config: model, steps: config.train.seqLen,
-                                                                sequences: sequences, scalarBytes: 4))
+                                                                sequences: sequences, scalarBytes: 4),
+                    data: 4 * Double(tokens))
     }
 
     /// The memory this process may use: physical memory, or less when a control group limits it
@@ -72,9 +75,34 @@ enum MemoryBudget {
         guard need.total > share else { return }
         let ranks = machine.ranks == 1 ? "one rank" : "each of its \(machine.ranks) ranks"
         throw UserError("the model needs \(shown(need.total)) per rank (parameters, gradients and optimizer state "
-            + "\(shown(need.state)), activations \(shown(need.activations)) for \(sequences) sequences × τ = \(steps)), "
+            + "\(shown(need.state)), activations \(shown(need.activations)) for \(sequences) sequences × τ = \(steps), "
+            + "the corpus's tokens \(shown(need.data))), "
             + "more than the \(shown(share)) of memory this machine (or its control group) allows \(ranks); lower model.hidden, "
             + "model.layers or model.embedding, or train.seq_len, or raise train.accumulate")
+    }
+
+    /// Bytes of memory a rank holds per byte of text while it reads and tokenizes it: the text,
+    /// its training and validation copies, and 4-byte tokens (one per byte for char and byte,
+    /// about one per 5 bytes for word). Measured peaks (issue 22, 100 MB of English): 8.3 for
+    /// char, 3.1 for word.
+    static func bytesPerTextByte(_ tokenizer: TokenizerKind) -> Double { tokenizer == .word ? 3.1 : 8.3 }
+
+    /// Refuses, before a byte of it is read, a corpus whose reading would need more memory than
+    /// this machine allows each rank: otherwise the OOM killer ends the job, not this one line.
+    /// The files' sizes come from stat; a path that cannot be examined is left to the reader.
+    static func checkText(config: DataConfig, machine: (bytes: Double, ranks: Int)) throws {
+        var size = 0.0
+        for path in [config.path, config.valPath] where !path.isEmpty {
+            var info = stat()
+            if stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG { size += Double(info.st_size) }
+        }
+        let need = size * bytesPerTextByte(config.tokenizer)
+        let share = machine.bytes / Double(machine.ranks)
+        guard need > share else { return }
+        let ranks = machine.ranks == 1 ? "one rank" : "each of its \(machine.ranks) ranks"
+        throw UserError("\(config.path): reading \(shown(size)) of text needs about \(shown(need)) on every rank "
+            + "(\(bytesPerTextByte(config.tokenizer)) bytes per byte with the \(config.tokenizer.rawValue) tokenizer), more than the "
+            + "\(shown(share)) of memory this machine (or its control group) allows \(ranks); use a smaller corpus or fewer ranks per node")
     }
 
     static func shown(_ bytes: Double) -> String {

@@ -31,6 +31,11 @@ struct NGramCommand: ParsableCommand {
 
     @OptionGroup var world: WorldOptions
 
+    func validate() throws {
+        // URL(fileURLWithPath: "") is the current directory: an empty path would write there.
+        if runDir?.isEmpty == true { throw ValidationError("--run-dir is empty; name a directory") }
+    }
+
     func run() throws {
         let started = Date()
         let name = URL(fileURLWithPath: config).deletingPathExtension().lastPathComponent

@@ -31,6 +31,8 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var world: WorldOptions
 
     func validate() throws {
+        // URL(fileURLWithPath: "") is the current directory: an empty path would train there.
+        if runDir?.isEmpty == true { throw ValidationError("--run-dir is empty; name a directory") }
         if freshIfInvalid && resume != "auto" {
             throw ValidationError("--fresh-if-invalid needs --resume auto")
         }
