@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import TestSupport
 import XCTest
 
 /// Bad input gets ONE clear line on stderr and exit status 2, nothing half-written; help exits 0.
@@ -270,13 +271,14 @@ final class BadInputTests: XCTestCase {
         XCTAssertFalse(r.stderr.contains("no such file"), "a directory that exists called missing: \(r.stderr)")
     }
 
-    /// A FIFO with no writer would block a plain open forever, and /dev/zero never ends; both
+    /// A FIFO with no writer would block a plain open forever, and a zero device never ends; both
     /// are refused at once for what they are, as data.path and as eval's --data.
     func testDataThatIsAFIFOOrADevice() throws {
         let fifo = dir.appendingPathComponent("fifo")
         XCTAssertEqual(mkfifo(fifo.path, 0o644), 0)
         let checkpoint = try trainedCheckpoint()
-        for (path, kind) in [(fifo.path, "a FIFO"), ("/dev/zero", "a character device")] {
+        let zero = try DeviceNode.make(DeviceNode.zero, named: "zero", in: dir)
+        for (path, kind) in [(fifo.path, "a FIFO"), (zero.path, "a character device")] {
             let config = try write(tinyConfig(data: URL(fileURLWithPath: path)), to: dir.appendingPathComponent("special.yaml"))
             for arguments in [["train", "--config", config.path, "--run-dir", runDir.path],
                               ["eval", "--checkpoint", checkpoint.path, "--data", path]] {

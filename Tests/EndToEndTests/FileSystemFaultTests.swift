@@ -18,6 +18,11 @@ final class FileSystemFaultTests: XCTestCase {
 
     private func reason(_ code: Int32) -> String { String(cString: strerror(code)) }
 
+    /// A full device of the test's own (writes fail with ENOSPC), like /dev/full.
+    private func fullDevice() throws -> String {
+        try DeviceNode.make(DeviceNode.full, named: "full-\(UUID().uuidString)", in: dir).path
+    }
+
     private func assertNoDump(_ r: Tool.Result, file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertFalse(r.stderr.contains("Error Domain") || r.stderr.contains("UserInfo"),
                        "an NSError dump instead of a line:\n\(r.stderr)", file: file, line: line)
@@ -102,7 +107,7 @@ final class FileSystemFaultTests: XCTestCase {
         for arguments in commands {
             // The same command succeeds on a pipe: the failure below is the device's doing.
             XCTAssertEqual(try Tool.rnntrain(arguments).status, 0, arguments.joined(separator: " "))
-            let (r, _) = try Tool.rnntrain(arguments, stdoutPath: "/dev/full", deadline: 120)
+            let (r, _) = try Tool.rnntrain(arguments, stdoutPath: try fullDevice(), deadline: 120)
             assertBadInput(r, mentions: ["standard output: \(reason(ENOSPC))"], "\(arguments[0]) > /dev/full")
         }
     }
@@ -114,7 +119,7 @@ final class FileSystemFaultTests: XCTestCase {
         try tinyConfig(data: text, extra: ["checkpoint": [("every", "0")], "log": [("every", "2"), ("eval_every", "0")]])
             .write(to: config, atomically: true, encoding: .utf8)
         let run = dir.appendingPathComponent("full-run")
-        let (r, _) = try Tool.rnntrain(["train", "--config", config.path, "--run-dir", run.path], stdoutPath: "/dev/full",
+        let (r, _) = try Tool.rnntrain(["train", "--config", config.path, "--run-dir", run.path], stdoutPath: try fullDevice(),
                                        deadline: 120)
         XCTAssertEqual(r.status, 2, r.stderr)
         let errors = lines(r.stderr)
@@ -129,7 +134,7 @@ final class FileSystemFaultTests: XCTestCase {
     func testHelpToAFullDevice() throws {
         for arguments in [["--help"], ["sample", "--help"]] {
             XCTAssertEqual(try Tool.rnntrain(arguments).status, 0, arguments.joined(separator: " "))
-            let (r, _) = try Tool.rnntrain(arguments, stdoutPath: "/dev/full", deadline: 60)
+            let (r, _) = try Tool.rnntrain(arguments, stdoutPath: try fullDevice(), deadline: 60)
             assertBadInput(r, mentions: ["standard output: \(reason(ENOSPC))"], "\(arguments.joined(separator: " ")) > /dev/full")
         }
     }
@@ -138,7 +143,7 @@ final class FileSystemFaultTests: XCTestCase {
     func testLongSampleStopsAtTheFirstFailedWrite() throws {
         let checkpoint = try trainedCheckpoint().path
         let (r, seconds) = try Tool.rnntrain(["sample", "--checkpoint", checkpoint, "--length", "100000000"],
-                                             stdoutPath: "/dev/full", deadline: 120)
+                                             stdoutPath: try fullDevice(), deadline: 120)
         assertBadInput(r, mentions: ["standard output: \(reason(ENOSPC))"], "sample --length 100000000 > /dev/full")
         XCTAssertLessThan(seconds, 60, "sample went on after its output failed")
     }

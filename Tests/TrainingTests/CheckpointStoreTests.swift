@@ -73,8 +73,8 @@ final class CheckpointStoreTests: XCTestCase {
         let url12 = try store.write(step: 12, files: files(seed: 12))
         XCTAssertEqual(url5.lastPathComponent, "step-00000005")
         XCTAssertEqual(url12, path(12))
-        XCTAssertEqual(store.list().map(\.step), [5, 12])
-        XCTAssertEqual(store.list().map(\.url), [url5, url12])
+        XCTAssertEqual(try store.list().map(\.step), [5, 12])
+        XCTAssertEqual(try store.list().map(\.url), [url5, url12])
         XCTAssertEqual(try CheckpointStore.read(url5), files(seed: 5))
         XCTAssertEqual(try CheckpointStore.read(url12), files(seed: 12))
         XCTAssertEqual(entries(url5), ["SHA256SUMS", "empty.bin", "model.safetensors", "state.safetensors"])
@@ -106,13 +106,13 @@ final class CheckpointStoreTests: XCTestCase {
 
     func testLargeStepsAndBadFileNames() throws {
         try store.write(step: 123_456_789, files: ["a": [1]])
-        XCTAssertEqual(store.list().map(\.step), [123_456_789])
+        XCTAssertEqual(try store.list().map(\.step), [123_456_789])
         for name in ["", "a/b", "SHA256SUMS", ".hidden", "..", "line\nbreak"] {
             XCTAssertThrowsError(try store.write(step: 2, files: [name: [1]]), "name \(name.debugDescription)") { error in
                 XCTAssertTrue(error is UserError)
             }
         }
-        XCTAssertEqual(store.list().map(\.step), [123_456_789])
+        XCTAssertEqual(try store.list().map(\.step), [123_456_789])
     }
 
     // MARK: - Detecting damage
@@ -177,7 +177,7 @@ final class CheckpointStoreTests: XCTestCase {
     func testNewestValidSkipsCorruptNewerOnes() throws {
         for step in [1, 2, 3] { try store.write(step: step, files: files(seed: UInt8(step))) }
         try flipByte(path(3, "model.safetensors"))
-        let search = store.newestValid()
+        let search = try store.newestValid()
         let newest = try XCTUnwrap(search.newest)
         XCTAssertEqual(newest.step, 2)
         XCTAssertEqual(newest.url, path(2))
@@ -189,13 +189,13 @@ final class CheckpointStoreTests: XCTestCase {
         // None valid: every one is rejected, newest first, each with its own reason.
         try FileManager.default.removeItem(at: path(1, "SHA256SUMS"))
         try FileManager.default.removeItem(at: path(2, "empty.bin"))
-        let none = store.newestValid()
+        let none = try store.newestValid()
         XCTAssertNil(none.newest)
         XCTAssertEqual(none.skipped.count, 3, "\(none.skipped)")
         for (reason, (step, fragment)) in zip(none.skipped, [(3, "checksum mismatch"), (2, "empty.bin: missing"), (1, "SHA256SUMS: missing")]) {
             XCTAssertTrue(reason.contains("step-0000000\(step)") && reason.contains(fragment), reason)
         }
-        let empty = CheckpointStore(directory: root.appendingPathComponent("nothing-here")).newestValid()
+        let empty = try CheckpointStore(directory: root.appendingPathComponent("nothing-here")).newestValid()
         XCTAssertNil(empty.newest)
         XCTAssertEqual(empty.skipped, [])
     }
@@ -213,9 +213,9 @@ final class CheckpointStoreTests: XCTestCase {
         try Data([1]).write(to: store.directory.appendingPathComponent("step-00000008"))  // a file, not a directory
         try Data([1]).write(to: store.directory.appendingPathComponent("notes.txt"))
 
-        XCTAssertEqual(store.list().map(\.step), [2])
-        XCTAssertEqual(store.newestValid().newest?.step, 2)
-        XCTAssertEqual(store.newestValid().skipped, [])
+        XCTAssertEqual(try store.list().map(\.step), [2])
+        XCTAssertEqual(try store.newestValid().newest?.step, 2)
+        XCTAssertEqual(try store.newestValid().skipped, [])
 
         try store.prune(keep: 3)
         XCTAssertFalse(FileManager.default.fileExists(atPath: deadWriter.path), "stale temporary of a dead writer removed")
@@ -227,7 +227,7 @@ final class CheckpointStoreTests: XCTestCase {
     func testPruneKeepsExactlyTheNewestValidOnes() throws {
         for step in 1...5 { try store.write(step: step, files: files(seed: UInt8(step))) }
         try store.prune(keep: 2)
-        XCTAssertEqual(store.list().map(\.step), [4, 5])
+        XCTAssertEqual(try store.list().map(\.step), [4, 5])
         XCTAssertEqual(try CheckpointStore.read(path(5)), files(seed: 5))
         XCTAssertEqual(entries(store.directory), ["step-00000004", "step-00000005"])
     }
@@ -239,10 +239,10 @@ final class CheckpointStoreTests: XCTestCase {
         try flipByte(path(2, "model.safetensors"))
         // Valid: 1, 3. Invalid: 2, 4, 5 (kept as evidence, never counted as kept).
         try store.prune(keep: 1)
-        XCTAssertEqual(store.list().map(\.step), [2, 3, 4, 5])
+        XCTAssertEqual(try store.list().map(\.step), [2, 3, 4, 5])
         try store.prune(keep: 0)
-        XCTAssertEqual(store.list().map(\.step), [2, 3, 4, 5], "keep 0 still keeps the newest valid one")
-        XCTAssertEqual(store.newestValid().newest?.step, 3)
+        XCTAssertEqual(try store.list().map(\.step), [2, 3, 4, 5], "keep 0 still keeps the newest valid one")
+        XCTAssertEqual(try store.newestValid().newest?.step, 3)
     }
 
     // MARK: - Failed writes
@@ -272,7 +272,7 @@ final class CheckpointStoreTests: XCTestCase {
         }
         XCTAssertEqual(entries(store.directory), ["step-00000001", "step-00000002"], "no temporary left behind")
         XCTAssertEqual(try Data(contentsOf: path(2)), Data([9]))
-        let newest = try XCTUnwrap(store.newestValid().newest)
+        let newest = try XCTUnwrap(try store.newestValid().newest)
         XCTAssertEqual(newest.step, 1)
         XCTAssertEqual(newest.files, files(seed: 1))
     }

@@ -5,6 +5,7 @@ import Foundation
 import Glibc
 import Models
 @testable import Training
+import TestSupport
 import XCTest
 
 /// Peak resident set size of this process, in bytes (getrusage reports KiB on Linux).
@@ -271,9 +272,9 @@ final class HostileInputTests: XCTestCase {
     func testConfigErrorsNameTheCheckpointFile() {
         var files = lstm.files
         files[Checkpoints.Checkpoint.configName] = Array(lstm.config.replacingOccurrences(of: "seq_len: 64", with: "seq_len: 0").utf8)
-        XCTAssertEqual(checkpointError(files), "ckpt/config.yaml: train.seq_len: must be at least 1, got 0")
+        XCTAssertEqual(checkpointError(files), "ckpt/config.yaml: not a config this rnntrain reads: \"train.seq_len: must be at least 1, got 0\"")
         files[Checkpoints.Checkpoint.configName] = Array("model: [".utf8)
-        assertMessage(checkpointError(files), contains: "ckpt/config.yaml: invalid YAML")
+        assertMessage(checkpointError(files), contains: "ckpt/config.yaml: not a config this rnntrain reads: \"invalid YAML")
     }
 
     // MARK: config YAML
@@ -367,8 +368,9 @@ final class HostileInputTests: XCTestCase {
     }
 
     func testConfigFileReadIsBounded() throws {
-        assertMessage(userError { _ = try TrainingConfig.load(path: "/dev/zero") }, contains: "/dev/zero: not a regular file")
         let directory = try TrainingTestFixtures.temporaryDirectory(self, "hostile-config")
+        let zero = try DeviceNode.make(DeviceNode.zero, named: "zero.yaml", in: directory)
+        assertMessage(userError { _ = try TrainingConfig.load(path: zero.path) }, contains: "\(zero.path): not a regular file")
         let fifo = directory.appendingPathComponent("fifo.yaml").path
         XCTAssertEqual(mkfifo(fifo, 0o600), 0)
         assertMessage(userError { _ = try TrainingConfig.load(path: fifo) }, contains: "fifo.yaml: not a regular file")
