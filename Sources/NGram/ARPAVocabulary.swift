@@ -8,7 +8,7 @@ public struct ARPAVocabulary {
     /// Name bytes → token id.
     let ids: [[UInt8]: Int32]
 
-    init(_ names: [String], vocabulary: NGramVocabulary) throws {
+    public init(_ names: [String], vocabulary: NGramVocabulary) throws {
         guard names.count == vocabulary.size else {
             throw UserError("ARPA words: \(names.count) names for a vocabulary of \(vocabulary.size) tokens")
         }

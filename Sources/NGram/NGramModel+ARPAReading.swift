@@ -10,9 +10,12 @@ extension NGramModel {
     /// for them, lines are at most `maximumARPALineBytes`, the order at most
     /// `NGramCounts.maximumOrder`, every section must hold exactly the count its header line
     /// announces. Unknown words, duplicate n-grams, an n-gram whose context is missing, a 1-gram
-    /// list that lacks a word of `names`, anything but a number where one belongs, a NaN or
-    /// infinity (but for −99 or −inf as the probability 0, the SRILM/KenLM convention) and a
-    /// log10 probability above 0 are each a one-line UserError naming the line.
+    /// list that lacks a word of `names`, anything but a number where one belongs, a NaN or an
+    /// infinity (−inf too: SRILM and KenLM write a probability 0 as −99, which is read as the
+    /// number it is, 10^−99, as KenLM reads it, so a text that meets it gets a finite loss) and
+    /// a log10 probability above 0 are each a one-line UserError naming the line. The <s> 1-gram's
+    /// probability is taken as 0 (−∞) whatever the file says: <s> is a context only, never
+    /// predicted, and −∞ keeps it out of `distribution(after:)` at any temperature.
     public init(arpa bytes: [UInt8], words names: [String]) throws {
         let vocabulary = try ARPAVocabulary.vocabulary(of: names)
         let ids = try ARPAVocabulary(names, vocabulary: vocabulary).ids
@@ -71,6 +74,7 @@ extension NGramModel {
                 throw UserError("ARPA line \(section.lines[row]): \(n)-gram \(JSON.quotedShort(words.joined(separator: " "))) "
                                 + "has no context \(JSON.quotedShort(words.dropLast().joined(separator: " "))) among the \(n - 1)-grams")
             }
+            if n == 1 { section.probabilities[Int(vocabulary.sentenceStart)] = -.infinity }
             grams.append(section.rows)
             probabilities.append(section.probabilities)
             if n < order { backoffs.append(section.backoffs) }
@@ -88,7 +92,7 @@ private func decimal(_ text: ArraySlice<UInt8>) -> Int? {
 }
 
 /// The lines of an ARPA file, numbered from 1, each checked for length as it is cut.
-private struct ARPALines {
+struct ARPALines {
     let bytes: [UInt8]
     var position = 0
     var number = 0
@@ -143,7 +147,7 @@ private struct ARPASection {
             throw lines.fail("expected a log10 probability, \(n) word\(n == 1 ? "" : "s")"
                              + (highest ? "" : " and maybe a backoff") + ", found \(fields.count) fields")
         }
-        let probability = try Self.number(fields[0], zeroProbability: true, lines)
+        let probability = try Self.number(fields[0], probability: true, lines)
         guard probability <= 0 else { throw lines.fail("log10 probability \(probability) is above 0") }
         for word in fields[1...n] {
             guard let id = ids[Array(word)] else {
@@ -152,17 +156,18 @@ private struct ARPASection {
             rows.append(id)
         }
         probabilities.append(probability)
-        backoffs.append(fields.count == n + 2 ? try Self.number(fields[n + 1], zeroProbability: false, lines) : 0)
+        backoffs.append(fields.count == n + 2 ? try Self.number(fields[n + 1], probability: false, lines) : 0)
         self.lines.append(lines.number)
     }
 
-    /// A finite decimal number; for a probability, also −99 and −inf, which mean 0 (log10 −∞).
-    private static func number(_ field: ArraySlice<UInt8>, zeroProbability: Bool, _ lines: ARPALines) throws -> Double {
+    /// A finite decimal number. A probability's refusal says how a probability 0 is written,
+    /// since −inf is what a writer that does not know the convention would put there.
+    private static func number(_ field: ArraySlice<UInt8>, probability: Bool, _ lines: ARPALines) throws -> Double {
         let text = String(decoding: field, as: UTF8.self)
-        if zeroProbability, text == "-99" || text == "-inf" || text == "-Infinity" { return -.infinity }
         let numeric = field.allSatisfy { (0x30...0x39).contains($0) || $0 == 0x2B || $0 == 0x2D || $0 == 0x2E || $0 | 0x20 == 0x65 }
         guard numeric, let value = Double(text), value.isFinite else {
-            throw lines.fail("\(JSON.quotedShort(text)) is not a finite number")
+            throw lines.fail("\(JSON.quotedShort(text)) is not a finite number"
+                             + (probability ? " (a probability 0 is written -99, as SRILM and KenLM write it)" : ""))
         }
         return value
     }

@@ -12,13 +12,15 @@ import Training
 /// The output is always valid JSON. A checkpoint with a non-finite weight is refused before
 /// anything is computed (`FiniteWeights`). Finite weights can still overflow (a NaN loss from
 /// infinite logits, a perplexity beyond the largest Double): such a number is printed as null, which JSON has for
-/// it, and a line on stderr names it and the command exits 2, since it is not a measurement.
+/// it, and a line on stderr names it and the command exits 2, since it is not a measurement. An
+/// n-gram model's loss is a sum of the file's log10 probabilities and backoffs, finite each but
+/// not bounded (−99, KenLM's "never", costs 228 nats; −1e300 overflows): the same there.
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
         abstract: "Evaluate a checkpoint on a text file; prints loss, bits_per_token, perplexity, tokens, precision as JSON.")
 
-    @Option(help: "Checkpoint directory, or an n-gram model: its model.arpa or the run directory of rnntrain ngram.")
+    @Option(help: "Checkpoint directory, or an n-gram model: the run directory of rnntrain ngram, its model.arpa, or any ARPA file.")
     var checkpoint: String
 
     @Option(help: "Text file to evaluate on.")
@@ -26,8 +28,10 @@ struct EvalCommand: ParsableCommand {
 
     @OptionGroup var precision: PrecisionOption
 
+    @OptionGroup var tokenizer: TokenizerOption
+
     func run() throws {
-        if let directory = NGramLanguageModel.directory(of: checkpoint) { return try evaluateNGram(in: directory) }
+        if let lm = try NGramLanguageModel.open(checkpoint, tokenizer: tokenizer.tokenizer) { return try evaluate(lm) }
         let ckpt = try Checkpoint.load(checkpoint, precision: precision.precision)
         try FiniteWeights.require(ckpt)
         if ckpt.model.productEngine == BF16Products.Engine.emulated.rawValue { warn(BF16.emulationNotice) }
@@ -49,29 +53,34 @@ struct EvalCommand: ParsableCommand {
         }
         // Which precision computed these numbers, since it may differ from the training run's.
         fields.append(("precision", .string(ckpt.model.precision.rawValue)))
-        try StandardOutput.line(JSON.object(fields).text(.spaced))
-        let overflowed = fields.compactMap { key, value in if case .null = value { key } else { nil } }
-        if !overflowed.isEmpty {
-            throw UserError("\(data): \(overflowed.joined(separator: ", ")) not finite (printed as null): the model's outputs overflow on this text")
-        }
+        try report(fields, notFinite: "the model's outputs overflow on this text")
     }
 
-    /// An n-gram model (`rnntrain ngram`'s `model.arpa`), scored as KenLM scores the text.
-    private func evaluateNGram(in directory: URL) throws {
-        let lm = try NGramLanguageModel(directory: directory)
+    /// An n-gram model, scored as KenLM scores the text.
+    private func evaluate(_ lm: NGramLanguageModel) throws {
         let bytes = try FileIO.readNamed(data, kind: "text file")
         let (tokens, unknown) = try lm.vocabulary.encode(bytes, source: data)
         if unknown > 0 { warn("\(data): \(unknown) tokens not in the vocabulary were skipped or mapped to <unk>") }
         let (nats, count) = lm.loss(tokens)
-        let loss = nats / Double(max(1, count))
-        try StandardOutput.line(JSON.object([("loss", .number(loss)), ("bits_per_token", .number(loss / log(2))),
-                                             ("perplexity", .number(exp(loss))), ("tokens", .number(Double(count))),
-                                             ("model", .string("ngram order \(lm.model.order)"))]).text(.spaced))
+        try report(summary(loss: nats, count: count) + [("model", .string("ngram order \(lm.model.order)"))],
+                   notFinite: "the model's log10 probabilities and backoffs on this text sum beyond a Double")
     }
 
-    private func summary(_ sum: LossSum) -> [(String, JSON)] {
-        let loss = sum.loss / Double(max(1, sum.count))
+    private func summary(_ sum: LossSum) -> [(String, JSON)] { summary(loss: sum.loss, count: sum.count) }
+
+    private func summary(loss total: Double, count: Int) -> [(String, JSON)] {
+        let loss = total / Double(max(1, count))
         return [("loss", .number(loss)), ("bits_per_token", .number(loss / log(2))), ("perplexity", .number(exp(loss))),
-                ("tokens", .number(sum.count))]
+                ("tokens", .number(Double(count)))]
+    }
+
+    /// Prints `fields` as one JSON line; then, when a number among them is not finite (which the
+    /// JSON writer prints as null), one line naming them and `why`, status 2.
+    private func report(_ fields: [(String, JSON)], notFinite why: String) throws {
+        try StandardOutput.line(JSON.object(fields).text(.spaced))
+        let overflowed = fields.compactMap { key, value in if case .null = value { key } else { nil } }
+        if !overflowed.isEmpty {
+            throw UserError("\(data): \(overflowed.joined(separator: ", ")) not finite (printed as null): \(why)")
+        }
     }
 }

@@ -102,7 +102,7 @@ struct NGramCommand: ParsableCommand {
         try NGramLanguageModel.write(model, words: text.words, config: settings, to: directory)
         let seconds = Date().timeIntervalSince(started)
 
-        let lm = NGramLanguageModel(model: model, vocabulary: text.corpus.vocabulary, config: settings)
+        let lm = NGramLanguageModel(model: model, vocabulary: text.corpus.vocabulary)
         let validation = lm.loss(text.corpus.validation)
         let storage = model.storage
         let order = counts.order, size = counts.vocabulary.size

@@ -10,17 +10,17 @@ import TextData
 /// token id, one per line, so ids and names need not be guessed back from the file),
 /// `config.yaml` (the resolved config: the tokenizer that turns text into those ids) and
 /// `SHA256SUMS` over the three, as a checkpoint has (`sha256sum -c SHA256SUMS` checks it by hand).
+/// A bare ARPA file (another tool's, or one copied out of such a directory) is read too, its
+/// vocabulary from its 1-grams (`init(arpaFile:tokenizer:)`).
 struct NGramLanguageModel {
     static let modelName = "model.arpa", wordsName = "words.txt", configName = "config.yaml"
 
     let model: NGramModel
     let vocabulary: Vocabulary
-    let config: TrainingConfig
 
-    init(model: NGramModel, vocabulary: Vocabulary, config: TrainingConfig) {
+    init(model: NGramModel, vocabulary: Vocabulary) {
         self.model = model
         self.vocabulary = vocabulary
-        self.config = config
     }
 
     /// Writes the files into `directory`, each atomically. The old manifest is removed first and
@@ -36,13 +36,30 @@ struct NGramLanguageModel {
         try FileIO.writeAtomically(CheckpointStore.manifest(of: files), to: manifest)
     }
 
-    /// The directory of an n-gram model when `path` is its `model.arpa` or a directory holding
-    /// one (a run directory of `rnntrain ngram`); nil otherwise, for a checkpoint.
-    static func directory(of path: String) -> URL? {
+    /// The n-gram model at `path`, nil when it is a network's checkpoint (a directory without
+    /// `model.arpa`). `rnntrain ngram`'s directory, or its `model.arpa` (a file of that name
+    /// beside `words.txt` or `SHA256SUMS`), is read with its checks; any other file is a bare
+    /// ARPA file, read with the tokenizer `tokenizer` or the one its 1-grams imply. `tokenizer`
+    /// for anything but a bare file → UserError: the directory records its own.
+    static func open(_ path: String, tokenizer: TokenizerKind?) throws -> NGramLanguageModel? {
         let url = URL(fileURLWithPath: path)
-        if url.lastPathComponent == modelName { return url.deletingLastPathComponent() }
-        let inside = url.appendingPathComponent(modelName)
-        return FileManager.default.fileExists(atPath: inside.path) ? url : nil
+        let manager = FileManager.default
+        var isDirectory: ObjCBool = false
+        guard manager.fileExists(atPath: url.path, isDirectory: &isDirectory) else { return nil }
+        var directory: URL? = isDirectory.boolValue ? url : nil
+        if !isDirectory.boolValue, url.lastPathComponent == modelName {
+            let beside = url.deletingLastPathComponent()
+            if [wordsName, CheckpointStore.manifestName].contains(where: { manager.fileExists(atPath: beside.appendingPathComponent($0).path) }) {
+                directory = beside
+            }
+        }
+        guard let directory else { return try NGramLanguageModel(arpaFile: path, tokenizer: tokenizer) }
+        guard manager.fileExists(atPath: directory.appendingPathComponent(modelName).path) else {
+            if tokenizer != nil { throw UserError("--tokenizer: only for a bare ARPA file; \(path) is a checkpoint directory") }
+            return nil
+        }
+        if tokenizer != nil { throw UserError("--tokenizer: only for a bare ARPA file; \(directory.path)/\(configName) gives the tokenizer") }
+        return try NGramLanguageModel(directory: directory)
     }
 
     /// Reads the files after checking them against `SHA256SUMS` (each file bounded; the ARPA
@@ -54,19 +71,40 @@ struct NGramLanguageModel {
             return bytes
         }
         let configURL = directory.appendingPathComponent(Self.configName)
-        config = try TrainingConfig.parse(yaml: String(decoding: try file(Self.configName), as: UTF8.self), source: configURL.path)
+        let config = try TrainingConfig.parse(yaml: String(decoding: try file(Self.configName), as: UTF8.self), source: configURL.path)
         let wordsURL = directory.appendingPathComponent(Self.wordsName)
         let words = String(decoding: try file(Self.wordsName), as: UTF8.self)
             .split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
-        vocabulary = try Vocabulary(arpaWords: words, kind: config.data.tokenizer)
-        guard try vocabulary.arpaWords() == words else {
-            throw UserError("\(wordsURL.path): not the words of a \(config.data.tokenizer.rawValue) vocabulary")
+        do {
+            vocabulary = try Vocabulary(arpaWords: words, kind: config.data.tokenizer)
+            guard try vocabulary.arpaWords() == words else {
+                throw UserError("not the words of a \(config.data.tokenizer.rawValue) vocabulary")
+            }
+            // What the ARPA reader refuses in the words, said here, where the file is words.txt.
+            _ = try ARPAVocabulary(words, vocabulary: ARPAVocabulary.vocabulary(of: words))
+        } catch let error as UserError {
+            throw UserError("\(wordsURL.path): \(error.description)")
         }
         let modelURL = directory.appendingPathComponent(Self.modelName)
         do {
             model = try NGramModel(arpa: try file(Self.modelName), words: words)
         } catch let error as UserError {
             throw UserError("\(modelURL.path): \(error.description)")
+        }
+    }
+
+    /// Reads a bare ARPA file (bounded as a checkpoint file is), whose vocabulary is its 1-grams'
+    /// words (`Vocabulary(arpaUnigrams:kind:)`), tokenized by `tokenizer` or the tokenizer they
+    /// imply. There is no manifest to check: the file is the user's own, as for KenLM's `query`;
+    /// the reader's checks are the same. Every error names the file.
+    init(arpaFile path: String, tokenizer: TokenizerKind?) throws {
+        let bytes = try FileIO.readNamed(path, kind: "ARPA file", limit: CheckpointStore.maximumFileBytes)
+        do {
+            let unigrams = try NGramModel.arpaUnigrams(bytes)
+            vocabulary = try Vocabulary(arpaUnigrams: unigrams, kind: tokenizer ?? Vocabulary.arpaTokenizer(of: unigrams))
+            model = try NGramModel(arpa: bytes, words: try vocabulary.arpaWords())
+        } catch let error as UserError {
+            throw UserError("\(path): \(error.description)")
         }
     }
 

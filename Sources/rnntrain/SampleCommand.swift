@@ -14,7 +14,7 @@ import Training
 struct SampleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "sample", abstract: "Generate text from a checkpoint.")
 
-    @Option(help: "Checkpoint directory, or an n-gram model: its model.arpa or the run directory of rnntrain ngram.")
+    @Option(help: "Checkpoint directory, or an n-gram model: the run directory of rnntrain ngram, its model.arpa, or any ARPA file.")
     var checkpoint: String
 
     @Option(help: "Text to start from (its tokens set the state; printed first).")
@@ -34,6 +34,8 @@ struct SampleCommand: ParsableCommand {
 
     @OptionGroup var precision: PrecisionOption
 
+    @OptionGroup var tokenizer: TokenizerOption
+
     func validate() throws {
         guard temperature > 0 else { throw ValidationError("--temperature must be > 0, got \(shown(temperature))") }
         guard length >= 0 else { throw ValidationError("--length must be ≥ 0, got \(length)") }
@@ -41,8 +43,7 @@ struct SampleCommand: ParsableCommand {
     }
 
     func run() throws {
-        if let directory = NGramLanguageModel.directory(of: checkpoint) {
-            let lm = try NGramLanguageModel(directory: directory)
+        if let lm = try NGramLanguageModel.open(checkpoint, tokenizer: tokenizer.tokenizer) {
             return try write(vocabulary: lm.vocabulary, generate: lm.generate)
         }
         let ckpt = try Checkpoint.load(checkpoint, precision: precision.precision)
