@@ -28,6 +28,20 @@ public struct Checkpoint {
         return try Checkpoint(files: try CheckpointStore.read(url), name: url.path, precision: precision)
     }
 
+    /// The config.yaml of a checkpoint or an n-gram model, named `source` in errors. The file may
+    /// be someone else's and its text anything: the reason it is refused, which quotes its keys
+    /// and values, is shown only as a short, escaped excerpt.
+    public static func parseConfig(_ bytes: [UInt8], source: String) throws -> TrainingConfig {
+        do {
+            return try TrainingConfig.parse(yaml: String(decoding: bytes, as: UTF8.self), source: source)
+        } catch let error as UserError {
+            var reason = Substring(error.description)
+            if reason.hasPrefix(source + ": ") { reason = reason.dropFirst(source.count + 2) }
+            let excerpt = reason.count > excerptLength ? String(reason.prefix(excerptLength)) + "…" : String(reason)
+            throw UserError("\(source): not a config this rnntrain reads: \(JSON.quote(excerpt))")
+        }
+    }
+
     /// Decodes the files of a checkpoint named `name` (whose checksums were verified); for
     /// `precision` see `load`.
     public init(files: [String: [UInt8]], name: String, precision: MatmulPrecision? = nil) throws {
@@ -35,17 +49,7 @@ public struct Checkpoint {
             throw UserError("\(name)/\(file): missing")
         }
         self.name = name
-        let configSource = "\(name)/\(Self.configName)"
-        do {
-            config = try TrainingConfig.parse(yaml: String(decoding: files[Self.configName]!, as: UTF8.self), source: configSource)
-        } catch let error as UserError {
-            // The file may be someone else's and its text anything: the reason, which quotes
-            // its keys and values, is shown only as a short, escaped excerpt.
-            var reason = Substring(error.description)
-            if reason.hasPrefix(configSource + ": ") { reason = reason.dropFirst(configSource.count + 2) }
-            let excerpt = reason.count > Self.excerptLength ? String(reason.prefix(Self.excerptLength)) + "…" : String(reason)
-            throw UserError("\(configSource): not a config this rnntrain reads: \(JSON.quote(excerpt))")
-        }
+        config = try Self.parseConfig(files[Self.configName]!, source: "\(name)/\(Self.configName)")
         (model, vocabulary) = try ModelFile.decode(files[ModelFile.name]!, source: "\(name)/\(ModelFile.name)",
                                                    precision: precision ?? config.train.precision)
         var expected = config.model

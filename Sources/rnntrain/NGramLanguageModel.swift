@@ -71,7 +71,7 @@ struct NGramLanguageModel {
             return bytes
         }
         let configURL = directory.appendingPathComponent(Self.configName)
-        let config = try TrainingConfig.parse(yaml: String(decoding: try file(Self.configName), as: UTF8.self), source: configURL.path)
+        let config = try Checkpoint.parseConfig(try file(Self.configName), source: configURL.path)
         let wordsURL = directory.appendingPathComponent(Self.wordsName)
         let words = String(decoding: try file(Self.wordsName), as: UTF8.self)
             .split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
