@@ -6,7 +6,9 @@ import Kernels
 /// `optimizer.second` (the moments, when the optimizer has them) and `states` [B × state width]
 /// (the carried hidden state of every stream in global order, stream mode only); counters in
 /// `__metadata__`, with `data_digest`, the digest of the corpus trained on (absent in checkpoints
-/// written before it existed). Nothing in it depends on the world size that wrote it.
+/// written before it existed), and `kernels_openblas` and `kernels_bf16`, the library kernels that
+/// computed it (absent before they were recorded: unknown). Nothing in it depends on the world
+/// size that wrote it.
 public struct TrainingState: Equatable {
     public static let name = "state.safetensors"
 
@@ -21,6 +23,8 @@ public struct TrainingState: Equatable {
     public var stateWidth = 0
     /// Hex digest of the training corpus's tokens; nil for a checkpoint older than the field.
     public var dataDigest: String?
+    /// The kernels that computed this state; nil for a checkpoint older than the field (unknown).
+    public var kernels: ComputeKernels?
 
     public init() {}
 
@@ -36,6 +40,8 @@ public struct TrainingState: Equatable {
         var metadata = ["format": "rnntrain-state", "step": String(step), "optimizer_updates": String(optimizerUpdates),
                         "skipped_steps": String(skippedSteps), "tokens": String(tokens), "elapsed_s": String(elapsed)]
         metadata["data_digest"] = dataDigest
+        metadata["kernels_openblas"] = kernels?.openBLAS
+        metadata["kernels_bf16"] = kernels?.bf16
         return SafeTensors.encode(tensors, metadata: metadata)
     }
 
@@ -78,6 +84,7 @@ public struct TrainingState: Equatable {
             }
             s.dataDigest = digest
         }
+        s.kernels = try decodeKernels(metadata, fail: fail)
         if let extra = tensors.keys.sorted().first(where: { !tensorNames.contains($0) }) {
             throw fail("unexpected tensor \(JSON.quotedShort(extra))")
         }
@@ -96,5 +103,24 @@ public struct TrainingState: Equatable {
             s.stateWidth = shape[1]
         }
         return s
+    }
+
+    /// `kernels_openblas` (and `kernels_bf16` beside it, or neither): names of 1 to 64 letters,
+    /// digits, spaces, `_`, `-` and `.`, which a refused resume quotes.
+    static func decodeKernels(_ metadata: [String: String], fail: (String) -> UserError) throws -> ComputeKernels? {
+        func name(_ key: String) throws -> String? {
+            guard let text = metadata[key] else { return nil }
+            let allowed = text.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || " _-.".unicodeScalars.contains($0)) }
+            guard (1...64).contains(text.utf8.count), allowed else {
+                throw fail("metadata \(key) \(JSON.quotedShort(text)) is not a kernel name (1 to 64 letters, digits, spaces, _, - and .)")
+            }
+            return text
+        }
+        let openBLAS = try name("kernels_openblas"), bf16 = try name("kernels_bf16")
+        guard let openBLAS else {
+            if bf16 != nil { throw fail("metadata kernels_bf16 without kernels_openblas") }
+            return nil
+        }
+        return ComputeKernels(openBLAS: openBLAS, bf16: bf16)
     }
 }

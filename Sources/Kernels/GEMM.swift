@@ -1,4 +1,5 @@
 import CBLAS
+import CKernels
 
 /// C [m × n] = alpha · op(A) · op(B) + beta · C, row-major, op(X) = Xᵀ when trans is set.
 /// A is [m × k] (or [k × m] transposed), B is [k × n] (or [n × k] transposed).
@@ -54,6 +55,9 @@ public func gemmReference<T: Scalar>(transA: Bool, transB: Bool, m: Int, n: Int,
 /// OpenBLAS older than the CPU may not recognise it and fall back to far slower kernels
 /// ("Prescott", SSE3); `OPENBLAS_CORETYPE` overrides the choice.
 public var openBLASCoreName: String { String(cString: openblas_get_corename()) }
+
+/// Whether this CPU has the AVX-512 subsets OpenBLAS's SkylakeX kernels use (F, BW, VL, DQ, CD).
+public var cpuRunsSkylakeXKernels: Bool { rk_cpu_has_avx512_skylakex() != 0 }
 
 /// A row stride of at least `width` elements, a multiple of 16 (64 bytes of Float) and not a
 /// multiple of 256, so consecutive rows do not fall on the same 4 KiB offset (4K aliasing).

@@ -55,6 +55,9 @@ public final class Model<T: Scalar> {
 
     public var productEngine: String { products.bf16?.engine.rawValue ?? "openblas" }
 
+    /// The library kernels this model's products run on here, as a run records and compares them.
+    public var kernels: ComputeKernels { .current(bf16Engine: products.bf16?.engine) }
+
     /// `bf16Engine` chooses the bf16 engine, nil for the fast one where the CPU has it.
     public init(config: ModelConfig, seed: UInt64 = 0, precision: MatmulPrecision = .fp32,
                 bf16Engine: BF16Products.Engine? = nil) throws {

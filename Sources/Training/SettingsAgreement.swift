@@ -3,12 +3,15 @@ import Collectives
 import Config
 import Files
 import Foundation
+import Kernels
 import TextData
 
 /// Ranks must agree on everything that decides which collectives run and when — steps, logging,
 /// checkpoints, batch shape, the model, the data itself — or one would wait forever in a
 /// collective the others never start. Values that only change the numbers (learning rate,
-/// seed, dropout, paths) may differ; the replica hash check catches their effect.
+/// seed, dropout, paths) may differ; the replica hash check catches their effect. The library
+/// kernels (`ComputeKernels`) only change the numbers too, but deterministic mode promises the
+/// same bits on every rank, so there they must agree as well; elsewhere a difference is a warning.
 enum SettingsAgreement {
     static let free = ["optimizer.lr", "optimizer.momentum", "optimizer.betas", "optimizer.eps", "optimizer.weight_decay",
                        "optimizer.alpha", "optimizer.nesterov", "clip.max_norm", "model.dropout", "train.seed",
@@ -29,11 +32,16 @@ enum SettingsAgreement {
         (corpus.train + corpus.validation).withUnsafeBytes { SHA256.hex(Array(SHA256.hash($0).prefix(8))) }
     }
 
+    /// The fingerprint's line of the library kernels.
+    static let kernelsKey = "kernels"
+
     /// Every rank compares its settings with rank 0's; a difference ends the job with the first
-    /// differing key, before training starts.
-    static func check(config: TrainingConfig, corpus: Corpus, comm: Communicator) throws {
+    /// differing key, before training starts. Other kernels than rank 0's end it only in
+    /// deterministic mode; otherwise the rank that has them warns.
+    static func check(config: TrainingConfig, corpus: Corpus, kernels: ComputeKernels, comm: Communicator) throws {
         guard comm.size > 1 else { return }
-        let mine = fingerprint(config: config, corpus: corpus)
+        var mine = fingerprint(config: config, corpus: corpus)
+        mine[kernelsKey] = kernels.description
         let text = mine.sorted { $0.key < $1.key }.map { "\($0.key)\t\($0.value)" }.joined(separator: "\n")
         let root = try Sharing.broadcastString(comm.isRoot ? text : "", comm: comm)
         try agree(comm) {
@@ -42,9 +50,16 @@ enum SettingsAgreement {
                 let parts = line.split(separator: "\t", maxSplits: 1).map(String.init)
                 if parts.count == 2 { theirs[parts[0]] = parts[1] }
             }
-            if let key = mine.keys.sorted().first(where: { mine[$0] != theirs[$0] }) {
+            let differing = mine.keys.sorted().filter { mine[$0] != theirs[$0] }
+            if let key = differing.first(where: { $0 != kernelsKey }) {
                 throw UserError("\(key) is \(mine[key]!) here but \(theirs[key] ?? "unset") on rank 0; every rank needs the same settings and data")
             }
+            guard differing.contains(kernelsKey) else { return }
+            let difference = "this rank computes with \(kernels) but rank 0 with \(theirs[kernelsKey] ?? "unknown kernels")"
+            guard !config.train.deterministic else {
+                throw UserError("\(difference); train.deterministic needs the same kernels on every rank (OPENBLAS_CORETYPE, DNNL_MAX_CPU_ISA)")
+            }
+            FileHandle.standardError.write(Data("rnntrain: warning: rank \(comm.rank): \(difference); their sums differ in rounding\n".utf8))
         }
     }
 }

@@ -3,6 +3,7 @@ import Collectives
 import Config
 import Files
 import Foundation
+import Kernels
 
 /// What a resume may do that it refuses by default, because each can silently waste a run.
 public struct ResumePolicy: Sendable {
@@ -69,6 +70,7 @@ extension TrainingRun {
             throw UserError("\(saved.name)/\(ModelFile.name): its vocabulary differs from the one \(config.data.path) gives")
         }
         try checkData(of: saved, policy: policy)
+        try checkKernels(of: saved)
         try trainer.restore(parameters: saved.model.parameters, state: saved.state, source: saved.name)
         elapsedBefore = saved.state.elapsed
     }
@@ -86,6 +88,27 @@ extension TrainingRun {
             throw UserError(other + "; pass --allow-other-data to continue it on this data")
         }
         log("resume: \(other); continuing on this data (--allow-other-data)")
+    }
+
+    /// Other kernels continue a run with other rounding: refused in deterministic mode, whose
+    /// promise is the bits of an uninterrupted run; a warning otherwise, and for a checkpoint
+    /// written before kernels were recorded.
+    private func checkKernels(of saved: Checkpoint) throws {
+        guard let theirs = saved.state.kernels else {
+            warnOnce("\(saved.name) predates kernel records; its kernels are unknown, this run computes with \(kernels)")
+            return
+        }
+        guard kernels.mayDiffer(from: theirs) else { return }
+        let difference = "\(saved.name) was computed with \(theirs), this run computes with \(kernels)"
+        guard !config.train.deterministic else {
+            throw UserError("\(difference); train.deterministic continues a run only on the same kernels (OPENBLAS_CORETYPE, DNNL_MAX_CPU_ISA)")
+        }
+        warnOnce("\(difference); continuing with other rounding")
+    }
+
+    /// A warning on stderr, from rank 0 only (every rank reads the same checkpoint).
+    private func warnOnce(_ line: String) {
+        if comm.isRoot { FileHandle.standardError.write(Data("rnntrain: warning: \(line)\n".utf8)) }
     }
 
     /// "nothing to do: checkpoint is at step 500, train.steps is 300", or nil when steps remain.

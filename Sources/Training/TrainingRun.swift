@@ -23,6 +23,8 @@ public final class TrainingRun {
     let output = TrainingOutput()
     /// Digest of the corpus's tokens, recorded in every checkpoint and checked on resume.
     let dataDigest: String
+    /// The library kernels this rank computes with, recorded in every checkpoint and checked on resume.
+    let kernels: ComputeKernels
     /// Rank 0's hold on the run directory, for the life of the run (nil on other ranks).
     private let lock: RunLock?
     private let started = DispatchTime.now().uptimeNanoseconds
@@ -52,7 +54,8 @@ public final class TrainingRun {
                                          withMask: config.data.task == .fillInTheMiddle)
             return try Trainer(config: config, corpus: corpus, comm: comm)
         }
-        try SettingsAgreement.check(config: config, corpus: trainer.corpus, comm: comm)
+        kernels = trainer.model.kernels
+        try SettingsAgreement.check(config: config, corpus: trainer.corpus, kernels: kernels, comm: comm)
         dataDigest = SettingsAgreement.dataDigest(trainer.corpus)
         // After the config and the corpus are read, which touch nothing here, so that bad input
         // leaves no trace; before any checkpoint is read, so no other run prunes it under us.
@@ -204,6 +207,7 @@ public final class TrainingRun {
     public func writeCheckpoint(last: Bool = false) throws {
         var state = try trainer.snapshot(elapsed: elapsed)
         state.dataDigest = dataDigest
+        state.kernels = kernels
         let write = {
             guard self.comm.isRoot else { return }
             let files = [ModelFile.name: ModelFile.encode(model: self.trainer.model, vocabulary: self.trainer.corpus.vocabulary),

@@ -22,9 +22,10 @@ final class MultiRankJob {
     static let baseEnvironment = ["OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
                                   "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"]
 
-    /// `plain`: strip whatever would make a child believe it runs under a launcher.
+    /// `plain`: strip whatever would make a child believe it runs under a launcher; `removing`:
+    /// variables of this process's environment the child must not see.
     init(_ executable: URL, _ arguments: [String], scratch: URL, plain: Bool = false,
-         environment: [String: String] = [:], directory: URL? = nil) throws {
+         environment: [String: String] = [:], removing: [String] = [], directory: URL? = nil) throws {
         let tag = UUID().uuidString.prefix(8)
         stdoutURL = scratch.appendingPathComponent("job-\(tag).out")
         stderrURL = scratch.appendingPathComponent("job-\(tag).err")
@@ -40,6 +41,7 @@ final class MultiRankJob {
         }
         env.merge(Self.baseEnvironment) { $1 }
         env.merge(environment) { $1 }
+        for key in removing { env[key] = nil }
         process.environment = env
         if let directory { process.currentDirectoryURL = directory }
         process.standardInput = FileHandle.nullDevice
@@ -271,9 +273,9 @@ class MultiRankTestCase: XCTestCase {
 
     /// Starts a job and remembers it for teardown.
     func start(_ executable: URL, _ arguments: [String], plain: Bool = false, environment: [String: String] = [:],
-               directory: URL? = nil) throws -> MultiRankJob {
+               removing: [String] = [], directory: URL? = nil) throws -> MultiRankJob {
         let job = try MultiRankJob(executable, arguments, scratch: scratch, plain: plain, environment: environment,
-                                   directory: directory)
+                                   removing: removing, directory: directory)
         jobs.append(job)
         return job
     }
