@@ -59,7 +59,7 @@ enum SettingsAgreement {
             guard !config.train.deterministic else {
                 throw UserError("\(difference); train.deterministic needs the same kernels on every rank (OPENBLAS_CORETYPE, DNNL_MAX_CPU_ISA)")
             }
-            FileHandle.standardError.write(Data("rnntrain: warning: rank \(comm.rank): \(difference); their sums differ in rounding\n".utf8))
+            StandardError.line("rnntrain: warning: rank \(comm.rank): \(difference); their sums differ in rounding")
         }
     }
 }

@@ -108,7 +108,7 @@ extension TrainingRun {
 
     /// A warning on stderr, from rank 0 only (every rank reads the same checkpoint).
     private func warnOnce(_ line: String) {
-        if comm.isRoot { FileHandle.standardError.write(Data("rnntrain: warning: \(line)\n".utf8)) }
+        if comm.isRoot { StandardError.line("rnntrain: warning: \(line)") }
     }
 
     /// "nothing to do: checkpoint is at step 500, train.steps is 300", or nil when steps remain.
