@@ -8,7 +8,7 @@ public enum MatmulPrecision: String, CaseIterable, Sendable {
     /// flushes subnormal values to zero): B once per `pack`, A on every product. Products of two
     /// bf16 values are exact in fp32, so only the fp32 sums round. The gain is speed: 4.1–4.7×
     /// oneDNN's fp32 at the step shapes on this machine's AMX (README, GEMM engines), about 2× on
-    /// the AVX-512 BF16 of DESIGN.md's AMD probe.
+    /// the AVX-512 BF16 of an AMD Zen 4 (measured peaks of one core: fp32 FMA 116.7, `vdpbf16ps` 232.7 GFLOP/s).
     case bf16
 
     var dnnlType: dnnl_data_type_t { self == .fp32 ? dnnl_f32 : dnnl_bf16 }

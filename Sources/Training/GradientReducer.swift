@@ -5,7 +5,8 @@ import Models
 ///
 /// The last micro-batch's backward finishes the gradient range by range (`Model.BackwardObserver`);
 /// each range's sum starts at once and advances at every poll while backward goes on, because
-/// Open MPI moves a non-blocking sum only inside MPI calls (DESIGN.md). The step then waits only
+/// Open MPI moves a non-blocking sum only inside MPI calls (it has no progress thread for shared
+/// memory and TCP). The step then waits only
 /// for what backward could not hide.
 protocol GradientReducer: AnyObject {
     /// Before the step's first micro-batch.

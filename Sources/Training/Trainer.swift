@@ -9,7 +9,8 @@ import Models
 import TextData
 
 /// One data-parallel training run: every rank holds a replica, computes the gradient of its
-/// shard of each global batch, and applies the same update after the sums (DESIGN.md, idea 5).
+/// shard of each global batch, and applies the same update after the sums: the global batch and
+/// its loss, the mean over all its target tokens, are defined once, whatever the world size.
 ///
 /// Rank r of P owns global sequences [r·B/P, (r+1)·B/P), cut into `accumulate` micro-batches.
 public final class Trainer {

@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 
-/// The global batch is defined once (DESIGN.md, idea 5): one process, `mpirun -np 2` and
+/// The global batch is defined once, whatever the world size: one process, `mpirun -np 2` and
 /// `mpirun -np 4` train the same model. In Float mode the sums are taken in different orders, so
 /// the weights agree to rounding; in deterministic mode they agree bit for bit.
 final class MultiRankAgreementTests: MultiRankTestCase {

@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 
-/// Checkpoints are independent of the world size (DESIGN.md, idea 6): a run checkpointed at
+/// Checkpoints are independent of the world size (they hold every stream's state in global order): a run checkpointed at
 /// np 4 continues at np 2 or in one process exactly as if it had never stopped. Stream mode, so
 /// the carried hidden states of all eight streams must be gathered and handed back in global order.
 final class MultiRankResumeTests: MultiRankTestCase {

@@ -3,7 +3,7 @@ import Kernels
 import TestSupport
 import XCTest
 
-/// The Double forward kernels against the cell equations of DESIGN.md written out here per element.
+/// The Double forward kernels against the cell equations (in each cell's doc comment, Models/Cells) written out here per element.
 /// (The backward kernels are held to finite differences of these, so the forward must be right.)
 final class DoubleForwardKernelsTests: XCTestCase {
     let n = 2, h = 3

@@ -2,7 +2,7 @@ import Foundation
 import Models
 
 /// A second implementation of the model's forward pass in plain Double loops, written from
-/// DESIGN.md's equations and PyTorch's parameter layouts (weight_ih [G·h × d], x Wᵀ; gate order
+/// the cells' equations and PyTorch's parameter layouts (weight_ih [G·h × d], x Wᵀ; gate order
 /// LSTM i|f|g|o, GRU r|z|n), sharing no code with Models beyond reading tensors by name.
 struct ReferenceLanguageModel {
     let config: ModelConfig
