@@ -60,7 +60,7 @@ let package = Package(
             "ONNXExport", "Models", "Config", "TextData", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Checkpoints", "TextData", "Config", "Files", "TensorBoard", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "PreparedData", "Checkpoints", "TextData", "Config", "Files", "TensorBoard", "TestSupport"]),
         // Runs the built rnntrain binary (and mpirun) as a user would.
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),
     ],

@@ -30,7 +30,9 @@ public enum DatasetPreparation {
         public let seconds: Double
     }
 
-    public static func prepare(data: DataConfig, withMask: Bool, out: URL) throws -> Summary {
+    /// `pieceBytes`: how much text is read at a time (small in tests, to cut scalars at every offset).
+    public static func prepare(data: DataConfig, withMask: Bool, out: URL,
+                               pieceBytes: Int = TextChunks.pieceBytes) throws -> Summary {
         let started = DispatchTime.now().uptimeNanoseconds
         guard !data.path.isEmpty else {
             throw UserError("data.path is not set: name the training text in the config's data section or with --set data.path=FILE")
@@ -70,7 +72,7 @@ public enum DatasetPreparation {
         let vocabulary: Vocabulary
         if data.tokenizer == .char {
             var scalars = ScalarSet()
-            try text.forEachPiece(0..<trainEnd, wholeScalars: true) { piece, offset in
+            try text.forEachPiece(0..<trainEnd, wholeScalars: true, pieceBytes: pieceBytes) { piece, offset in
                 try scalars.add(piece, source: data.path, offset: offset)
             }
             vocabulary = try scalars.vocabulary(source: data.path, withMask: withMask)
@@ -88,11 +90,11 @@ public enum DatasetPreparation {
         do {
             var digest = Crypto.SHA256()
             let train = try TokenFileWriter(path: temporary.appendingPathComponent(PreparedDataset.trainName).path, width: width)
-            try text.forEachPiece(0..<trainEnd, wholeScalars: wholeScalars) { piece, offset in
+            try text.forEachPiece(0..<trainEnd, wholeScalars: wholeScalars, pieceBytes: pieceBytes) { piece, offset in
                 try train.append(vocabulary.encode(piece, source: data.path, offset: offset).tokens, digest: &digest)
             }
             let held = try TokenFileWriter(path: temporary.appendingPathComponent(PreparedDataset.validationName).path, width: width)
-            try validation.text.forEachPiece(validation.range, wholeScalars: wholeScalars) { piece, offset in
+            try validation.text.forEachPiece(validation.range, wholeScalars: wholeScalars, pieceBytes: pieceBytes) { piece, offset in
                 try held.append(vocabulary.encode(piece, source: validation.source, offset: offset).tokens, digest: &digest)
             }
             let corpusDigest = Array(digest.finalize())

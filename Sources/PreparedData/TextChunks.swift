@@ -4,10 +4,10 @@ import Glibc
 /// A text file read a piece at a time, so that preparing a corpus needs memory for one piece,
 /// not for the corpus. Only regular files are read (opened without blocking, so a FIFO cannot
 /// stall us; devices refused), as `FileIO.read` does.
-final class TextChunks {
+public final class TextChunks {
     /// Bytes read per piece: large enough that the system calls cost nothing, small enough to
     /// stay in the caches while one is tokenized.
-    static let pieceBytes = 4 << 20
+    public static let pieceBytes = 4 << 20
 
     let path: String
     let size: Int
@@ -43,14 +43,15 @@ final class TextChunks {
         return b
     }
 
-    /// Calls `body` with consecutive pieces of bytes `range`, each with its offset from
-    /// `range.lowerBound`. With `wholeScalars`, no piece ends inside a UTF-8 scalar: the bytes of an
+    /// Calls `body` with consecutive pieces of bytes `range` (at most `pieceBytes` new bytes
+    /// each), each with its offset from `range.lowerBound`. With `wholeScalars`, no piece ends inside a UTF-8 scalar: the bytes of an
     /// unfinished last one move to the next piece (invalid UTF-8 is left for the decoder to report).
-    func forEachPiece(_ range: Range<Int>, wholeScalars: Bool, _ body: ([UInt8], Int) throws -> Void) throws {
+    func forEachPiece(_ range: Range<Int>, wholeScalars: Bool, pieceBytes: Int = TextChunks.pieceBytes,
+                      _ body: ([UInt8], Int) throws -> Void) throws {
         var carried: [UInt8] = []
         var position = range.lowerBound
         while position < range.upperBound {
-            let n = min(Self.pieceBytes, range.upperBound - position)
+            let n = min(pieceBytes, range.upperBound - position)
             var piece = carried
             let start = piece.count
             piece += [UInt8](repeating: 0, count: n)
