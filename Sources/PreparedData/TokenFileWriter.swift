@@ -16,7 +16,7 @@ final class TokenFileWriter {
         guard fd >= 0 else { throw FileIO.osError(path) }
         self.path = path
         self.width = width
-        try write(UnsafeRawBufferPointer(start: [UInt8](repeating: 0, count: TokenFileHeader.size), count: TokenFileHeader.size))
+        try [UInt8](repeating: 0, count: TokenFileHeader.size).withUnsafeBytes { try write($0) }
     }
 
     deinit { close(fd) }
