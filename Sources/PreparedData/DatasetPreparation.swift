@@ -37,9 +37,6 @@ public enum DatasetPreparation {
         guard !data.path.isEmpty else {
             throw UserError("data.path is not set: name the training text in the config's data section or with --set data.path=FILE")
         }
-        guard data.tokenizer != .word else {
-            throw UserError("prepare: the word tokenizer is not supported yet (char and byte are)")
-        }
         try refuseExisting(out)
         let text = try TextChunks(path: data.path)
         guard text.size > 0 else { throw UserError("\(data.path): file is empty") }
@@ -68,16 +65,21 @@ public enum DatasetPreparation {
             trainEnd = split
             validation = (text, split..<text.size, "\(data.path) (validation part from byte \(split))")
         }
-        let wholeScalars = data.tokenizer == .char
+        let cut: TextChunks.Cut = data.tokenizer == .char ? .scalar : data.tokenizer == .word ? .word : .anywhere
         let vocabulary: Vocabulary
-        if data.tokenizer == .char {
+        switch data.tokenizer {
+        case .char:
             var scalars = ScalarSet()
-            try text.forEachPiece(0..<trainEnd, wholeScalars: true, pieceBytes: pieceBytes) { piece, offset in
+            try text.forEachPiece(0..<trainEnd, cut: cut, pieceBytes: pieceBytes) { piece, offset, _ in
                 try scalars.add(piece, source: data.path, offset: offset)
             }
             vocabulary = try scalars.vocabulary(source: data.path, withMask: withMask)
-        } else {
-            vocabulary = try Vocabulary.build(kind: data.tokenizer, text: [], source: data.path, minCount: data.minCount,
+        case .word:
+            var counts = WordCounts()
+            try text.forEachPiece(0..<trainEnd, cut: cut, pieceBytes: pieceBytes) { piece, _, _ in counts.add(piece) }
+            vocabulary = try counts.vocabulary(source: data.path, minCount: data.minCount, withMask: withMask)
+        case .byte:
+            vocabulary = try Vocabulary.build(kind: .byte, text: [], source: data.path, minCount: data.minCount,
                                               withMask: withMask)
         }
         let vocabularyBytes = PreparedDataset.vocabularyFile(vocabulary)
@@ -90,12 +92,13 @@ public enum DatasetPreparation {
         do {
             var digest = Crypto.SHA256()
             let train = try TokenFileWriter(path: temporary.appendingPathComponent(PreparedDataset.trainName).path, width: width)
-            try text.forEachPiece(0..<trainEnd, wholeScalars: wholeScalars, pieceBytes: pieceBytes) { piece, offset in
-                try train.append(vocabulary.encode(piece, source: data.path, offset: offset).tokens, digest: &digest)
+            try text.forEachPiece(0..<trainEnd, cut: cut, pieceBytes: pieceBytes) { piece, offset, final in
+                try train.append(vocabulary.encode(piece, source: data.path, offset: offset, final: final).tokens, digest: &digest)
             }
             let held = try TokenFileWriter(path: temporary.appendingPathComponent(PreparedDataset.validationName).path, width: width)
-            try validation.text.forEachPiece(validation.range, wholeScalars: wholeScalars, pieceBytes: pieceBytes) { piece, offset in
-                try held.append(vocabulary.encode(piece, source: validation.source, offset: offset).tokens, digest: &digest)
+            try validation.text.forEachPiece(validation.range, cut: cut, pieceBytes: pieceBytes) { piece, offset, final in
+                try held.append(vocabulary.encode(piece, source: validation.source, offset: offset, final: final).tokens,
+                                digest: &digest)
             }
             let corpusDigest = Array(digest.finalize())
             let vocabularyHash = SHA256.hash(vocabularyBytes)
@@ -146,7 +149,7 @@ public enum DatasetPreparation {
     private static func fileHash(_ path: String) throws -> [UInt8] {
         let file = try TextChunks(path: path)
         var hash = Crypto.SHA256()
-        try file.forEachPiece(0..<file.size, wholeScalars: false) { piece, _ in hash.update(data: piece) }
+        try file.forEachPiece(0..<file.size, cut: .anywhere) { piece, _, _ in hash.update(data: piece) }
         return Array(hash.finalize())
     }
 }

@@ -1,5 +1,6 @@
 import Files
 import Glibc
+import TextData
 
 /// A text file read a piece at a time, so that preparing a corpus needs memory for one piece,
 /// not for the corpus. Only regular files are read (opened without blocking, so a FIFO cannot
@@ -36,18 +37,33 @@ public final class TextChunks {
 
     deinit { close(fd) }
 
-    /// The byte at `offset` (the few a split point looks at).
+    /// Where pieces may end: anywhere (byte), after a whole UTF-8 scalar (char), after
+    /// whitespace (word), so that each piece tokenizes as it would inside the whole text.
+    public enum Cut { case anywhere, scalar, word }
+
+    /// The last block `byte(at:)` read: a split point looks at a few bytes (char) or scans up to
+    /// half the validation size either way from its first guess for a line end (word).
+    private var block: (start: Int, bytes: [UInt8]) = (0, [])
+    private static let blockBytes = 1 << 16
+
+    /// The byte at `offset`, read with its neighbours a block at a time.
     func byte(at offset: Int) throws -> UInt8 {
-        var b: UInt8 = 0
-        guard pread(fd, &b, 1, off_t(offset)) == 1 else { throw shrunk() }
-        return b
+        if !(block.start..<(block.start + block.bytes.count)).contains(offset) {
+            let start = offset - offset % Self.blockBytes
+            let n = min(Self.blockBytes, size - start)
+            var bytes = [UInt8](repeating: 0, count: n)
+            guard n > 0, pread(fd, &bytes, n, off_t(start)) == n else { throw shrunk() }
+            block = (start, bytes)
+        }
+        return block.bytes[offset - block.start]
     }
 
     /// Calls `body` with consecutive pieces of bytes `range` (at most `pieceBytes` new bytes
-    /// each), each with its offset from `range.lowerBound`. With `wholeScalars`, no piece ends inside a UTF-8 scalar: the bytes of an
-    /// unfinished last one move to the next piece (invalid UTF-8 is left for the decoder to report).
-    func forEachPiece(_ range: Range<Int>, wholeScalars: Bool, pieceBytes: Int = TextChunks.pieceBytes,
-                      _ body: ([UInt8], Int) throws -> Void) throws {
+    /// each), each with its offset from `range.lowerBound` and whether it is the last. A piece
+    /// ends where `cut` allows: the bytes after that move to the next piece (invalid UTF-8 is left
+    /// for the decoder to report).
+    func forEachPiece(_ range: Range<Int>, cut: Cut, pieceBytes: Int = TextChunks.pieceBytes,
+                      _ body: ([UInt8], Int, Bool) throws -> Void) throws {
         var carried: [UInt8] = []
         var position = range.lowerBound
         while position < range.upperBound {
@@ -64,9 +80,16 @@ public final class TextChunks {
             }
             let pieceOffset = position - range.lowerBound - carried.count
             position += n
-            let cut = wholeScalars && position < range.upperBound ? Self.lastWholeScalarEnd(piece) : piece.count
-            carried = Array(piece[cut...])
-            try body(cut == piece.count ? piece : Array(piece[..<cut]), pieceOffset)
+            let final = position == range.upperBound
+            let end: Int
+            switch final ? .anywhere : cut {
+            case .anywhere: end = piece.count
+            case .scalar: end = Self.lastWholeScalarEnd(piece)
+            case .word: end = piece.lastIndex(where: isWordSpace).map { $0 + 1 } ?? 0
+            }
+            carried = Array(piece[end...])
+            // A piece without whitespace (one long word) waits whole for the next.
+            if end > 0 { try body(end == piece.count ? piece : Array(piece[..<end]), pieceOffset, final) }
         }
     }
 

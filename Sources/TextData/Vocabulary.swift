@@ -58,17 +58,9 @@ public struct Vocabulary: Equatable, Sendable {
             try scalars.add(text, source: source, offset: 0)
             return try scalars.vocabulary(source: source, withMask: withMask)
         case .word:
-            var counts: [String: Int] = [:]
-            forEachWord(in: text) { range in
-                guard let range else { return }
-                counts[String(decoding: text[range], as: UTF8.self), default: 0] += 1
-            }
-            guard !counts.isEmpty else { throw UserError("\(source): text contains no words") }
-            // The special names may occur literally (PTB text contains "<unk>"); they keep their fixed ids.
-            for name in [eosName, unkName, maskName] { counts[name] = nil }
-            let kept = counts.filter { $0.value >= max(1, minCount) }
-                .sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
-            return finish(.word, [eosName, unkName] + kept.map(\.key), withMask: withMask)
+            var counts = WordCounts()
+            counts.add(text)
+            return try counts.vocabulary(source: source, minCount: minCount, withMask: withMask)
         }
     }
 
@@ -119,9 +111,11 @@ public struct Vocabulary: Equatable, Sendable {
         try encode(text, source: source, offset: 0)
     }
 
-    /// `encode` of a piece of a longer text that starts at byte `offset` of it (char and byte
-    /// only: a word piece would end in a spurious "<eos>"); errors name offsets in the whole text.
-    public func encode(_ text: [UInt8], source: String, offset: Int) throws -> (tokens: [Int32], unknown: Int) {
+    /// `encode` of a piece of a longer text that starts at byte `offset` of it; errors name
+    /// offsets in the whole text. A piece must not cut a scalar (char) or a word (word: it ends
+    /// in whitespace unless `final`, the last piece, which alone gets the "<eos>" of a last line
+    /// without newline).
+    public func encode(_ text: [UInt8], source: String, offset: Int, final: Bool = true) throws -> (tokens: [Int32], unknown: Int) {
         switch kind {
         case .byte:
             return (text.map { Int32($0) }, 0)
@@ -141,7 +135,7 @@ public struct Vocabulary: Equatable, Sendable {
             for (id, token) in tokens.enumerated() { lookup[token] = Int32(id) }
             var ids: [Int32] = []
             var unknown = 0
-            forEachWord(in: text) { range in
+            forEachWord(in: text, final: final) { range in
                 guard let range else { ids.append(Self.eosID); return }
                 if let id = lookup[String(decoding: text[range], as: UTF8.self)] {
                     ids.append(id)
@@ -185,6 +179,35 @@ public struct Vocabulary: Equatable, Sendable {
             }
             return out
         }
+    }
+}
+
+/// Word counts of a text in one piece or in pieces (`prepare`), for the word vocabulary; both
+/// build the same vocabulary.
+public struct WordCounts {
+    private var counts: [String: Int] = [:]
+
+    public init() {}
+
+    /// Counts the words of `text`, which must not cut a word.
+    public mutating func add(_ text: [UInt8]) {
+        // "<eos>" (a nil range) is not counted, so whether this piece is the last does not matter.
+        forEachWord(in: text, final: true) { range in
+            guard let range else { return }
+            counts[String(decoding: text[range], as: UTF8.self), default: 0] += 1
+        }
+    }
+
+    /// "<eos>", "<unk>", then the words seen at least `minCount` times by descending count, ties
+    /// by string order; no word at all → UserError.
+    public func vocabulary(source: String, minCount: Int, withMask: Bool) throws -> Vocabulary {
+        guard !counts.isEmpty else { throw UserError("\(source): text contains no words") }
+        var counts = counts
+        // The special names may occur literally (PTB text contains "<unk>"); they keep their fixed ids.
+        for name in [Vocabulary.eosName, Vocabulary.unkName, Vocabulary.maskName] { counts[name] = nil }
+        let kept = counts.filter { $0.value >= max(1, minCount) }
+            .sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+        return Vocabulary.finish(.word, [Vocabulary.eosName, Vocabulary.unkName] + kept.map(\.key), withMask: withMask)
     }
 }
 
@@ -285,15 +308,20 @@ private func invalidUTF8(_ source: String, at offset: Int) -> UserError {
     UserError("\(source): invalid UTF-8 at byte offset \(offset) (tokenizer 'byte' accepts any bytes)")
 }
 
+/// The ASCII whitespace that separates words.
+public func isWordSpace(_ b: UInt8) -> Bool {
+    b == 0x20 || b == 0x0A || b == 0x09 || b == 0x0D || b == 0x0B || b == 0x0C
+}
+
 /// Splits text into whitespace-separated words as the PyTorch word-language-model reference does
 /// (`line.split() + ['<eos>']`): `body` gets each word's byte range, and nil for "<eos>" at every
 /// '\n' and after a last line that has no newline. Whitespace is ASCII only, so splitting needs no
-/// decoding.
-func forEachWord(in text: [UInt8], _ body: (Range<Int>?) -> Void) {
+/// decoding. A piece of a longer text (not `final`) ends in whitespace and gets no "<eos>" for
+/// its end: that belongs to the end of the whole text.
+func forEachWord(in text: [UInt8], final: Bool, _ body: (Range<Int>?) -> Void) {
     var start: Int? = nil
     for (i, b) in text.enumerated() {
-        let isSpace = b == 0x20 || b == 0x0A || b == 0x09 || b == 0x0D || b == 0x0B || b == 0x0C
-        if isSpace {
+        if isWordSpace(b) {
             if let s = start { body(s..<i); start = nil }
             if b == 0x0A { body(nil) }
         } else if start == nil {
@@ -301,5 +329,5 @@ func forEachWord(in text: [UInt8], _ body: (Range<Int>?) -> Void) {
         }
     }
     if let s = start { body(s..<text.count) }
-    if let last = text.last, last != 0x0A { body(nil) }
+    if final, let last = text.last, last != 0x0A { body(nil) }
 }

@@ -41,6 +41,17 @@ final class PreparedDatasetTests: MultiRankTestCase {
         }
     }
 
+    func testWordAndByteDatasetsTrainTheSameModelAsTheText() throws {
+        for tokenizer in ["word", "byte"] {
+            let config = try writeConfig(extra: ["data": ["tokenizer: \(tokenizer)"], "checkpoint": ["every: 30"]])
+            let dataset = try prepare(config, "dataset-\(tokenizer)")
+            let text = try train(ranks: 0, config: config, runDir: "text-\(tokenizer)")
+            let prepared = try train(ranks: 0, config: config, runDir: "prepared-\(tokenizer)", ["data.path=\(dataset.path)"])
+            XCTAssertEqual(try modelBytes(text, step: 30), try modelBytes(prepared, step: 30),
+                           "\(tokenizer): model.safetensors differs between text and prepared dataset")
+        }
+    }
+
     func testARunStartedFromTextResumesFromThePreparedDatasetAndBack() throws {
         let config = try writeConfig(extra: ["checkpoint": ["every: 10"]])
         let dataset = try prepare(config)

@@ -17,8 +17,10 @@ final class PreparedDatasetTests: XCTestCase {
         return url
     }
 
-    private func data(_ path: String, valPath: String = "", valFraction: Double, _ tokenizer: TokenizerKind) -> DataConfig {
+    private func data(_ path: String, valPath: String = "", valFraction: Double, _ tokenizer: TokenizerKind,
+                      minCount: Int = 1) -> DataConfig {
         var d = DataConfig()
+        d.minCount = minCount
         d.path = path
         d.valPath = valPath
         d.valFraction = valFraction
@@ -34,7 +36,7 @@ final class PreparedDatasetTests: XCTestCase {
         wanted.task = withMask ? .fillInTheMiddle : .lm
         let prepared = try PreparedDataset.open(out.path, data: wanted)
         let text = try Corpus.load(path: d.path, valPath: d.valPath, valFraction: d.valFraction, tokenizer: d.tokenizer,
-                                   minCount: 1, withMask: withMask)
+                                   minCount: d.minCount, withMask: withMask)
         let what = "\(d.tokenizer) fraction \(d.valFraction) pieces of \(pieceBytes)"
         XCTAssertEqual(prepared.vocabulary, text.vocabulary, what, file: file, line: line)
         XCTAssertEqual(prepared.train.all, text.train.all, what, file: file, line: line)
@@ -56,6 +58,21 @@ final class PreparedDatasetTests: XCTestCase {
         }
         try assertSame(data(path, valFraction: 0.1, .char), pieceBytes: 3, withMask: true, in: directory)
         try assertSame(data(path, valFraction: 0.1, .byte), pieceBytes: 3, withMask: true, in: directory)
+    }
+
+    func testPreparedWordTokensAreTheTextsAtEverySplitAndPieceSize() throws {
+        let directory = try scratch()
+        let path = directory.appendingPathComponent("words.txt").path
+        // Runs of spaces, tabs, CR LF, a literal "<unk>", rare words, a long word, no final newline.
+        let lines = (0..<40).map { i in "w\(i % 5)  x\t<unk> caf\u{E9}\(i % 3)\r\n" + (i % 9 == 0 ? "rare\(i) longlonglongword\n" : "") }
+        try Data((lines.joined() + "tail words").utf8).write(to: URL(fileURLWithPath: path))
+        for pieceBytes in [1, 2, 3, 5, 7, 11, 4096] {
+            for percent in [0, 3, 10, 37] {
+                try assertSame(data(path, valFraction: Double(percent) / 100, .word), pieceBytes: pieceBytes, in: directory)
+            }
+            try assertSame(data(path, valFraction: 0.2, .word, minCount: 2), pieceBytes: pieceBytes, in: directory)
+        }
+        try assertSame(data(path, valFraction: 0.1, .word), pieceBytes: 3, withMask: true, in: directory)
     }
 
     func testValPathIsEncodedWithTheTrainingVocabulary() throws {
