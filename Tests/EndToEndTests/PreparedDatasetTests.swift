@@ -64,6 +64,26 @@ final class PreparedDatasetTests: MultiRankTestCase {
         XCTAssertEqual(try modelBytes(whole, step: 20), try modelBytes(fromPrepared, step: 20), "dataset, then resumed from the text")
     }
 
+    func testEvalGivesTheSameLossOnTheDatasetAsOnItsValidationText() throws {
+        let held = try write(ownText(characters: 1500, seed: 11), to: scratch.appendingPathComponent("held.txt"))
+        let config = try writeConfig(extra: ["data": ["val_path: \"\(held.path)\""], "checkpoint": ["every: 30"]])
+        let dataset = try prepare(config)
+        let run = try train(ranks: 0, config: config, runDir: "run")
+        let step = checkpoint(run, step: 30).path
+        let fromText = try Tool.rnntrain(["eval", "--checkpoint", step, "--data", held.path])
+        let fromDataset = try Tool.rnntrain(["eval", "--checkpoint", step, "--data", dataset.path])
+        XCTAssertEqual(fromText.status, 0, fromText.stderr)
+        XCTAssertEqual(fromDataset.status, 0, fromDataset.stderr)
+        XCTAssertTrue(fromText.stdout.contains("\"loss\""), fromText.stdout)
+        XCTAssertEqual(fromDataset.stdout, fromText.stdout, "eval on the dataset and on its validation text")
+
+        // A dataset of another text has another vocabulary: its ids mean nothing to this model.
+        let other = try write("zzz yyy xxx\n", to: scratch.appendingPathComponent("other.txt"))
+        let otherDataset = try prepare(config, "other", ["data.path=\(other.path)", "data.val_path=\(other.path)"])
+        let r = try Tool.rnntrain(["eval", "--checkpoint", step, "--data", otherDataset.path])
+        assertBadInput(r, mentions: [otherDataset.path, "another vocabulary than the checkpoint's"], "eval on another vocabulary")
+    }
+
     /// A copy of the dataset, damaged by `damage`, must stop training with one line naming
     /// `file` and status 2, and leave the run directory empty.
     func assertRefused(_ what: String, file name: String, mentions: [String] = [], settings: [String] = [],
