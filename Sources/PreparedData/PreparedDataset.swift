@@ -31,6 +31,11 @@ public enum PreparedDataset {
     /// which were applied when the dataset was prepared.
     public static func open(_ path: String, data: DataConfig) throws -> Corpus {
         let directory = URL(fileURLWithPath: path, isDirectory: true)
+        // A directory without train.tokens is most likely a text's directory named by mistake.
+        var info = stat()
+        if lstat(directory.appendingPathComponent(trainName).path, &info) != 0, errno == ENOENT {
+            throw UserError("\(path): is a directory, not a text file nor a prepared dataset (it has no \(trainName))")
+        }
         let train = try MappedTokens(path: directory.appendingPathComponent(trainName).path)
         let validation = try MappedTokens(path: directory.appendingPathComponent(validationName).path)
         let vocabularyURL = directory.appendingPathComponent(vocabularyName)
@@ -51,6 +56,10 @@ public enum PreparedDataset {
         }
         let vocabulary = try readVocabulary(bytes, kind: data.tokenizer, count: train.header.vocabularySize,
                                             source: vocabularyURL.path)
+        // Each file's ids were checked against its own header's size: both must be the vocabulary's.
+        guard validation.header.vocabularySize == vocabulary.count else {
+            throw UserError("\(directory.appendingPathComponent(validationName).path): its header says \(validation.header.vocabularySize) tokens, \(vocabularyName) has \(vocabulary.count)")
+        }
         let wantsMask = data.task == .fillInTheMiddle
         guard (vocabulary.maskToken != nil) == wantsMask else {
             throw UserError("\(path): prepared for data.task \(wantsMask ? DataTask.lm.rawValue : DataTask.fillInTheMiddle.rawValue) (its vocabulary \(wantsMask ? "lacks" : "has") a mask token), but data.task is \(data.task.rawValue)")

@@ -137,6 +137,17 @@ final class PreparedDatasetTests: MultiRankTestCase {
         }
     }
 
+    func testAHeaderVocabularySizeLargerThanTheVocabularyIsRefused() throws {
+        // The ids of validation.tokens are checked against its header's |V|, raised here to 200
+        // (still a 1-byte width) so that an id of 150 would pass that check on its own.
+        try assertRefused("header vocabulary size", file: "validation.tokens", mentions: ["header says 200 tokens"]) { dataset in
+            try edit(dataset.appendingPathComponent("validation.tokens")) { bytes in
+                bytes[24] = 200
+                bytes[128 + 3] = 150
+            }
+        }
+    }
+
     func testPrepareRefusesAnExistingOutput() throws {
         let config = try writeConfig()
         let secret = try write("keep me\n", to: scratch.appendingPathComponent("secret.txt"))
