@@ -11,42 +11,57 @@ import TextData
 public final class MappedTokens: TokenStream, @unchecked Sendable {
     public let header: TokenFileHeader
     public let count: Int
+    public let path: String
+    /// Kept open for `checkIDs`, which reads the file without the mapping.
+    private let fd: Int32
     private let mapping: UnsafeRawPointer
     private let length: Int
     private let tokens: UnsafeRawPointer
 
-    /// Opens and maps `path` after checking its header against its size (`TokenFileHeader.parse`),
-    /// and every id against the header's vocabulary size: one sequential pass, by `pread` into a
-    /// small buffer rather than through the mapping, so that the check leaves no pages in this
-    /// process's resident set. A link is not followed.
+    /// Opens and maps `path` after checking its header against its size (`TokenFileHeader.parse`).
+    /// The ids are not checked yet (`checkIDs`), so that cheaper refusals come first. A link is not
+    /// followed.
     public init(path: String) throws {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW)
         guard fd >= 0 else {
             if errno == ENOENT { throw UserError("\(path): missing") }
             throw errno == ELOOP ? FileIO.linkRefused(path) : FileIO.osError(path)
         }
-        defer { close(fd) }
         var info = stat()
-        guard fstat(fd, &info) == 0 else { throw FileIO.osError(path) }
-        guard (info.st_mode & S_IFMT) == S_IFREG else { throw FileIO.notRegular(path, info.st_mode) }
-        let size = Int(info.st_size)
         var head = [UInt8](repeating: 0, count: TokenFileHeader.size)
-        guard pread(fd, &head, head.count, 0) == head.count || size < head.count else { throw FileIO.osError(path) }
-        header = try TokenFileHeader.parse(head, fileSize: size, source: path)
-        count = header.count
-        try Self.checkIDs(fd: fd, header: header, path: path)
-        guard let base = mmap(nil, size, PROT_READ, MAP_SHARED, fd, 0), base != MAP_FAILED else {
-            throw FileIO.osError(path)
+        let parsed: TokenFileHeader
+        let base: UnsafeMutableRawPointer
+        do {
+            guard fstat(fd, &info) == 0 else { throw FileIO.osError(path) }
+            guard (info.st_mode & S_IFMT) == S_IFREG else { throw FileIO.notRegular(path, info.st_mode) }
+            guard pread(fd, &head, head.count, 0) == head.count || info.st_size < head.count else { throw FileIO.osError(path) }
+            parsed = try TokenFileHeader.parse(head, fileSize: Int(info.st_size), source: path)
+            guard let mapped = mmap(nil, Int(info.st_size), PROT_READ, MAP_SHARED, fd, 0), mapped != MAP_FAILED else {
+                throw FileIO.osError(path)
+            }
+            base = mapped
+        } catch {
+            close(fd)
+            throw error
         }
+        self.path = path
+        self.fd = fd
+        header = parsed
+        count = parsed.count
         mapping = UnsafeRawPointer(base)
-        length = size
+        length = Int(info.st_size)
         tokens = mapping + TokenFileHeader.size
     }
 
-    deinit { munmap(UnsafeMutableRawPointer(mutating: mapping), length) }
+    deinit {
+        munmap(UnsafeMutableRawPointer(mutating: mapping), length)
+        close(fd)
+    }
 
-    /// Throws naming the position of the first id ≥ the vocabulary size.
-    private static func checkIDs(fd: Int32, header: TokenFileHeader, path: String) throws {
+    /// Checks every id against the header's vocabulary size, throwing with the position of the
+    /// first that is not below it: one sequential pass, by `pread` into a small buffer rather
+    /// than through the mapping, so that it leaves no pages in this process's resident set.
+    public func checkIDs() throws {
         let limit = UInt32(header.vocabularySize), width = header.width
         // Width 1 with 256 tokens cannot hold a bad id.
         if width == 1, limit == 256 { return }
@@ -55,19 +70,19 @@ public final class MappedTokens: TokenStream, @unchecked Sendable {
         var done = 0
         while done < header.count {
             let n = min(chunkTokens, header.count - done)
-            let got = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, n * width, off_t(TokenFileHeader.size + done * width)) }
+            let got = buffer.withUnsafeMutableBytes { pread(self.fd, $0.baseAddress!, n * width, off_t(TokenFileHeader.size + done * width)) }
             guard got == n * width else {
                 throw got < 0 ? FileIO.osError(path) : UserError("\(path): shorter than its header says (changed while read?)")
             }
             let bad: Int? = buffer.withUnsafeBytes { raw in
                 switch width {
-                case 1: return firstAtOrAbove(raw.bindMemory(to: UInt8.self), n, limit)
-                case 2: return firstAtOrAbove(raw.bindMemory(to: UInt16.self), n, limit)
-                default: return firstAtOrAbove(raw.bindMemory(to: UInt32.self), n, limit)
+                case 1: return Self.firstAtOrAbove(raw.bindMemory(to: UInt8.self), n, limit)
+                case 2: return Self.firstAtOrAbove(raw.bindMemory(to: UInt16.self), n, limit)
+                default: return Self.firstAtOrAbove(raw.bindMemory(to: UInt32.self), n, limit)
                 }
             }
             if let bad {
-                throw UserError("\(path): token \(done + bad) has id \(id(buffer, bad, width)), not below the vocabulary size \(limit)")
+                throw UserError("\(path): token \(done + bad) has id \(Self.id(buffer, bad, width)), not below the vocabulary size \(limit)")
             }
             done += n
         }

@@ -60,6 +60,9 @@ public enum PreparedDataset {
         guard validation.header.vocabularySize == vocabulary.count else {
             throw UserError("\(directory.appendingPathComponent(validationName).path): its header says \(validation.header.vocabularySize) tokens, \(vocabularyName) has \(vocabulary.count)")
         }
+        // Last: the one check that reads the whole files.
+        try train.checkIDs()
+        try validation.checkIDs()
         let wantsMask = data.task == .fillInTheMiddle
         guard (vocabulary.maskToken != nil) == wantsMask else {
             throw UserError("\(path): prepared for data.task \(wantsMask ? DataTask.lm.rawValue : DataTask.fillInTheMiddle.rawValue) (its vocabulary \(wantsMask ? "lacks" : "has") a mask token), but data.task is \(data.task.rawValue)")

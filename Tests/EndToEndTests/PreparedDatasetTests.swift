@@ -137,6 +137,14 @@ final class PreparedDatasetTests: MultiRankTestCase {
         }
     }
 
+    /// The id check reads every file whole: a refusal that needs only the headers comes first.
+    func testTheHeadersAreCheckedBeforeTheIDs() throws {
+        try assertRefused("tokenizer and a bad id", file: "train.tokens", mentions: ["char tokenizer"],
+                          settings: ["data.tokenizer=byte"]) { dataset in
+            try edit(dataset.appendingPathComponent("train.tokens")) { $0[128 + 100] = 0xF0 }
+        }
+    }
+
     func testAHeaderVocabularySizeLargerThanTheVocabularyIsRefused() throws {
         // The ids of validation.tokens are checked against its header's |V|, raised here to 200
         // (still a 1-byte width) so that an id of 150 would pass that check on its own.
