@@ -36,15 +36,19 @@ let package = Package(
         .target(name: "Checkpoints", dependencies: [
             "Config", "TextData", "Models", "Kernels", "Files", .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // Prepared datasets: a corpus tokenized once (`rnntrain prepare`) and read memory-mapped.
+        .target(name: "PreparedData", dependencies: [
+            "Checkpoints", "TextData", "Config", "Files", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .target(name: "Training", dependencies: [
-            "Checkpoints", "TextData", "Config", "Models", "Kernels", "CKernels", "Collectives", "Files", "TensorBoard",
+            "PreparedData", "Checkpoints", "TextData", "Config", "Models", "Kernels", "CKernels", "Collectives", "Files", "TensorBoard",
         ]),
         // The ONNX graph of a checkpoint's model (`rnntrain export`); onnx.pb.swift is generated, committed.
         .target(name: "ONNXExport", dependencies: [
             "Models", "Kernels", "TextData", "Files", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ], exclude: ["onnx.proto"]),
         .executableTarget(name: "rnntrain", dependencies: [
-            "Training", "Checkpoints", "TextData", "Config", "Models", "Kernels", "Collectives", "MPICollectives", "Files", "NGram",
+            "Training", "PreparedData", "Checkpoints", "TextData", "Config", "Models", "Kernels", "Collectives", "MPICollectives", "Files", "NGram",
             "ONNXExport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -56,7 +60,7 @@ let package = Package(
             "ONNXExport", "Models", "Config", "TextData", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Checkpoints", "TextData", "Config", "Files", "TensorBoard", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "PreparedData", "Checkpoints", "TextData", "Config", "Files", "TensorBoard", "TestSupport"]),
         // Runs the built rnntrain binary (and mpirun) as a user would.
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),
     ],

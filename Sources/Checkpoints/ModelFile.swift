@@ -160,7 +160,7 @@ public enum ModelFile {
 
     /// The metadata's vocabulary: a JSON array of exactly `count` strings. Reading stops at the
     /// first item beyond `count`, so a long list costs nothing the model does not justify.
-    static func decodeTokens(_ text: String, count: Int, fail: (String) -> UserError) throws -> [String] {
+    public static func decodeTokens(_ text: String, count: Int, fail: (String) -> UserError) throws -> [String] {
         let bytes = Array(text.utf8)
         do {
             return try bytes.withUnsafeBufferPointer { buffer -> [String] in

@@ -6,7 +6,7 @@ public enum BatchSource: Sendable {
     case stream(StreamBatches)
     case windows(WindowBatches)
 
-    public init(config: TrainingConfig, tokens: [Int32], maskToken: Int32?, source: String) throws {
+    public init(config: TrainingConfig, tokens: any TokenStream, maskToken: Int32?, source: String) throws {
         let t = config.train
         switch config.data.mode {
         case .stream:

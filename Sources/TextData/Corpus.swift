@@ -1,17 +1,34 @@
 import Files
 import Config
 
-/// Training and validation token streams.
+/// Training and validation token streams: arrays tokenized from text, or a prepared dataset's
+/// mapped token files.
 public struct Corpus: Sendable {
     public let vocabulary: Vocabulary
-    public let train: [Int32]
-    public let validation: [Int32]
+    public let train: any TokenStream
+    public let validation: any TokenStream
+    /// The SHA-256 of the training then the validation tokens as little-endian Int32, when the
+    /// source recorded it (a prepared dataset's header); nil: computed from the tokens.
+    public let digest: [UInt8]?
+    /// Whether the tokens are held in this process's memory (not a mapped file), for the memory check.
+    public let inMemory: Bool
 
     /// Tokens from anywhere (`load`, or the benchmark's synthetic text).
     public init(vocabulary: Vocabulary, train: [Int32], validation: [Int32]) {
         self.vocabulary = vocabulary
         self.train = train
         self.validation = validation
+        digest = nil
+        inMemory = true
+    }
+
+    /// A prepared dataset's streams and the digest its header records.
+    public init(vocabulary: Vocabulary, mappedTrain: any TokenStream, validation: any TokenStream, digest: [UInt8]) {
+        self.vocabulary = vocabulary
+        train = mappedTrain
+        self.validation = validation
+        self.digest = digest
+        inMemory = false
     }
 
     /// Reads `path` (missing/unreadable/empty/directory → UserError naming the path). Validation:
@@ -56,31 +73,44 @@ public struct Corpus: Sendable {
     /// char never cuts a scalar and word prefers a line end (else a space) within a window of half
     /// the validation size. Returns `text.count` for valFraction 0.
     static func splitPoint(_ text: [UInt8], valFraction: Double, tokenizer: TokenizerKind) -> Int {
-        guard valFraction > 0 else { return text.count }
-        // At least one byte, so a positive fraction never silently yields an empty validation set.
-        let valBytes = max(1, Int((Double(text.count) * valFraction).rounded()))
-        var split = max(0, text.count - valBytes)
+        splitPoint(count: text.count, valFraction: valFraction, tokenizer: tokenizer) { text[$0] }
+    }
+
+    /// `splitPoint` of a text of `count` bytes that reads only the bytes it needs through `byte`:
+    /// the few before the raw split for char, a window of `splitWindow` bytes either side for
+    /// word, none for byte. So a file can be split without being read.
+    public static func splitPoint(count: Int, valFraction: Double, tokenizer: TokenizerKind,
+                                  byte: (Int) -> UInt8) -> Int {
+        guard valFraction > 0 else { return count }
+        let (raw, window) = rawSplit(count: count, valFraction: valFraction)
+        var split = raw
         if tokenizer == .word {
-            let window = max(64, valBytes / 2)
-            if let s = nearestBoundary(text, near: split, window: window, where: { $0 == 0x0A })
-                ?? nearestBoundary(text, near: split, window: window, where: { $0 == 0x20 || $0 == 0x09 }) {
+            if let s = nearestBoundary(count: count, near: split, window: window, byte: byte, where: { $0 == 0x0A })
+                ?? nearestBoundary(count: count, near: split, window: window, byte: byte, where: { $0 == 0x20 || $0 == 0x09 }) {
                 return s
             }
         }
         if tokenizer != .byte {
             // Step back over UTF-8 continuation bytes (10xxxxxx) to the start of the scalar.
-            while split > 0, split < text.count, text[split] & 0xC0 == 0x80 { split -= 1 }
+            while split > 0, split < count, byte(split) & 0xC0 == 0x80 { split -= 1 }
         }
         return split
     }
 
+    /// The split before it moves to a boundary, and how far word looks for one.
+    public static func rawSplit(count: Int, valFraction: Double) -> (split: Int, window: Int) {
+        // At least one byte, so a positive fraction never silently yields an empty validation set.
+        let valBytes = max(1, Int((Double(count) * valFraction).rounded()))
+        return (max(0, count - valBytes), max(64, valBytes / 2))
+    }
+
     /// The split just after the separator byte closest to `near`, keeping both parts non-empty.
-    private static func nearestBoundary(_ text: [UInt8], near: Int, window: Int,
+    private static func nearestBoundary(count: Int, near: Int, window: Int, byte: (Int) -> UInt8,
                                         where isSeparator: (UInt8) -> Bool) -> Int? {
         for distance in 0...window {
             let before = near - distance, after = near + distance
-            if before > 0, before < text.count, isSeparator(text[before - 1]) { return before }
-            if after > 0, after < text.count, isSeparator(text[after - 1]) { return after }
+            if before > 0, before < count, isSeparator(byte(before - 1)) { return before }
+            if after > 0, after < count, isSeparator(byte(after - 1)) { return after }
         }
         return nil
     }

@@ -7,7 +7,7 @@ import Models
 ///
 /// Stream s is global sequence s: any rank, any micro-batch, reads the same stream the same way.
 public struct StreamBatches: Sendable {
-    public let tokens: [Int32]
+    public let tokens: any TokenStream
     public let streams: Int
     public let steps: Int
     /// Inputs per stream: L = (T − 1) / S, each followed by its target.
@@ -17,7 +17,7 @@ public struct StreamBatches: Sendable {
 
     /// Training needs at least one full chunk per stream (`fullChunks`); evaluation takes
     /// streams of any length ≥ 1.
-    public init(tokens: [Int32], streams: Int, steps: Int, history: Int, source: String, fullChunks: Bool = true) throws {
+    public init(tokens: any TokenStream, streams: Int, steps: Int, history: Int, source: String, fullChunks: Bool = true) throws {
         // Neighbouring streams share a token (one's last target is the next one's first input).
         guard tokens.count >= (fullChunks ? streams * steps : streams) + 1 else {
             if !fullChunks {
@@ -55,16 +55,20 @@ public struct StreamBatches: Sendable {
         let n = sequences.count, tau = batch.steps, begin = chunk * steps
         precondition(batch.sequences == n && tau == chunkLength(chunk), "batch shape does not match the chunk")
         batch.firstSequence = sequences.lowerBound
-        tokens.withUnsafeBufferPointer { t in
+        // Each stream's slice, history through the chunk's last target, read in one copy.
+        let first = max(0, begin - history)
+        let span = begin + tau + 1 - first
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: span) { t in
             for (i, s) in sequences.enumerated() {
-                let base = s * length + begin
+                tokens.copy((s * length + first)..<(s * length + first + span), to: t.baseAddress!)
+                let base = begin - first
                 for step in 0..<tau {
                     batch.inputs[step * n + i] = t[base + step]
                     batch.targets[step * n + i] = t[base + step + 1]
                 }
                 for j in 0..<history {
                     let position = begin - history + j
-                    batch.history![j * n + i] = position >= 0 ? t[s * length + position] : -1
+                    batch.history![j * n + i] = position >= 0 ? t[position - first] : -1
                 }
             }
         }

@@ -8,7 +8,7 @@ import Models
 /// the targets one ahead); for fill-in-the-middle it holds τ tokens, of which about mask_rate
 /// are replaced by the mask token and scored, chosen by a hash of (seed, epoch, window, position).
 public struct WindowBatches: Sendable {
-    public let tokens: [Int32]
+    public let tokens: any TokenStream
     public let globalBatch: Int
     public let steps: Int
     public let seed: UInt64
@@ -22,7 +22,7 @@ public struct WindowBatches: Sendable {
 
     /// Training shifts the grid by up to span − 1 tokens per epoch (`shifted`), so it counts
     /// only the windows every shift has; evaluation reads the unshifted grid.
-    public init(tokens: [Int32], globalBatch: Int, steps: Int, seed: UInt64,
+    public init(tokens: any TokenStream, globalBatch: Int, steps: Int, seed: UInt64,
                 fill: (maskToken: Int32, rate: Double)?, source: String, shifted: Bool = true) throws {
         span = fill == nil ? steps + 1 : steps
         let reach = shifted ? tokens.count - span + 1 : tokens.count
@@ -67,34 +67,37 @@ public struct WindowBatches: Sendable {
         write(&batch, sequences: 0..<batch.sequences, epoch: 0) { g in (first + g, (first + g) * span) }
     }
 
-    private func write(_ batch: inout Batch, sequences: Range<Int>, epoch: UInt64, window: (Int) -> (id: Int, start: Int)) {
+    private func write(_ batch: inout Batch, sequences: Range<Int>, epoch: UInt64, windowOf: (Int) -> (id: Int, start: Int)) {
         let n = sequences.count
         precondition(batch.sequences == n && batch.steps == steps, "batch shape does not match")
         batch.firstSequence = sequences.lowerBound
-        for (i, g) in sequences.enumerated() {
-            let (id, start) = window(g)
-            guard let fill else {
-                for t in 0..<steps {
-                    batch.inputs[t * n + i] = tokens[start + t]
-                    batch.targets[t * n + i] = tokens[start + t + 1]
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: span) { window in
+            for (i, g) in sequences.enumerated() {
+                let (id, start) = windowOf(g)
+                tokens.copy(start..<(start + span), to: window.baseAddress!)
+                guard let fill else {
+                    for t in 0..<steps {
+                        batch.inputs[t * n + i] = window[t]
+                        batch.targets[t * n + i] = window[t + 1]
+                    }
+                    continue
                 }
-                continue
-            }
-            let threshold = UInt64(fill.rate * 0x1p53)
-            var masked = 0
-            for t in 0..<steps {
-                let token = tokens[start + t]
-                let hit = CounterHash.key(seed, epoch, UInt64(id), UInt64(t)) >> 11 < threshold
-                batch.inputs[t * n + i] = hit ? fill.maskToken : token
-                batch.targets[t * n + i] = token
-                batch.mask![t * n + i] = hit ? 1 : 0
-                masked += hit ? 1 : 0
-            }
-            if masked == 0 {
-                // Every window scores at least one position.
-                let t = Int(CounterHash.key(seed, epoch, UInt64(id), 0x4f4e45) % UInt64(steps))
-                batch.inputs[t * n + i] = fill.maskToken
-                batch.mask![t * n + i] = 1
+                let threshold = UInt64(fill.rate * 0x1p53)
+                var masked = 0
+                for t in 0..<steps {
+                    let token = window[t]
+                    let hit = CounterHash.key(seed, epoch, UInt64(id), UInt64(t)) >> 11 < threshold
+                    batch.inputs[t * n + i] = hit ? fill.maskToken : token
+                    batch.targets[t * n + i] = token
+                    batch.mask![t * n + i] = hit ? 1 : 0
+                    masked += hit ? 1 : 0
+                }
+                if masked == 0 {
+                    // Every window scores at least one position.
+                    let t = Int(CounterHash.key(seed, epoch, UInt64(id), 0x4f4e45) % UInt64(steps))
+                    batch.inputs[t * n + i] = fill.maskToken
+                    batch.mask![t * n + i] = 1
+                }
             }
         }
     }

@@ -12,7 +12,7 @@ public enum Evaluation {
     /// Language-model loss over `tokens` cut into `streams` contiguous streams (a multiple of
     /// the world size), each read with full context: the state carries across chunks of τ.
     /// One stream scores every token but the first with everything before it as context.
-    public static func streamLoss(model: Model<Float>, tokens: [Int32], streams: Int, steps: Int,
+    public static func streamLoss(model: Model<Float>, tokens: any TokenStream, streams: Int, steps: Int,
                                   comm: Communicator, source: String) throws -> LossSum {
         precondition(streams % comm.size == 0, "evaluation streams must divide among the ranks")
         let history = model.config.historyTokens
@@ -32,7 +32,7 @@ public enum Evaluation {
 
     /// Fill-in-the-middle: masked-token loss and accuracy over every window of τ tokens of
     /// `tokens` in order, masks drawn with `fillSeed`, `perBatch` windows at a time.
-    public static func fillLoss(model: Model<Float>, tokens: [Int32], steps: Int, maskToken: Int32, rate: Double,
+    public static func fillLoss(model: Model<Float>, tokens: any TokenStream, steps: Int, maskToken: Int32, rate: Double,
                                 perBatch: Int, comm: Communicator, source: String) throws -> LossSum {
         let windows = try WindowBatches(tokens: tokens, globalBatch: 1, steps: steps, seed: fillSeed,
                                         fill: (maskToken, rate), source: source, shifted: false)

@@ -26,10 +26,12 @@ enum SettingsAgreement {
         return lines
     }
 
-    /// The first 8 bytes of the SHA-256 of the tokens (training, then validation), in hex: what
-    /// ranks compare, and what a checkpoint records of the data it was trained on.
+    /// The first 8 bytes of the SHA-256 of the tokens (training, then validation, as Int32), in
+    /// hex: what ranks compare, and what a checkpoint records of the data it was trained on. A
+    /// prepared dataset's header records the same hash, so text and prepared data agree.
     static func dataDigest(_ corpus: Corpus) -> String {
-        (corpus.train + corpus.validation).withUnsafeBytes { SHA256.hex(Array(SHA256.hash($0).prefix(8))) }
+        let digest = corpus.digest ?? (corpus.train.all + corpus.validation.all).withUnsafeBytes { SHA256.hash($0) }
+        return SHA256.hex(Array(digest.prefix(8)))
     }
 
     /// The fingerprint's line of the library kernels.

@@ -44,7 +44,7 @@ public final class Trainer {
         do {
             try modelConfig.validate()
             try MemoryBudget.check(MemoryBudget.need(config: config, model: modelConfig, sequences: n,
-                                                     tokens: corpus.train.count + corpus.validation.count),
+                                                     tokens: corpus.inMemory ? corpus.train.count + corpus.validation.count : 0),
                                    machine: MemoryBudget.machine(), sequences: n, steps: config.train.seqLen)
             model = try Model<Float>(config: modelConfig, seed: config.train.seed, precision: config.train.precision)
         } catch let e as ModelError {
@@ -201,7 +201,7 @@ public final class Trainer {
     public func validate() throws -> LossSum? {
         var tokens = corpus.validation
         if config.log.evalTokens > 0, tokens.count > config.log.evalTokens {
-            tokens = Array(tokens[..<config.log.evalTokens])
+            tokens = TokenPrefix(tokens, count: config.log.evalTokens)
         }
         let tau = config.train.seqLen
         if config.data.task == .fillInTheMiddle {

@@ -6,13 +6,15 @@ import Files
 import Foundation
 import Kernels
 import Models
+import PreparedData
 import TextData
 
 /// A run directory and the loop around the trainer: lock, resume, log, validate, checkpoint.
 ///
 /// Layout: `run.lock`, `config.yaml` (resolved), `metrics.jsonl`, `checkpoints/step-NNNNNNNN/`,
 /// and with `log.tensorboard: true`, `tb/events.out.tfevents.<time>.<host>` (one per session).
-/// Only rank 0 touches it, and only while it holds `run.lock`; every rank reads the corpus.
+/// Only rank 0 touches it, and only while it holds `run.lock`; every rank reads the corpus
+/// (a prepared dataset: maps it).
 public final class TrainingRun {
     public let config: TrainingConfig
     public let directory: URL
@@ -48,10 +50,13 @@ public final class TrainingRun {
         self.store = store
         trainer = try agree(comm) {
             try MemoryBudget.checkText(config: config.data, machine: MemoryBudget.machine())
-            let corpus = try Corpus.load(path: config.data.path, valPath: config.data.valPath,
-                                         valFraction: config.data.valFraction, tokenizer: config.data.tokenizer,
-                                         minCount: config.data.minCount,
-                                         withMask: config.data.task == .fillInTheMiddle)
+            // A directory is a prepared dataset, mapped rather than read.
+            let corpus = PreparedDataset.isDataset(config.data.path)
+                ? try PreparedDataset.open(config.data.path, data: config.data)
+                : try Corpus.load(path: config.data.path, valPath: config.data.valPath,
+                                  valFraction: config.data.valFraction, tokenizer: config.data.tokenizer,
+                                  minCount: config.data.minCount,
+                                  withMask: config.data.task == .fillInTheMiddle)
             return try Trainer(config: config, corpus: corpus, comm: comm)
         }
         kernels = trainer.model.kernels

@@ -1,10 +1,13 @@
 import ArgumentParser
 import Checkpoints
 import Collectives
+import Config
 import Files
 import Foundation
 import Kernels
 import Models
+import PreparedData
+import TextData
 import Training
 
 /// `rnntrain eval`: loss of a checkpoint on a text file, as one JSON object.
@@ -23,7 +26,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Checkpoint directory, or an n-gram model: the run directory of rnntrain ngram, its model.arpa, or any ARPA file.")
     var checkpoint: String
 
-    @Option(help: "Text file to evaluate on.")
+    @Option(help: "Text file to evaluate on, or a prepared dataset (its validation tokens, mapped).")
     var data: String
 
     @OptionGroup var precision: PrecisionOption
@@ -35,9 +38,7 @@ struct EvalCommand: ParsableCommand {
         let ckpt = try Checkpoint.load(checkpoint, precision: precision.precision)
         try FiniteWeights.require(ckpt)
         if ckpt.model.productEngine == BF16Products.Engine.emulated.rawValue { warn(BF16.emulationNotice) }
-        let bytes = try FileIO.readNamed(data, kind: "text file")
-        let (tokens, unknown) = try ckpt.vocabulary.encode(bytes, source: data)
-        if unknown > 0 { warn("\(data): \(unknown) tokens not in the vocabulary were skipped or mapped to <unk>") }
+        let tokens = try self.tokens(vocabulary: ckpt.vocabulary, data: ckpt.config.data)
         let comm = SingleProcessCommunicator()
         let tau = ckpt.config.train.seqLen
         var fields: [(String, JSON)]
@@ -54,6 +55,22 @@ struct EvalCommand: ParsableCommand {
         // Which precision computed these numbers, since it may differ from the training run's.
         fields.append(("precision", .string(ckpt.model.precision.rawValue)))
         try report(fields, notFinite: "the model's outputs overflow on this text")
+    }
+
+    /// The text's tokens in `vocabulary`, or a prepared dataset's validation tokens, which must
+    /// have been prepared with the checkpoint's vocabulary (ids mean nothing in another).
+    private func tokens(vocabulary: Vocabulary, data settings: DataConfig) throws -> any TokenStream {
+        if PreparedDataset.isDataset(data) {
+            let corpus = try PreparedDataset.open(data, data: settings)
+            guard corpus.vocabulary == vocabulary else {
+                throw UserError("\(data): prepared with another vocabulary than the checkpoint's (\(corpus.vocabulary.count) tokens, the checkpoint has \(vocabulary.count))")
+            }
+            return corpus.validation
+        }
+        let bytes = try FileIO.readNamed(data, kind: "text file")
+        let (tokens, unknown) = try vocabulary.encode(bytes, source: data)
+        if unknown > 0 { warn("\(data): \(unknown) tokens not in the vocabulary were skipped or mapped to <unk>") }
+        return tokens
     }
 
     /// An n-gram model, scored as KenLM scores the text.

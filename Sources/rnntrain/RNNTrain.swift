@@ -7,7 +7,7 @@ struct RNNTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rnntrain",
         abstract: "Data-parallel trainer for recurrent sequence models.",
-        subcommands: [TrainCommand.self, EvalCommand.self, SampleCommand.self, InspectCommand.self, DiffCommand.self, OptionsCommand.self, ConfigCommand.self, NGramCommand.self, ExportCommand.self, BenchCommand.self,
+        subcommands: [TrainCommand.self, PrepareCommand.self, EvalCommand.self, SampleCommand.self, InspectCommand.self, DiffCommand.self, OptionsCommand.self, ConfigCommand.self, NGramCommand.self, ExportCommand.self, BenchCommand.self,
                       GradCheckCommand.self, GEMMBenchCommand.self])
 
     /// First the GEMM kernels (`OpenBLASCoreType`), which may start the program again.

@@ -4,6 +4,7 @@ import Dispatch
 import Files
 import Foundation
 import Glibc
+import PreparedData
 @testable import TextData
 @testable import Training
 import XCTest
@@ -32,6 +33,7 @@ final class FuzzTests: XCTestCase {
         case config = "TrainingConfig.parse"
         case manifest = "CheckpointStore.parseManifest"
         case directory = "Checkpoint.load (files on disk)"
+        case tokenHeader = "TokenFileHeader.parse"
 
         /// Share of the inputs, by how much each reader has to explore and how fast it runs: a
         /// whole checkpoint (three files, one of them YAML) and a config (Yams, whose tag
@@ -45,6 +47,7 @@ final class FuzzTests: XCTestCase {
             case .config: return 12
             case .manifest: return 16
             case .directory: return 0  // every `directoryEvery`-th input instead
+            case .tokenHeader: return 8
             }
         }
     }
@@ -146,6 +149,9 @@ final class FuzzTests: XCTestCase {
         for config in FuzzSeeds.configs {
             XCTAssertNoThrow(try TrainingConfig.parse(yaml: config, source: "seed.yaml"))
         }
+        for (header, size) in Corpus.tokenHeaders {
+            XCTAssertNoThrow(try TokenFileHeader.parse(header, fileSize: size, source: "seed.tokens"))
+        }
     }
 }
 
@@ -175,6 +181,13 @@ extension FuzzTests {
         let decoded: [[UInt8]: (tensors: [SafeTensors.Tensor], metadata: [String: String])]
         let configs: [[UInt8]]
         let manifests: [[UInt8]]
+        /// Prepared token file headers of each width and tokenizer, with the size of their file.
+        static let tokenHeaders: [([UInt8], Int)] = [(1, 65, TokenizerKind.char, 1000), (2, 257, .byte, 3), (2, 30_000, .word, 0),
+                                                     (4, 70_000, .word, 12)].map { width, size, kind, count in
+            let header = TokenFileHeader(width: width, count: count, vocabularySize: size, tokenizer: kind,
+                                         vocabularyHash: Array(repeating: 0xAB, count: 32), corpusDigest: Array(repeating: 0x5C, count: 32))
+            return (header.encoded(), TokenFileHeader.size + count * width)
+        }
         /// A validation message names the key, not the file (TrainingConfig.validate).
         let optionKeys = TrainingConfig.options.map(\.key) + ["model.vocabulary"]
 
@@ -232,6 +245,15 @@ extension FuzzTests {
                 let bytes = mutator.mutate(rng.pick(manifests))
                 return Input(saved: bytes, sources: ["SHA256SUMS"]) {
                     _ = try CheckpointStore.parseManifest(bytes, source: "SHA256SUMS")
+                }
+            case .tokenHeader:
+                let (header, size) = rng.pick(Self.tokenHeaders)
+                var mutator = Mutator(seed: rng.next(), corpus: Self.tokenHeaders.map(\.0))
+                let bytes = mutator.mutate(header)
+                // Mostly the seed's own file size, so mutations of single fields are what is refused.
+                let fileSize = rng.chance(0.7) ? size : rng.chance(0.5) ? rng.below(1 << 20) : Int(rng.next() >> 1)
+                return Input(saved: bytes, sources: ["fuzz.tokens"]) {
+                    _ = try TokenFileHeader.parse(bytes, fileSize: fileSize, source: "fuzz.tokens")
                 }
             case .checkpoint:
                 let (files, saved) = mutateCheckpoint(rng: &rng)

@@ -1,0 +1,92 @@
+import Checkpoints
+import Config
+import Files
+import Foundation
+import TextData
+
+/// A prepared dataset: a directory written once by `rnntrain prepare` and read memory-mapped by
+/// training. It holds
+///
+/// - `vocabulary.json`: the token texts by id, a JSON array of strings (the form a model file's
+///   metadata stores); "<mask>" last when prepared for fill-in-the-middle;
+/// - `train.tokens`, `validation.tokens`: `TokenFileHeader` then the ids;
+/// - `SHA256SUMS`: the three files' SHA-256 in `sha256sum` format, for `sha256sum -c`.
+public enum PreparedDataset {
+    public static let vocabularyName = "vocabulary.json"
+    public static let trainName = "train.tokens"
+    public static let validationName = "validation.tokens"
+
+    /// Whether `path` names a directory (links followed: the user names it), i.e. a prepared
+    /// dataset rather than a text file.
+    public static func isDataset(_ path: String) -> Bool {
+        var info = stat()
+        return !path.isEmpty && stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// Opens the dataset at `path` for `data`'s tokenizer and task. Checked: each token file's
+    /// header against its size, every id against the vocabulary size (`MappedTokens`), the
+    /// vocabulary's SHA-256 against both headers, the tokenizer against the config's, the mask
+    /// token against the task. Not checked: SHA256SUMS (a full hash of every file at every start;
+    /// `sha256sum -c` does it by hand), and the config's `val_path`/`val_fraction`/`min_count`,
+    /// which were applied when the dataset was prepared.
+    public static func open(_ path: String, data: DataConfig) throws -> Corpus {
+        let directory = URL(fileURLWithPath: path, isDirectory: true)
+        // A directory without train.tokens is most likely a text's directory named by mistake.
+        var info = stat()
+        if lstat(directory.appendingPathComponent(trainName).path, &info) != 0, errno == ENOENT {
+            throw UserError("\(path): is a directory, not a text file nor a prepared dataset (it has no \(trainName))")
+        }
+        let train = try MappedTokens(path: directory.appendingPathComponent(trainName).path)
+        let validation = try MappedTokens(path: directory.appendingPathComponent(validationName).path)
+        let vocabularyURL = directory.appendingPathComponent(vocabularyName)
+        let bytes = try FileIO.read(vocabularyURL, limit: CheckpointStore.maximumFileBytes, followingLinks: false)
+        let hash = SHA256.hash(bytes)
+        for tokens in [train, validation] {
+            let name = tokens === train ? trainName : validationName
+            let source = directory.appendingPathComponent(name).path
+            guard tokens.header.vocabularyHash == hash else {
+                throw UserError("\(source): prepared with another vocabulary (its header's vocabulary SHA-256 \(SHA256.hex(tokens.header.vocabularyHash).prefix(12))… is not that of \(vocabularyName), \(SHA256.hex(hash).prefix(12))…)")
+            }
+            guard tokens.header.tokenizer == data.tokenizer else {
+                throw UserError("\(source): prepared with the \(tokens.header.tokenizer.rawValue) tokenizer, but data.tokenizer is \(data.tokenizer.rawValue)")
+            }
+        }
+        guard train.header.corpusDigest == validation.header.corpusDigest else {
+            throw UserError("\(directory.appendingPathComponent(validationName).path): from another preparation than \(trainName) (corpus digests differ)")
+        }
+        let vocabulary = try readVocabulary(bytes, kind: data.tokenizer, count: train.header.vocabularySize,
+                                            source: vocabularyURL.path)
+        // Each file's ids were checked against its own header's size: both must be the vocabulary's.
+        guard validation.header.vocabularySize == vocabulary.count else {
+            throw UserError("\(directory.appendingPathComponent(validationName).path): its header says \(validation.header.vocabularySize) tokens, \(vocabularyName) has \(vocabulary.count)")
+        }
+        // Last: the one check that reads the whole files.
+        try train.checkIDs()
+        try validation.checkIDs()
+        let wantsMask = data.task == .fillInTheMiddle
+        guard (vocabulary.maskToken != nil) == wantsMask else {
+            throw UserError("\(path): prepared for data.task \(wantsMask ? DataTask.lm.rawValue : DataTask.fillInTheMiddle.rawValue) (its vocabulary \(wantsMask ? "lacks" : "has") a mask token), but data.task is \(data.task.rawValue)")
+        }
+        return Corpus(vocabulary: vocabulary, mappedTrain: train, validation: validation, digest: train.header.corpusDigest)
+    }
+
+    /// `vocabulary.json`: exactly `count` strings; a last "<mask>" is the mask token.
+    static func readVocabulary(_ bytes: [UInt8], kind: TokenizerKind, count: Int, source: String) throws -> Vocabulary {
+        let fail = { (why: String) in UserError("\(source): \(why)") }
+        let tokens = try ModelFile.decodeTokens(String(decoding: bytes, as: UTF8.self), count: count, fail: fail)
+        guard tokens.count == count else {
+            throw fail("\(tokens.count) tokens, but the token files' headers say \(count)")
+        }
+        let mask = tokens.last == "<mask>" ? Int32(count - 1) : nil
+        do {
+            return try Vocabulary(kind: kind, tokens: tokens, maskToken: mask)
+        } catch let error as UserError {
+            throw fail(error.description)
+        }
+    }
+
+    /// The bytes of `vocabulary.json` for `vocabulary`.
+    static func vocabularyFile(_ vocabulary: Vocabulary) -> [UInt8] {
+        Array(JSON.array(vocabulary.tokens.map(JSON.string)).text(escapingSlashes: true).utf8)
+    }
+}

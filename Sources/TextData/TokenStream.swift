@@ -1,0 +1,44 @@
+/// A sequence of token ids read a range at a time: an array in memory (text tokenized at start)
+/// or a prepared token file mapped read-only (`MappedTokens` in PreparedData). The batch fills copy
+/// one range per sequence, so a mapped file is read on demand and never copied whole; one call per
+/// sequence, not per token, keeps the existential dispatch out of the inner loop.
+public protocol TokenStream: Sendable {
+    var count: Int { get }
+    /// Writes tokens `range` (within 0..<count) to `destination`, widened to Int32.
+    func copy(_ range: Range<Int>, to destination: UnsafeMutablePointer<Int32>)
+}
+
+extension Array: TokenStream where Element == Int32 {
+    public func copy(_ range: Range<Int>, to destination: UnsafeMutablePointer<Int32>) {
+        withUnsafeBufferPointer { destination.update(from: $0.baseAddress! + range.lowerBound, count: range.count) }
+    }
+}
+
+/// The first `count` tokens of another stream (validation capped at `log.eval_tokens`).
+public struct TokenPrefix: TokenStream {
+    public let base: any TokenStream
+    public let count: Int
+
+    public init(_ base: any TokenStream, count: Int) {
+        precondition(count <= base.count, "a prefix cannot be longer than its stream")
+        self.base = base
+        self.count = count
+    }
+
+    public func copy(_ range: Range<Int>, to destination: UnsafeMutablePointer<Int32>) {
+        precondition(range.upperBound <= count, "range beyond the prefix")
+        base.copy(range, to: destination)
+    }
+}
+
+extension TokenStream {
+    /// Tokens `range` as an array: for the callers that need all of a stream at once (n-gram counting).
+    public func array(_ range: Range<Int>) -> [Int32] {
+        [Int32](unsafeUninitializedCapacity: range.count) { buffer, initialized in
+            if !range.isEmpty { copy(range, to: buffer.baseAddress!) }
+            initialized = range.count
+        }
+    }
+
+    public var all: [Int32] { (self as? [Int32]) ?? array(0..<count) }
+}

@@ -1,0 +1,177 @@
+import Foundation
+import XCTest
+
+/// `rnntrain prepare` and training from the prepared dataset: the same model bit for bit as
+/// training from the text (np 1 and np 2, deterministic), resume across the two sources, and
+/// one line and status 2 for each kind of damaged dataset.
+final class PreparedDatasetTests: MultiRankTestCase {
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        // Our own text with "café", so characters and bytes differ.
+        try ownText(characters: 6000).write(to: corpus, atomically: true, encoding: .utf8)
+    }
+
+    /// `rnntrain prepare` of the config's corpus into `name`; asserts success.
+    @discardableResult
+    func prepare(_ config: URL, _ name: String = "dataset", _ settings: [String] = [],
+                 file: StaticString = #filePath, line: UInt = #line) throws -> URL {
+        let out = scratch.appendingPathComponent(name)
+        let r = try runTool(ranks: 0, ["prepare", "--config", config.path, "--out", out.path] + settings.flatMap { ["--set", $0] })
+        XCTAssertEqual(r.status, 0, "prepare failed:\n\(r.output)", file: file, line: line)
+        XCTAssertTrue(r.stdout.contains("prepared \(out.path):"), r.stdout, file: file, line: line)
+        return out
+    }
+
+    func modelBytes(_ runDir: URL, step: Int) throws -> Data {
+        try Data(contentsOf: checkpoint(runDir, step: step).appendingPathComponent("model.safetensors"))
+    }
+
+    func testPreparedDatasetTrainsTheSameModelAsTheTextAtOneAndTwoRanks() throws {
+        for mode in ["stream", "windows"] {
+            let settings = ["train.deterministic=true", "data.mode=\(mode)", "model.dropout=0.2"]
+            let config = try writeConfig(extra: ["checkpoint": ["every: 30"]])
+            let dataset = try prepare(config, "dataset-\(mode)")
+            for ranks in [0, 2] {
+                let text = try train(ranks: ranks, config: config, runDir: "text-\(mode)-\(ranks)", settings)
+                let prepared = try train(ranks: ranks, config: config, runDir: "prepared-\(mode)-\(ranks)",
+                                         settings + ["data.path=\(dataset.path)"])
+                XCTAssertEqual(try modelBytes(text, step: 30), try modelBytes(prepared, step: 30),
+                               "\(mode) at np \(max(ranks, 1)): model.safetensors differs between text and prepared dataset")
+            }
+        }
+    }
+
+    func testWordAndByteDatasetsTrainTheSameModelAsTheText() throws {
+        for tokenizer in ["word", "byte"] {
+            let config = try writeConfig(extra: ["data": ["tokenizer: \(tokenizer)"], "checkpoint": ["every: 30"]])
+            let dataset = try prepare(config, "dataset-\(tokenizer)")
+            let text = try train(ranks: 0, config: config, runDir: "text-\(tokenizer)")
+            let prepared = try train(ranks: 0, config: config, runDir: "prepared-\(tokenizer)", ["data.path=\(dataset.path)"])
+            XCTAssertEqual(try modelBytes(text, step: 30), try modelBytes(prepared, step: 30),
+                           "\(tokenizer): model.safetensors differs between text and prepared dataset")
+        }
+    }
+
+    func testARunStartedFromTextResumesFromThePreparedDatasetAndBack() throws {
+        let config = try writeConfig(extra: ["checkpoint": ["every: 10"]])
+        let dataset = try prepare(config)
+        let whole = try train(ranks: 0, config: config, runDir: "whole", ["train.steps=20"])
+        let fromText = try train(ranks: 0, config: config, runDir: "text-then-prepared", ["train.steps=10"])
+        try train(ranks: 0, config: config, runDir: "text-then-prepared", ["train.steps=20", "data.path=\(dataset.path)"], resume: true)
+        XCTAssertEqual(try modelBytes(whole, step: 20), try modelBytes(fromText, step: 20), "text, then resumed from the dataset")
+        let fromPrepared = try train(ranks: 0, config: config, runDir: "prepared-then-text", ["train.steps=10", "data.path=\(dataset.path)"])
+        try train(ranks: 0, config: config, runDir: "prepared-then-text", ["train.steps=20"], resume: true)
+        XCTAssertEqual(try modelBytes(whole, step: 20), try modelBytes(fromPrepared, step: 20), "dataset, then resumed from the text")
+    }
+
+    func testEvalGivesTheSameLossOnTheDatasetAsOnItsValidationText() throws {
+        let held = try write(ownText(characters: 1500, seed: 11), to: scratch.appendingPathComponent("held.txt"))
+        let config = try writeConfig(extra: ["data": ["val_path: \"\(held.path)\""], "checkpoint": ["every: 30"]])
+        let dataset = try prepare(config)
+        let run = try train(ranks: 0, config: config, runDir: "run")
+        let step = checkpoint(run, step: 30).path
+        let fromText = try Tool.rnntrain(["eval", "--checkpoint", step, "--data", held.path])
+        let fromDataset = try Tool.rnntrain(["eval", "--checkpoint", step, "--data", dataset.path])
+        XCTAssertEqual(fromText.status, 0, fromText.stderr)
+        XCTAssertEqual(fromDataset.status, 0, fromDataset.stderr)
+        XCTAssertTrue(fromText.stdout.contains("\"loss\""), fromText.stdout)
+        XCTAssertEqual(fromDataset.stdout, fromText.stdout, "eval on the dataset and on its validation text")
+
+        // A dataset of another text has another vocabulary: its ids mean nothing to this model.
+        let other = try write("zzz yyy xxx\n", to: scratch.appendingPathComponent("other.txt"))
+        let otherDataset = try prepare(config, "other", ["data.path=\(other.path)", "data.val_path=\(other.path)"])
+        let r = try Tool.rnntrain(["eval", "--checkpoint", step, "--data", otherDataset.path])
+        assertBadInput(r, mentions: [otherDataset.path, "another vocabulary than the checkpoint's"], "eval on another vocabulary")
+    }
+
+    /// A copy of the dataset, damaged by `damage`, must stop training with one line naming
+    /// `file` and status 2, and leave the run directory empty.
+    func assertRefused(_ what: String, file name: String, mentions: [String] = [], settings: [String] = [],
+                       damage: (URL) throws -> Void, file: StaticString = #filePath, line: UInt = #line) throws {
+        let config = try writeConfig()
+        let dataset = try prepare(config, "dataset-\(UUID().uuidString)")
+        try damage(dataset)
+        let runDir = scratch.appendingPathComponent("run-\(UUID().uuidString)")
+        let r = try runTool(ranks: 0, ["train", "--config", config.path, "--run-dir", runDir.path, "--set", "data.path=\(dataset.path)"]
+                            + settings.flatMap { ["--set", $0] })
+        assertBadInput(Tool.Result(status: r.status, stdout: r.stdout, stderr: r.stderr),
+                       mentions: [dataset.appendingPathComponent(name).path] + mentions, what, file: file, line: line)
+        assertNothingWritten(runDir, what, file: file, line: line)
+    }
+
+    func edit(_ url: URL, _ change: (inout [UInt8]) -> Void) throws {
+        var bytes = [UInt8](try Data(contentsOf: url))
+        change(&bytes)
+        try Data(bytes).write(to: url)
+    }
+
+    func testATruncatedTokenFileIsRefused() throws {
+        try assertRefused("truncated", file: "train.tokens", mentions: ["truncated"]) { dataset in
+            try edit(dataset.appendingPathComponent("train.tokens")) { $0.removeLast(5) }
+        }
+    }
+
+    func testAHeaderCountThatDisagreesWithTheSizeIsRefused() throws {
+        try assertRefused("count", file: "validation.tokens", mentions: ["counts"]) { dataset in
+            try edit(dataset.appendingPathComponent("validation.tokens")) { $0[16] &+= 1 }
+        }
+    }
+
+    func testAVocabularyOtherThanTheHeadersIsRefused() throws {
+        try assertRefused("vocabulary", file: "train.tokens", mentions: ["another vocabulary"]) { dataset in
+            // Still a valid vocabulary of the same size: only the hash tells.
+            try edit(dataset.appendingPathComponent("vocabulary.json")) { bytes in
+                let text = String(decoding: bytes, as: UTF8.self).replacingOccurrences(of: "\"a\"", with: "\"@\"")
+                bytes = Array(text.utf8)
+            }
+        }
+    }
+
+    func testAnotherTokenizerThanTheConfigsIsRefused() throws {
+        try assertRefused("tokenizer", file: "train.tokens", mentions: ["char tokenizer", "byte"], settings: ["data.tokenizer=byte"]) { _ in }
+    }
+
+    func testATokenIDBeyondTheVocabularyIsRefused() throws {
+        try assertRefused("token id", file: "train.tokens", mentions: ["token 100 ", "vocabulary size"]) { dataset in
+            try edit(dataset.appendingPathComponent("train.tokens")) { $0[128 + 100] = 0xF0 }
+        }
+    }
+
+    /// The id check reads every file whole: a refusal that needs only the headers comes first.
+    func testTheHeadersAreCheckedBeforeTheIDs() throws {
+        try assertRefused("tokenizer and a bad id", file: "train.tokens", mentions: ["char tokenizer"],
+                          settings: ["data.tokenizer=byte"]) { dataset in
+            try edit(dataset.appendingPathComponent("train.tokens")) { $0[128 + 100] = 0xF0 }
+        }
+    }
+
+    func testAHeaderVocabularySizeLargerThanTheVocabularyIsRefused() throws {
+        // The ids of validation.tokens are checked against its header's |V|, raised here to 200
+        // (still a 1-byte width) so that an id of 150 would pass that check on its own.
+        try assertRefused("header vocabulary size", file: "validation.tokens", mentions: ["header says 200 tokens"]) { dataset in
+            try edit(dataset.appendingPathComponent("validation.tokens")) { bytes in
+                bytes[24] = 200
+                bytes[128 + 3] = 150
+            }
+        }
+    }
+
+    func testPrepareRefusesAnExistingOutput() throws {
+        let config = try writeConfig()
+        let secret = try write("keep me\n", to: scratch.appendingPathComponent("secret.txt"))
+        for kind in ["FIFO", "symlink", "directory", "file"] {
+            let out = scratch.appendingPathComponent("out-\(kind)")
+            switch kind {
+            case "FIFO": XCTAssertEqual(mkfifo(out.path, 0o644), 0)
+            case "symlink": XCTAssertEqual(symlink(scratch.appendingPathComponent("elsewhere").path, out.path), 0)
+            case "directory": try FileManager.default.createDirectory(at: out, withIntermediateDirectories: false)
+            default: try FileManager.default.copyItem(at: secret, to: out)
+            }
+            let r = try Tool.rnntrain(["prepare", "--config", config.path, "--out", out.path])
+            assertBadInput(r, mentions: [out.path], "prepare --out at a \(kind)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: scratch.appendingPathComponent("elsewhere").path),
+                           "prepare followed the link")
+        }
+        XCTAssertEqual(try String(contentsOf: secret, encoding: .utf8), "keep me\n")
+    }
+}

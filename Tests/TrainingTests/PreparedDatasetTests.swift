@@ -1,0 +1,127 @@
+import Checkpoints
+@testable import Config
+import Files
+import Foundation
+@testable import PreparedData
+import TextData
+import XCTest
+
+/// `prepare` reads the text in pieces; these tests read it in pieces of a few bytes, so that
+/// pieces end inside every kind of UTF-8 scalar and the split falls at every offset, and check
+/// that the prepared tokens are `Corpus.load`'s, id for id.
+final class PreparedDatasetTests: XCTestCase {
+    private func scratch() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("rnntrain-prepared-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
+        return url
+    }
+
+    private func data(_ path: String, valPath: String = "", valFraction: Double, _ tokenizer: TokenizerKind,
+                      minCount: Int = 1) -> DataConfig {
+        var d = DataConfig()
+        d.minCount = minCount
+        d.path = path
+        d.valPath = valPath
+        d.valFraction = valFraction
+        d.tokenizer = tokenizer
+        return d
+    }
+
+    private func assertSame(_ d: DataConfig, pieceBytes: Int, withMask: Bool = false, in directory: URL,
+                            file: StaticString = #filePath, line: UInt = #line) throws {
+        let out = directory.appendingPathComponent("ds-\(UUID().uuidString)")
+        _ = try DatasetPreparation.prepare(data: d, withMask: withMask, out: out, pieceBytes: pieceBytes)
+        var wanted = d
+        wanted.task = withMask ? .fillInTheMiddle : .lm
+        let prepared = try PreparedDataset.open(out.path, data: wanted)
+        let text = try Corpus.load(path: d.path, valPath: d.valPath, valFraction: d.valFraction, tokenizer: d.tokenizer,
+                                   minCount: d.minCount, withMask: withMask)
+        let what = "\(d.tokenizer) fraction \(d.valFraction) pieces of \(pieceBytes)"
+        XCTAssertEqual(prepared.vocabulary, text.vocabulary, what, file: file, line: line)
+        XCTAssertEqual(prepared.train.all, text.train.all, what, file: file, line: line)
+        XCTAssertEqual(prepared.validation.all, text.validation.all, what, file: file, line: line)
+        let digest = (text.train.all + text.validation.all).withUnsafeBytes { SHA256.hash($0) }
+        XCTAssertEqual(prepared.digest, digest, "the corpus digest is the one training from text computes", file: file, line: line)
+    }
+
+    func testPreparedTokensAreTheTextsAtEverySplitAndPieceSize() throws {
+        let directory = try scratch()
+        let path = directory.appendingPathComponent("text.txt").path
+        // 1-, 2-, 3- and 4-byte scalars, so pieces and splits fall inside each kind.
+        try Data(String(repeating: "aé☃𝄞\n", count: 30).utf8).write(to: URL(fileURLWithPath: path))
+        for pieceBytes in [1, 2, 3, 5, 7, 4096] {
+            for percent in [0, 3, 10, 37] {
+                try assertSame(data(path, valFraction: Double(percent) / 100, .char), pieceBytes: pieceBytes, in: directory)
+            }
+            try assertSame(data(path, valFraction: 0.1, .byte), pieceBytes: pieceBytes, in: directory)
+        }
+        try assertSame(data(path, valFraction: 0.1, .char), pieceBytes: 3, withMask: true, in: directory)
+        try assertSame(data(path, valFraction: 0.1, .byte), pieceBytes: 3, withMask: true, in: directory)
+    }
+
+    func testPreparedWordTokensAreTheTextsAtEverySplitAndPieceSize() throws {
+        let directory = try scratch()
+        let path = directory.appendingPathComponent("words.txt").path
+        // Runs of spaces, tabs, CR LF, a literal "<unk>", rare words, a long word, no final newline.
+        let lines = (0..<40).map { i in "w\(i % 5)  x\t<unk> caf\u{E9}\(i % 3)\r\n" + (i % 9 == 0 ? "rare\(i) longlonglongword\n" : "") }
+        try Data((lines.joined() + "tail words").utf8).write(to: URL(fileURLWithPath: path))
+        for pieceBytes in [1, 2, 3, 5, 7, 11, 4096] {
+            for percent in [0, 3, 10, 37] {
+                try assertSame(data(path, valFraction: Double(percent) / 100, .word), pieceBytes: pieceBytes, in: directory)
+            }
+            try assertSame(data(path, valFraction: 0.2, .word, minCount: 2), pieceBytes: pieceBytes, in: directory)
+        }
+        try assertSame(data(path, valFraction: 0.1, .word), pieceBytes: 3, withMask: true, in: directory)
+    }
+
+    func testValPathIsEncodedWithTheTrainingVocabulary() throws {
+        let directory = try scratch()
+        let train = directory.appendingPathComponent("train.txt"), held = directory.appendingPathComponent("val.txt")
+        try Data("abcé abc\n".utf8).write(to: train)
+        try Data("cab zé\n".utf8).write(to: held)  // "z" is not in the vocabulary: skipped
+        try assertSame(data(train.path, valPath: held.path, valFraction: 0.5, .char), pieceBytes: 2, in: directory)
+    }
+
+    func testInvalidUTF8IsReportedAtItsOffsetInTheFile() throws {
+        let directory = try scratch()
+        let path = directory.appendingPathComponent("bad.txt").path
+        try Data(Array("abcdefgh".utf8) + [0xFF] + Array("ij\n".utf8)).write(to: URL(fileURLWithPath: path))
+        let out = directory.appendingPathComponent("ds")
+        XCTAssertThrowsError(try DatasetPreparation.prepare(data: data(path, valFraction: 0, .char), withMask: false, out: out,
+                                                            pieceBytes: 3)) { error in
+            XCTAssertEqual((error as? UserError)?.description,
+                           "\(path): invalid UTF-8 at byte offset 8 (tokenizer 'byte' accepts any bytes)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out.path), "a failed prepare leaves no dataset")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path), ["bad.txt"], "nor a temporary directory")
+    }
+
+    func testHeaderRoundTripsAndRefusesEveryBadField() throws {
+        let header = TokenFileHeader(width: 2, count: 3, vocabularySize: 300, tokenizer: .byte,
+                                     vocabularyHash: Array(repeating: 7, count: 32), corpusDigest: Array(repeating: 9, count: 32))
+        let bytes = header.encoded()
+        XCTAssertEqual(bytes.count, TokenFileHeader.size)
+        XCTAssertEqual(try TokenFileHeader.parse(bytes, fileSize: 128 + 6, source: "f"), header)
+        func refused(_ edit: (inout [UInt8]) -> Void, fileSize: Int = 134, _ mention: String) {
+            var b = bytes
+            edit(&b)
+            XCTAssertThrowsError(try TokenFileHeader.parse(b, fileSize: fileSize, source: "f")) { error in
+                let line = (error as? UserError)?.description ?? "\(error)"
+                XCTAssertTrue(line.hasPrefix("f: ") && line.contains(mention), line)
+            }
+        }
+        refused({ $0[0] = 0x41 }, "magic")
+        refused({ $0[8] = 2 }, "version")
+        refused({ $0[12] = 3 }, "width")
+        refused({ $0[16] = 4 }, "counts 4 tokens")
+        refused({ _ in }, fileSize: 135, "truncated or extended")
+        refused({ _ in }, fileSize: 100, "shorter than")
+        refused({ $0[24] = 0; $0[25] = 0 }, "vocabulary size")
+        refused({ $0[29] = 1 }, "reserved")
+        refused({ $0[120] = 1 }, "reserved")
+        refused({ $0[32] = 0x78 }, "tokenizer")
+        // A count whose byte size overflows is a disagreement, not a crash.
+        refused({ for i in 16..<24 { $0[i] = 0xFF } }, "counts")
+    }
+}
