@@ -36,9 +36,11 @@ let package = Package(
         .target(name: "Checkpoints", dependencies: [
             "Config", "TextData", "Models", "Kernels", "Files", .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // A SIGBUS on a mapped file that shrank, said in one line: a signal handler in C.
+        .target(name: "CMappedFiles"),
         // Prepared datasets: a corpus tokenized once (`rnntrain prepare`) and read memory-mapped.
         .target(name: "PreparedData", dependencies: [
-            "Checkpoints", "TextData", "Config", "Files", .product(name: "Crypto", package: "swift-crypto"),
+            "Checkpoints", "TextData", "Config", "Files", "CMappedFiles", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "Training", dependencies: [
             "PreparedData", "Checkpoints", "TextData", "Config", "Models", "Kernels", "CKernels", "Collectives", "Files", "TensorBoard",

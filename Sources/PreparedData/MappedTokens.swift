@@ -1,3 +1,4 @@
+import CMappedFiles
 import Files
 import Glibc
 import TextData
@@ -6,8 +7,9 @@ import TextData
 /// when a batch is filled, so no process holds a copy, a rank touches only the pages of the
 /// sequences it reads, and the ranks of one node share the page cache.
 ///
-/// The file must not shrink while mapped: a read of a page past its new end raises SIGBUS,
-/// which ends the process (not yet caught and reported as one line).
+/// The file must not shrink while mapped: a read of a page past its new end raises SIGBUS. The
+/// mapping is registered with CMappedFiles, whose handler then names the file in one line and
+/// exits with status 2 (the checkpoints written so far are whole: each is renamed into place).
 public final class MappedTokens: TokenStream, @unchecked Sendable {
     public let header: TokenFileHeader
     public let count: Int
@@ -40,6 +42,10 @@ public final class MappedTokens: TokenStream, @unchecked Sendable {
                 throw FileIO.osError(path)
             }
             base = mapped
+            guard rk_mapped_register(mapped, Int(info.st_size), path) == 0 else {
+                munmap(mapped, Int(info.st_size))
+                throw UserError("\(path): more than 64 token files mapped at once")
+            }
         } catch {
             close(fd)
             throw error
@@ -54,6 +60,7 @@ public final class MappedTokens: TokenStream, @unchecked Sendable {
     }
 
     deinit {
+        rk_mapped_unregister(mapping)
         munmap(UnsafeMutableRawPointer(mutating: mapping), length)
         close(fd)
     }

@@ -174,4 +174,30 @@ final class PreparedDatasetTests: MultiRankTestCase {
         }
         XCTAssertEqual(try String(contentsOf: secret, encoding: .utf8), "keep me\n")
     }
+
+    /// A token file cut while a run has it mapped: the next read past its new end is SIGBUS, which
+    /// must be one line naming the file and status 2, not a death by signal; the checkpoints
+    /// written before stay valid.
+    func testATokenFileTruncatedWhileMappedEndsTheRunWithOneLine() throws {
+        try String(repeating: ownText(characters: 6000), count: 40).write(to: corpus, atomically: true, encoding: .utf8)
+        let config = try writeConfig(extra: ["checkpoint": ["every: 5"]])
+        let dataset = try prepare(config)
+        let run = scratch.appendingPathComponent("truncated")
+        let job = try startTool(ranks: 0, ["train", "--config", config.path, "--run-dir", run.path,
+                                           "--set", "train.steps=1000000", "--set", "data.path=\(dataset.path)"])
+        let first = checkpoint(run, step: 5).appendingPathComponent("SHA256SUMS")
+        let deadline = Date().addingTimeInterval(30)
+        while !FileManager.default.fileExists(atPath: first.path), Date() < deadline { usleep(20_000) }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: first.path), "no checkpoint within 30 s")
+        let tokens = dataset.appendingPathComponent("train.tokens")
+        XCTAssertEqual(truncate(tokens.path, 4096), 0, String(cString: strerror(errno)))
+        let r = finish(job, limit: 30)
+        XCTAssertEqual(r.status, 2, "status \(r.status) (a signal shows as its number + 128 or as -1):\n\(r.stderr)")
+        let errors = r.stderr.split(separator: "\n")
+        XCTAssertEqual(errors.count, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("rnntrain: \(tokens.path): shrank while this run had it mapped"), r.stderr)
+        let check = try Tool.run(URL(fileURLWithPath: "/usr/bin/sha256sum"), ["-c", "SHA256SUMS"],
+                                 directory: checkpoint(run, step: 5))
+        XCTAssertEqual(check.status, 0, "the checkpoint written before the cut: \(check.stdout)")
+    }
 }
