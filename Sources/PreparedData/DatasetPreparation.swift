@@ -34,9 +34,7 @@ public enum DatasetPreparation {
     public static func prepare(data: DataConfig, withMask: Bool, out: URL,
                                pieceBytes: Int = TextChunks.pieceBytes) throws -> Summary {
         let started = DispatchTime.now().uptimeNanoseconds
-        guard !data.path.isEmpty else {
-            throw UserError("data.path is not set: name the training text in the config's data section or with --set data.path=FILE")
-        }
+        try Corpus.requirePath(data.path)
         try refuseExisting(out)
         let text = try TextChunks(path: data.path)
         guard text.size > 0 else { throw UserError("\(data.path): file is empty") }

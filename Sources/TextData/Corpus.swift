@@ -38,9 +38,7 @@ public struct Corpus: Sendable {
     /// part only. valFraction 0 → empty validation.
     public static func load(path: String, valPath: String, valFraction: Double, tokenizer: TokenizerKind,
                             minCount: Int, withMask: Bool) throws -> Corpus {
-        guard !path.isEmpty else {
-            throw UserError("data.path is not set: name the training text in the config's data section or with --set data.path=FILE")
-        }
+        try requirePath(path)
         let text = try readText(path)
         let trainText: [UInt8]
         let valText: [UInt8]
@@ -67,6 +65,12 @@ public struct Corpus: Sendable {
         let train = try vocabulary.encode(trainText, source: path)
         let validation = try vocabulary.encode(valText, source: valSource)
         return Corpus(vocabulary: vocabulary, train: train.tokens, validation: validation.tokens)
+    }
+
+    /// Refuses an empty `data.path` by its key: read as a path, "" would be "no such file" of nothing.
+    public static func requirePath(_ path: String) throws {
+        guard path.isEmpty else { return }
+        throw UserError("data.path is not set: name the training text in the config's data section or with --set data.path=FILE")
     }
 
     /// Where the validation part starts: `valFraction` of the bytes from the end, moved so that
