@@ -233,15 +233,17 @@ public struct CheckpointStore: Sendable {
     /// directories of dead writers. Never deletes the newest valid checkpoint (keep < 1 counts as
     /// 1); an invalid checkpoint is never counted as kept and never deleted: it may be evidence.
     /// Verifying reads every checkpoint in full; with pruning after each write that is `keep + 1`.
+    /// The target of `best` is never deleted.
     public func prune(keep: Int) throws {
         for name in try FileIO.names(in: directory) where name.hasPrefix(".tmp-") && Self.writerIsGone(temporaryName: name) {
             try FileIO.removeTree(directory.appendingPathComponent(name))
         }
+        let best = bestStep()
         var kept = 0
-        for (_, url) in try list().reversed() {
+        for (step, url) in try list().reversed() {
             guard (try? Self.read(url, inRun: true)) != nil else { continue }
             kept += 1
-            if kept <= max(keep, 1) { continue }
+            if kept <= max(keep, 1) || step == best { continue }
             // Rename first: a crash halfway through the deletion then leaves a ".tmp-" leftover for
             // the next prune, not a damaged "step-…" that looks like evidence of corruption.
             let doomed = directory.appendingPathComponent(".tmp-deleting-\(url.lastPathComponent)-\(getpid())")

@@ -25,6 +25,11 @@ public struct TrainingState: Equatable {
     public var dataDigest: String?
     /// The kernels that computed this state; nil for a checkpoint older than the field (unknown).
     public var kernels: ComputeKernels?
+    /// The lowest validation loss so far and its step (`checkpoint.best`, `train.early_stop`);
+    /// nil before the first validation that tracked it.
+    public var best: BestValidation?
+    /// Validations since the one that found `best` (early stopping's count toward its patience).
+    public var validationsSinceBest = 0
 
     public init() {}
 
@@ -42,6 +47,12 @@ public struct TrainingState: Equatable {
         metadata["data_digest"] = dataDigest
         metadata["kernels_openblas"] = kernels?.openBLAS
         metadata["kernels_bf16"] = kernels?.bf16
+        if let best {
+            // Swift prints the shortest decimal that reads back as the same Double.
+            metadata["best_val_loss"] = "\(best.loss)"
+            metadata["best_step"] = String(best.step)
+            metadata["validations_since_best"] = String(validationsSinceBest)
+        }
         return SafeTensors.encode(tensors, metadata: metadata)
     }
 
@@ -85,6 +96,13 @@ public struct TrainingState: Equatable {
             s.dataDigest = digest
         }
         s.kernels = try decodeKernels(metadata, fail: fail)
+        if let text = metadata["best_val_loss"] {
+            guard let loss = Double(text), loss.isFinite, loss >= 0 else {
+                throw fail("metadata best_val_loss \(JSON.quotedShort(text)) is not a finite loss ≥ 0")
+            }
+            s.best = BestValidation(loss: loss, step: try integer("best_step"))
+            s.validationsSinceBest = try integer("validations_since_best")
+        }
         if let extra = tensors.keys.sorted().first(where: { !tensorNames.contains($0) }) {
             throw fail("unexpected tensor \(JSON.quotedShort(extra))")
         }
@@ -122,5 +140,16 @@ public struct TrainingState: Equatable {
             return nil
         }
         return ComputeKernels(openBLAS: openBLAS, bf16: bf16)
+    }
+}
+
+/// The lowest validation loss of a run and the step that reached it.
+public struct BestValidation: Equatable, Sendable {
+    public var loss: Double
+    public var step: Int
+
+    public init(loss: Double, step: Int) {
+        self.loss = loss
+        self.step = step
     }
 }

@@ -347,6 +347,9 @@ extension TrainingConfig {
         try require(checkpoint.keep >= 1, "checkpoint.keep", "must be at least 1, got \(checkpoint.keep)")
         try require(log.every >= 1, "log.every", "must be at least 1, got \(log.every)")
         try require(log.evalEvery >= 0, "log.eval_every", "must be at least 0, got \(log.evalEvery)")
+        try require(train.earlyStop >= 0, "train.early_stop", "must be at least 0, got \(train.earlyStop)")
+        try require(train.earlyStop == 0 || log.evalEvery > 0, "train.early_stop",
+                    "\(train.earlyStop) needs validations, but log.eval_every is 0")
         try require(log.evalTokens >= 0, "log.eval_tokens", "must be at least 0, got \(log.evalTokens)")
         try require(bench.vocabulary >= 3, "bench.vocabulary", "must be at least 3, got \(bench.vocabulary)")
         try require(bench.warmup >= 0, "bench.warmup", "must be at least 0, got \(bench.warmup)")
@@ -360,6 +363,7 @@ extension TrainingConfig {
             (train.globalBatch, "train.global_batch", Self.maximumBatch), (train.seqLen, "train.seq_len", Self.maximumBatch),
             (train.epochs, "train.epochs", Self.maximumEpochs), (bench.vocabulary, "bench.vocabulary", ModelConfig.Limit.vocabulary),
             (train.steps, "train.steps", Self.maximumCount), (train.checkEvery, "train.check_every", Self.maximumCount),
+            (train.earlyStop, "train.early_stop", Self.maximumCount),
             (data.minCount, "data.min_count", Self.maximumCount), (schedule.warmup, "schedule.warmup", Self.maximumCount),
             (schedule.stepSize, "schedule.step_size", Self.maximumCount), (checkpoint.every, "checkpoint.every", Self.maximumCount),
             (checkpoint.keep, "checkpoint.keep", Self.maximumCount), (log.every, "log.every", Self.maximumCount),

@@ -135,6 +135,7 @@ extension TrainingConfig {
         .int("train.deterministic_group", \.train.deterministicGroup,
              "deterministic: sequences per fixed-point reduction group (world size must divide B / group)"),
         .int("train.check_every", \.train.checkEvery, "steps between replica hash checks"),
+        .int("train.early_stop", \.train.earlyStop, "stop after this many validations in a row without a new lowest validation loss (keeps checkpoints/best); 0 = never"),
         .double("train.step_timeout", \.train.stepTimeout, "seconds without progress before the job aborts"),
         .choice("train.precision", \.train.precision,
                 "operands of the matrix products: fp32, or bf16 (fp32 sums; weights, gradients and optimizer state stay fp32)"),
@@ -159,6 +160,7 @@ extension TrainingConfig {
 
         .int("checkpoint.every", \.checkpoint.every, "steps between checkpoints; 0 = only at the end"),
         .int("checkpoint.keep", \.checkpoint.keep, "newest checkpoints kept"),
+        .bool("checkpoint.best", \.checkpoint.best, "keep checkpoints/best, a link to the checkpoint of the lowest validation loss, never pruned"),
         .choice("checkpoint.on_error", \.checkpoint.onError, "a failed write (disk full, I/O error): stop the job, or continue training"),
 
         .int("log.every", \.log.every, "steps per metrics line"),

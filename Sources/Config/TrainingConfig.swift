@@ -60,6 +60,9 @@ public struct TrainConfig: Equatable, Sendable {
     public var deterministicGroup = 1
     /// Steps between replica hash checks.
     public var checkEvery = 100
+    /// > 0: stop once this many validations in a row have not lowered the best validation loss
+    /// (the patience of PyTorch Lightning's EarlyStopping, counted in validations).
+    public var earlyStop = 0
     /// Seconds without progress before the job aborts.
     public var stepTimeout = 600.0
     /// Operands of the matrix products. Not part of the model: the weights stay fp32, so a
@@ -110,6 +113,9 @@ public struct CheckpointConfig: Equatable, Sendable {
     public var every = 500
     public var keep = 3
     public var onError: CheckpointErrorPolicy = .stop
+    /// Keep `checkpoints/best`, a link to the checkpoint of the lowest validation loss (written
+    /// at the validation that finds it, and never pruned); `train.early_stop` implies it.
+    public var best = false
 
     public init() {}
 }

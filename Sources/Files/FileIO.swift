@@ -218,10 +218,16 @@ public enum FileIO {
 
     /// "<path>: not a regular file (a FIFO)", or a character device, … for a file of `mode`.
     public static func notRegular(_ path: String, _ mode: mode_t) -> UserError {
-        let kinds: [mode_t: String] = [S_IFDIR: "a directory", S_IFIFO: "a FIFO", S_IFCHR: "a character device",
-                                       S_IFBLK: "a block device", S_IFSOCK: "a socket"]
-        guard let kind = kinds[mode & S_IFMT] else { return UserError("\(path): not a regular file") }
+        guard let kind = kind(mode), mode & S_IFMT != S_IFREG else { return UserError("\(path): not a regular file") }
         return UserError("\(path): not a regular file (\(kind))")
+    }
+
+    /// "a directory", "a FIFO", … for a stat mode; nil for a kind without a name here.
+    public static func kind(_ mode: mode_t) -> String? {
+        let kinds: [mode_t: String] = [S_IFREG: "a regular file", S_IFDIR: "a directory", S_IFIFO: "a FIFO",
+                                       S_IFCHR: "a character device", S_IFBLK: "a block device", S_IFSOCK: "a socket",
+                                       S_IFLNK: "a symbolic link"]
+        return kinds[mode & S_IFMT]
     }
 
     /// "<path>: <strerror>" for the current (or given) errno.

@@ -217,6 +217,18 @@ public final class Trainer {
                                          source: "validation")
     }
 
+    /// Records validation loss `loss` at the current step against the best so far (`state.best`);
+    /// true when it is a new best. A non-finite loss is never one.
+    public func recordValidation(_ loss: Double) -> Bool {
+        guard loss.isFinite, state.best.map({ loss < $0.loss }) ?? true else {
+            state.validationsSinceBest += 1
+            return false
+        }
+        state.best = BestValidation(loss: loss, step: state.step)
+        state.validationsSinceBest = 0
+        return true
+    }
+
     // MARK: Checkpoint state
 
     /// The training state with the carried states of all ranks gathered in global order

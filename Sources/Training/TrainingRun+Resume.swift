@@ -113,6 +113,11 @@ extension TrainingRun {
 
     /// "nothing to do: checkpoint is at step 500, train.steps is 300", or nil when steps remain.
     var nothingToDo: String? {
+        let patience = config.train.earlyStop
+        if patience > 0, trainer.state.validationsSinceBest >= patience, trainer.step < trainer.totalSteps {
+            return "nothing to do: " + earlyStopLine.replacingOccurrences(of: "early stop at", with: "the run stopped early at")
+                + "; raise train.early_stop to train on"
+        }
         guard trainer.step >= trainer.totalSteps else { return nil }
         let target = config.train.epochs > 0 ? "train.epochs \(config.train.epochs) makes \(trainer.totalSteps) steps"
                                              : "train.steps is \(trainer.totalSteps)"

@@ -94,6 +94,7 @@ public final class TrainingRun {
                 try TensorBoardLog(directory: $0, firstStep: trainer.step + 1)
             }
             try FileIO.makeOwnDirectory(store.directory)
+            if tracksBest { try store.requireBestReplaceable() }
             try FileIO.writeAtomically(Array(config.yaml().utf8), to: directory.appendingPathComponent("config.yaml"))
         }
     }
@@ -137,11 +138,13 @@ public final class TrainingRun {
             interval.clipped += report.clipped ? 1 : 0
             let evaluate = config.log.evalEvery > 0 && (step % config.log.evalEvery == 0 || step == total)
             let validation = evaluate ? try trainer.validate() : nil
+            let valLoss = validation.map { $0.loss / Double(max(1, $0.count)) }
+            let newBest = tracksBest && valLoss.map(trainer.recordValidation) == true
+            let patienceSpent = config.train.earlyStop > 0 && trainer.state.validationsSinceBest >= config.train.earlyStop
             if step % config.log.every == 0 || step == total || validation != nil {
                 let seconds = Self.seconds(since: interval.start)
                 let rate = Double(interval.tokens) / max(seconds, 1e-9)
                 let loss = interval.steps > 0 ? interval.loss / Double(interval.steps) : .nan
-                let valLoss = validation.map { $0.loss / Double(max(1, $0.count)) }
                 let times = try RankTimes.gather(since: timing, now: trainer.timing, comm: comm)
                 timing = trainer.timing
                 if comm.isRoot, !warned, let warning = times.warning(hosts: comm.hosts, step: step) {
@@ -157,6 +160,7 @@ public final class TrainingRun {
                     let record: [(String, JSON?)] = [
                         ("step", .number(step)), ("tokens", .number(trainer.state.tokens)),
                         ("loss", .number(loss)), ("val_loss", valLoss.map(JSON.number)),
+                        ("best_val_loss", trainer.state.best.map { .number($0.loss) }),
                         ("grad_norm", .number(report.gradientNorm)), ("clipped", .number(interval.clipped)),
                         ("skipped", .number(trainer.state.skippedSteps)), ("lr", .number(report.lr)),
                         ("tokens_per_s", .number(rate)), ("elapsed_s", .number(elapsed)),
@@ -171,8 +175,15 @@ public final class TrainingRun {
                 interval = (0, 0, 0, 0, DispatchTime.now().uptimeNanoseconds)
             }
             let scheduled = (config.checkpoint.every > 0 && step % config.checkpoint.every == 0) || step == total
-            if scheduled || report.checkpointRequested || report.stopSignal != 0 {
-                try writeCheckpoint(last: step == total || report.stopSignal != 0)
+            if scheduled || newBest || patienceSpent || report.checkpointRequested || report.stopSignal != 0 {
+                try writeCheckpoint(last: step == total || patienceSpent || report.stopSignal != 0, best: newBest)
+            }
+            if patienceSpent, report.stopSignal == 0 {
+                if comm.isRoot {
+                    progress.finish()
+                    output.line(earlyStopLine)
+                }
+                break
             }
             if report.stopSignal != 0 {
                 if comm.isRoot {
@@ -182,18 +193,29 @@ public final class TrainingRun {
                 throw Interrupted(status: 128 + report.stopSignal)
             }
         }
+        let end = trainer.step
         if comm.isRoot {
             progress.finish()
-            if config.checkpoint.onError == .continue { output.line("finished at step \(total), final checkpoint written\(failureNote)") }
+            if config.checkpoint.onError == .continue { output.line("finished at step \(end), final checkpoint written\(failureNote)") }
         }
         // Only rank 0 writes, so only rank 0 fails, after the last collective: it exits 2 on its
         // own while the others end cleanly.
-        let lost = [output.lost.map { "\($0): training finished at step \(total) and wrote its checkpoint, but lines of its output were lost" },
-                    tensorboard?.lost.map { "\($0): training finished at step \(total) and wrote its checkpoint, but TensorBoard's event file lost records" },
+        let lost = [output.lost.map { "\($0): training finished at step \(end) and wrote its checkpoint, but lines of its output were lost" },
+                    tensorboard?.lost.map { "\($0): training finished at step \(end) and wrote its checkpoint, but TensorBoard's event file lost records" },
         ].compactMap { $0 }
         if !lost.isEmpty {
             throw AgreedError(description: lost.joined(separator: "; ") + " (metrics.jsonl has every logged step)")
         }
+    }
+
+    /// Whether validations keep `checkpoints/best` up to date.
+    var tracksBest: Bool { config.checkpoint.best || config.train.earlyStop > 0 }
+
+    /// Why an early-stopped run ended, and where its best checkpoint is.
+    var earlyStopLine: String {
+        let n = trainer.state.validationsSinceBest
+        let best = trainer.state.best.map { "lowest validation loss \(String(format: "%.4f", $0.loss)) at step \($0.step), checkpoints/\(CheckpointStore.bestName)" } ?? "no finite validation loss"
+        return "early stop at step \(trainer.step): \(n) validation\(n == 1 ? "" : "s") in a row without a lower loss (train.early_stop \(config.train.earlyStop)); \(best)"
     }
 
     /// Under `continue`, "; 2 checkpoints failed to write (checkpoint.on_error: continue)" or
@@ -209,7 +231,7 @@ public final class TrainingRun {
     /// holds work no later one will save, so its failure stops every rank with status 2 whatever
     /// `checkpoint.on_error` says. Before that, `stop` ends the run on a failure too, and
     /// `continue` counts it, says so and trains on.
-    public func writeCheckpoint(last: Bool = false) throws {
+    public func writeCheckpoint(last: Bool = false, best: Bool = false) throws {
         var state = try trainer.snapshot(elapsed: elapsed)
         state.dataDigest = dataDigest
         state.kernels = kernels
@@ -219,6 +241,7 @@ public final class TrainingRun {
                          TrainingState.name: state.encode(),
                          Checkpoint.configName: Array(self.config.yaml().utf8)]
             let url = try self.store.write(step: state.step, files: files)
+            if best { try self.store.markBest(step: state.step) }
             try self.store.prune(keep: self.config.checkpoint.keep)
             if ProgressLine.isTTY { self.output.line("") }
             self.output.line("checkpoint: \(url.path)")

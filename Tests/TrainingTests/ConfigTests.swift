@@ -58,6 +58,7 @@ final class ConfigTests: XCTestCase {
       deterministic: true
       deterministic_group: 4
       check_every: 50
+      early_stop: 4
       step_timeout: 120.5
       precision: bf16
     optimizer:
@@ -81,10 +82,11 @@ final class ConfigTests: XCTestCase {
     checkpoint:
       every: 0
       keep: 5
+      best: true
       on_error: continue
     log:
       every: 1
-      eval_every: 0
+      eval_every: 150
       eval_tokens: 4096
       tensorboard: /data/tb/run-7
     bench:
@@ -124,6 +126,7 @@ final class ConfigTests: XCTestCase {
         c.train.deterministic = true
         c.train.deterministicGroup = 4
         c.train.checkEvery = 50
+        c.train.earlyStop = 4
         c.train.stepTimeout = 120.5
         c.train.precision = .bf16
         c.optimizer.type = .sgd
@@ -145,10 +148,11 @@ final class ConfigTests: XCTestCase {
         c.checkpoint.every = 0
         c.checkpoint.keep = 5
         c.log.every = 1
-        c.log.evalEvery = 0
+        c.log.evalEvery = 150
         c.log.evalTokens = 4096
         c.log.tensorboard = .directory("/data/tb/run-7")
         c.checkpoint.onError = .continue
+        c.checkpoint.best = true
         c.bench.vocabulary = 10000
         c.bench.warmup = 5
         c.bench.steps = 40

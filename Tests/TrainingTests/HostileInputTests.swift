@@ -231,6 +231,23 @@ final class HostileInputTests: XCTestCase {
         XCTAssertEqual(try TrainingState.decode(try rewrite(lstm.state) { $0["elapsed_s"] = nil }, source: "s").elapsed, 0)
     }
 
+    func testStateBestValidationRoundTripsAndIsChecked() throws {
+        var state = TrainingState()
+        state.best = BestValidation(loss: 1.0 / 3.0, step: 40)
+        state.validationsSinceBest = 2
+        let decoded = try TrainingState.decode(state.encode(), source: "s")
+        XCTAssertEqual(decoded.best, state.best, "the loss must read back to the same Double")
+        XCTAssertEqual(decoded.validationsSinceBest, 2)
+        XCTAssertNil(try TrainingState.decode(TrainingState().encode(), source: "s").best)
+        for value in ["nan", "inf", "-1", "x", ""] {
+            assertMessage(stateError(try rewrite(state.encode()) { $0["best_val_loss"] = value }),
+                          contains: "state.safetensors: metadata best_val_loss", "is not a finite loss")
+        }
+        assertMessage(stateError(try rewrite(state.encode()) { $0["best_step"] = nil }), contains: "metadata best_step is missing")
+        assertMessage(stateError(try rewrite(state.encode()) { $0["validations_since_best"] = "-2" }),
+                      contains: "metadata validations_since_best is missing or not a count")
+    }
+
     func testStateTensorsAreChecked() throws {
         let stray = try rewrite(lstm.state, tensors: { $0.append(SafeTensors.Tensor(name: "extra", dtype: .u8, shape: [1], bytes: [0])) })
         assertMessage(stateError(stray), contains: "state.safetensors: unexpected tensor \"extra\"")
