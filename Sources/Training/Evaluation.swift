@@ -30,6 +30,40 @@ public enum Evaluation {
         return try sum(total, comm)
     }
 
+    /// Language-model loss over `tokens` with the state reset to zero every `k` tokens: the
+    /// prediction of token j·k + i + 1 sees tokens j·k … j·k + i, so i + 1 tokens of context (1 to k,
+    /// k/2 + 1/2 on average). Every token but the first is scored once; the last block may be
+    /// shorter. Blocks go `perBatch` at a time, split over the ranks. For a recurrent model only: a
+    /// windowed MLP has no state to reset.
+    public static func resetLoss(model: Model<Float>, tokens: any TokenStream, every k: Int, perBatch: Int,
+                                 comm: Communicator) throws -> LossSum {
+        precondition(k >= 1 && perBatch >= 1 && model.config.historyTokens == 0, "reset blocks need a recurrent model")
+        let predicted = max(0, tokens.count - 1)
+        let blocks = (predicted + k - 1) / k
+        let begin = blocks * comm.rank / comm.size, end = blocks * (comm.rank + 1) / comm.size
+        var total = LossSum()
+        var first = begin
+        var window = [Int32](repeating: 0, count: k + 1)
+        while first < end {
+            // Blocks of k first, then the short last one on its own.
+            let n = min(perBatch, end - first, first + 1 == blocks ? 1 : blocks - 1 - first)
+            let steps = min(k, predicted - first * k)
+            var batch = Batch(steps: steps, sequences: n, inputs: .init(repeating: 0, count: steps * n),
+                              targets: .init(repeating: 0, count: steps * n))
+            for i in 0..<n {
+                let start = (first + i) * k
+                window.withUnsafeMutableBufferPointer { tokens.copy(start..<(start + steps + 1), to: $0.baseAddress!) }
+                for t in 0..<steps {
+                    batch.inputs[t * n + i] = window[t]
+                    batch.targets[t * n + i] = window[t + 1]
+                }
+            }
+            total += try model.evaluate(batch)
+            first += n
+        }
+        return try sum(total, comm)
+    }
+
     /// Fill-in-the-middle: masked-token loss and accuracy over every window of τ tokens of
     /// `tokens` in order, masks drawn with `fillSeed`, `perBatch` windows at a time.
     public static func fillLoss(model: Model<Float>, tokens: any TokenStream, steps: Int, maskToken: Int32, rate: Double,

@@ -29,13 +29,26 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Text file to evaluate on, or a prepared dataset (its validation tokens, mapped).")
     var data: String
 
+    @Option(help: "Reset a recurrent model's state to zero every K tokens (context 1 to K), to measure how much past it uses; default: never.")
+    var resetEvery: Int?
+
     @OptionGroup var precision: PrecisionOption
 
     @OptionGroup var tokenizer: TokenizerOption
 
+    func validate() throws {
+        if let k = resetEvery, k < 1 { throw ValidationError("--reset-every must be at least 1 token, got \(k)") }
+    }
+
     func run() throws {
-        if let lm = try NGramLanguageModel.open(checkpoint, tokenizer: tokenizer.tokenizer) { return try evaluate(lm) }
+        if let lm = try NGramLanguageModel.open(checkpoint, tokenizer: tokenizer.tokenizer) {
+            if resetEvery != nil { throw UserError("\(checkpoint): --reset-every is for recurrent models; an n-gram model's context is its order") }
+            return try evaluate(lm)
+        }
         let ckpt = try Checkpoint.load(checkpoint, precision: precision.precision)
+        if resetEvery != nil, ckpt.config.model.cell == .mlp || ckpt.config.data.task == .fillInTheMiddle {
+            throw UserError("\(checkpoint): --reset-every is for recurrent language models; \(ckpt.config.model.cell == .mlp ? "a windowed MLP's context is model.context" : "this one fills in the middle")")
+        }
         try FiniteWeights.require(ckpt)
         if ckpt.model.productEngine == BF16Products.Engine.emulated.rawValue { warn(BF16.emulationNotice) }
         let tokens = try self.tokens(vocabulary: ckpt.vocabulary, data: ckpt.config.data)
@@ -46,6 +59,9 @@ struct EvalCommand: ParsableCommand {
             let sum = try Evaluation.fillLoss(model: ckpt.model, tokens: tokens, steps: tau, maskToken: ckpt.vocabulary.maskToken!,
                                               rate: ckpt.config.data.maskRate, perBatch: 32, comm: comm, source: data)
             fields = summary(sum) + [("accuracy", .number(Double(sum.correct) / Double(max(1, sum.count))))]
+        } else if let k = resetEvery {
+            let sum = try Evaluation.resetLoss(model: ckpt.model, tokens: tokens, every: k, perBatch: min(1024, max(1, 65_536 / k)), comm: comm)
+            fields = summary(sum) + [("reset_every", .number(Double(k)))]
         } else {
             // Long chunks: the state carries across them either way, and each costs a pass over W_hh.
             let sum = try Evaluation.streamLoss(model: ckpt.model, tokens: tokens, streams: 1, steps: max(tau, 1000),

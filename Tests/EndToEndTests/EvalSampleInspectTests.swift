@@ -68,6 +68,38 @@ final class EvalSampleInspectTests: XCTestCase {
         XCTAssertEqual(number(try eval(checkpoint, text)["tokens"]), Double(trainingText.unicodeScalars.count - 1))
     }
 
+    /// `--reset-every K`: a block as long as the text is full context; refused where there is no
+    /// state to reset (an n-gram model, a windowed MLP) and for K < 1.
+    func testEvalWithTheStateResetEveryKTokens() throws {
+        let checkpoint = try lmCheckpoint()
+        let args = ["eval", "--checkpoint", checkpoint.path, "--data", text.path]
+        let full = try eval(checkpoint, text)
+        let whole = try Tool.rnntrain(args + ["--reset-every", "100000"])
+        XCTAssertEqual(whole.status, 0, whole.stderr)
+        let object = try XCTUnwrap(jsonObject(whole.stdout))
+        XCTAssertEqual(number(object["reset_every"]), 100000)
+        XCTAssertEqual(number(object["tokens"]), number(full["tokens"]))
+        let loss = try XCTUnwrap(number(object["loss"])), fullLoss = try XCTUnwrap(number(full["loss"]))
+        XCTAssertEqual(loss, fullLoss, accuracy: 1e-5 * fullLoss)
+        let one = try Tool.rnntrain(args + ["--reset-every", "1"])
+        XCTAssertEqual(one.status, 0, one.stderr)
+        XCTAssertNotEqual(number(jsonObject(one.stdout)?["loss"]), loss)
+
+        let zero = try Tool.rnntrain(args + ["--reset-every", "0"])
+        XCTAssertEqual(zero.status, 2, zero.stderr)
+        XCTAssertTrue(zero.stderr.contains("--reset-every must be at least 1"), zero.stderr)
+        let mlpRun = dir.appendingPathComponent("mlp")
+        let config = tinyConfig(data: text, extra: ["model": [("cell", "mlp"), ("layers", "1"), ("context", "3")], "log": [("eval_every", "0")]])
+        XCTAssertEqual(try train(config, in: dir, runDir: mlpRun, name: "mlp.yaml").status, 0)
+        let mlp = try Tool.rnntrain(["eval", "--checkpoint", mlpRun.appendingPathComponent("checkpoints/step-00000006").path,
+                                     "--data", text.path, "--reset-every", "4"])
+        assertBadInput(mlp, mentions: ["--reset-every is for recurrent language models", "model.context"], "an MLP")
+        let ngramRun = dir.appendingPathComponent("ngram")
+        XCTAssertEqual(try Tool.rnntrain(["ngram", "--config", dir.appendingPathComponent("mlp.yaml").path, "--run-dir", ngramRun.path]).status, 0)
+        let ngram = try Tool.rnntrain(["eval", "--checkpoint", ngramRun.path, "--data", text.path, "--reset-every", "4"])
+        assertBadInput(ngram, mentions: ["--reset-every is for recurrent models", "order"], "an n-gram model")
+    }
+
     func testEvalOfFillInTheMiddleHasAccuracy() throws {
         let run = dir.appendingPathComponent("fill")
         let config = yaml([

@@ -71,6 +71,34 @@ final class EvaluationTests: XCTestCase {
         XCTAssertEqual(result.loss, whole.loss, accuracy: 1e-5 * whole.loss)
     }
 
+    /// State reset every k tokens: each block of k inputs evaluated alone from the zero state, by
+    /// hand, one at a time; any batching gives the same sum.
+    func testResetLossIsTheSumOfBlocksFromTheZeroState() throws {
+        let (tokens, v) = try tokens()
+        let T = tokens.count
+        for cell in [Cell.lstm, .gru, .rnn] {
+            let m = try model(v, cell: cell)
+            for k in [1, 3, 7, 49, 100] {
+                var byHand = 0.0
+                for begin in stride(from: 0, to: T - 1, by: k) {
+                    byHand += try m.evaluate(chunk(tokens, begin..<min(begin + k, T - 1))).loss
+                }
+                for perBatch in [1, 4, 1000] {
+                    let r = try Evaluation.resetLoss(model: m, tokens: tokens, every: k, perBatch: perBatch, comm: comm)
+                    XCTAssertEqual(r.count, T - 1, "\(cell) k \(k)")
+                    XCTAssertEqual(r.loss, byHand, accuracy: 1e-6 * byHand, "\(cell) k \(k), \(perBatch) per batch")
+                }
+            }
+            // A block as long as the text is full context: the carried stream's loss.
+            let full = try Evaluation.streamLoss(model: m, tokens: tokens, streams: 1, steps: 6, comm: comm, source: "eval.txt")
+            let once = try Evaluation.resetLoss(model: m, tokens: tokens, every: T, perBatch: 8, comm: comm)
+            XCTAssertEqual(once.loss, full.loss, accuracy: 1e-5 * full.loss, "\(cell)")
+            // The reset is real: an untrained model's state still moves its outputs.
+            let one = try Evaluation.resetLoss(model: m, tokens: tokens, every: 1, perBatch: 8, comm: comm)
+            XCTAssertNotEqual(one.loss, full.loss, "\(cell)")
+        }
+    }
+
     func testTokenCountWithSeveralStreams() throws {
         let (tokens, v) = try tokens()
         let m = try model(v), T = tokens.count
