@@ -60,7 +60,7 @@ public struct TrainConfig: Equatable, Sendable {
     public var deterministicGroup = 1
     /// ZeRO stage 1: each rank sums, clips and updates only its shard of the parameters and
     /// holds only its shard of the optimizer moments; an allgather brings the weights back.
-    public var shardOptimizer = true
+    public var shardOptimizer = false
     /// Steps between replica hash checks.
     public var checkEvery = 100
     /// Seconds without progress before the job aborts.

@@ -119,8 +119,8 @@ final class MultiRankErrorTests: MultiRankTestCase {
     /// Sharded, each rank would update its shard at its own learning rate and the allgather
     /// would hide it from the hash check: the ranks must agree on it before training.
     func testShardedRanksThatDisagreeOnTheLearningRateAreRefusedBeforeTraining() throws {
-        let slow = try writeConfig("slow.yaml", lr: "0.002")
-        let fast = try writeConfig("fast.yaml", lr: "0.003")
+        let slow = try writeConfig("slow.yaml", lr: "0.002", extra: ["train": ["shard_optimizer: true"]])
+        let fast = try writeConfig("fast.yaml", lr: "0.003", extra: ["train": ["shard_optimizer: true"]])
         let dir = scratch.appendingPathComponent("run")
         let r = try runMPMD(["train", "--config", slow.path, "--run-dir", dir.path],
                             ["train", "--config", fast.path, "--run-dir", dir.path])

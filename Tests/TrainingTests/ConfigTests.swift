@@ -57,7 +57,7 @@ final class ConfigTests: XCTestCase {
       seed: 18446744073709551615
       deterministic: true
       deterministic_group: 4
-      shard_optimizer: false
+      shard_optimizer: true
       check_every: 50
       step_timeout: 120.5
       precision: bf16
@@ -124,7 +124,7 @@ final class ConfigTests: XCTestCase {
         c.train.seed = .max
         c.train.deterministic = true
         c.train.deterministicGroup = 4
-        c.train.shardOptimizer = false
+        c.train.shardOptimizer = true
         c.train.checkEvery = 50
         c.train.stepTimeout = 120.5
         c.train.precision = .bf16
@@ -192,7 +192,7 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(c.train.seed, 1)
         XCTAssertFalse(c.train.deterministic)
         XCTAssertEqual(c.train.deterministicGroup, 1)
-        XCTAssertTrue(c.train.shardOptimizer)
+        XCTAssertFalse(c.train.shardOptimizer)
         XCTAssertEqual(c.train.checkEvery, 100)
         XCTAssertEqual(c.train.stepTimeout, 600)
         XCTAssertEqual(c.train.precision, .fp32)
