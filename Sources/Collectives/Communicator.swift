@@ -21,6 +21,12 @@ public protocol Communicator: AnyObject {
     /// until `wait` returns.
     func startAllreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws -> Reduction
     func startAllreduceSum(_ buffer: UnsafeMutableBufferPointer<Int64>) throws -> Reduction
+    /// Starts a sum over all ranks that lands on `root` only, in place there; the other ranks'
+    /// buffers are read, not changed, and must stay untouched until `wait` returns. The sharded
+    /// update's reduce-scatter is one of these per piece of a finished gradient range, to the
+    /// piece's owner.
+    func startReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int) throws -> Reduction
+    func startReduceSum(_ buffer: UnsafeMutableBufferPointer<Int64>, root: Int) throws -> Reduction
     /// Advances reductions in flight without blocking (Open MPI moves a non-blocking collective
     /// only inside MPI calls); true when all are complete.
     func test(_ reductions: [Reduction]) throws -> Bool
@@ -34,6 +40,13 @@ public protocol Communicator: AnyObject {
     /// Concatenates every rank's `send` (same byte count everywhere) in rank order into every
     /// rank's `receive` (size × send.count bytes).
     func allgather(_ send: UnsafeRawBufferPointer, into receive: UnsafeMutableRawBufferPointer) throws
+    /// In place: rank r's part `parts[r]` of `buffer` (element ranges, in rank order, covering
+    /// it once) is copied into every other rank's buffer.
+    func allgather(_ buffer: UnsafeMutableBufferPointer<Float>, parts: [Range<Int>]) throws
+    /// Rank r's `send` (`parts[r].count` elements) lands at `parts[r]` of `receive` on `root`
+    /// (ignored elsewhere).
+    func gather(_ send: UnsafeBufferPointer<Float>, into receive: UnsafeMutableBufferPointer<Float>?, parts: [Range<Int>],
+                root: Int) throws
     func barrier() throws
     /// Sends `bytes` to rank `peer`, which receives them with `receive(into:from:)` of the same
     /// byte count; the two calls are the only ones that must pair up.

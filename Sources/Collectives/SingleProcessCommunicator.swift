@@ -15,6 +15,8 @@ public final class SingleProcessCommunicator: Communicator {
     public func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Int64>) throws {}
     public func startAllreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws -> Reduction { Reduction() }
     public func startAllreduceSum(_ buffer: UnsafeMutableBufferPointer<Int64>) throws -> Reduction { Reduction() }
+    public func startReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int) throws -> Reduction { Reduction() }
+    public func startReduceSum(_ buffer: UnsafeMutableBufferPointer<Int64>, root: Int) throws -> Reduction { Reduction() }
     public func test(_ reductions: [Reduction]) throws -> Bool { true }
     public func wait(_ reductions: [Reduction]) throws {}
     public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws {}
@@ -27,6 +29,14 @@ public final class SingleProcessCommunicator: Communicator {
     public func allgather(_ send: UnsafeRawBufferPointer, into receive: UnsafeMutableRawBufferPointer) throws {
         guard let base = send.baseAddress, send.count > 0 else { return }
         receive.baseAddress!.copyMemory(from: base, byteCount: send.count)
+    }
+
+    public func allgather(_ buffer: UnsafeMutableBufferPointer<Float>, parts: [Range<Int>]) throws {}
+
+    public func gather(_ send: UnsafeBufferPointer<Float>, into receive: UnsafeMutableBufferPointer<Float>?, parts: [Range<Int>],
+                       root: Int) throws {
+        guard let receive, let base = send.baseAddress, send.count > 0 else { return }
+        (receive.baseAddress! + parts[0].lowerBound).update(from: base, count: send.count)
     }
 
     public func barrier() throws {}

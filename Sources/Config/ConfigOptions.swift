@@ -134,6 +134,8 @@ extension TrainingConfig {
         .bool("train.deterministic", \.train.deterministic, "bit-identical results at any world size"),
         .int("train.deterministic_group", \.train.deterministicGroup,
              "deterministic: sequences per fixed-point reduction group (world size must divide B / group)"),
+        .bool("train.shard_optimizer", \.train.shardOptimizer,
+              "each rank sums, clips and updates 1/W of the parameters and keeps 1/W of the optimizer moments (ZeRO stage 1); in deterministic mode the same bits as without"),
         .int("train.check_every", \.train.checkEvery, "steps between replica hash checks"),
         .int("train.early_stop", \.train.earlyStop, "stop after this many validations in a row without a new lowest validation loss (keeps checkpoints/best); 0 = never"),
         .double("train.step_timeout", \.train.stepTimeout, "seconds without progress before the job aborts"),

@@ -58,6 +58,9 @@ public struct TrainConfig: Equatable, Sendable {
     public var deterministic = false
     /// Sequences per fixed reduction group in deterministic mode.
     public var deterministicGroup = 1
+    /// ZeRO stage 1: each rank sums, clips and updates only its shard of the parameters and
+    /// holds only its shard of the optimizer moments; an allgather brings the weights back.
+    public var shardOptimizer = false
     /// Steps between replica hash checks.
     public var checkEvery = 100
     /// > 0: stop once this many validations in a row have not lowered the best validation loss

@@ -13,14 +13,17 @@ final class FixedPointSumReducer: GradientReducer {
     /// The gradient in fixed point, then the step's counters.
     private let fixed: Buffer<Int64>
     private var counters: StepCounters { StepCounters(base: fixed.base + gradients.count) }
+    /// The floats whose sum lands here: all of them, or this rank's shard.
+    private let mine: Range<Int>
     private var local = LossSum()
     /// Gradient entries not finite or too large to encode (they add 0).
     private var unencodable = 0
 
-    init(gradients: Buffer<Float>, comm: Communicator) {
+    init(gradients: Buffer<Float>, comm: Communicator, shards: ParameterShards?) {
         self.comm = comm
         self.gradients = gradients
-        sums = SumsInFlight(comm: comm)
+        sums = SumsInFlight(comm: comm, shards: shards)
+        mine = shards?.ranges[comm.rank] ?? 0..<gradients.count
         fixed = Buffer(count: gradients.count + StepCounters.count)
     }
 
@@ -39,7 +42,7 @@ final class FixedPointSumReducer: GradientReducer {
             ready: { [unowned self] range in
                 let lo = range.lowerBound, n = range.count
                 unencodable += FixedPoint.accumulate(gradients.base + lo, into: fixed.base + lo, count: n)
-                sums.start { try comm.startAllreduceSum(UnsafeMutableBufferPointer(start: fixed.base + lo, count: n)) }
+                sums.start(range, of: fixed.base)
             },
             poll: { [sums] in sums.poll() })
     }
@@ -55,7 +58,8 @@ final class FixedPointSumReducer: GradientReducer {
         let c = counters
         c.store(local, unencodable: unencodable, requests: requests)
         try sums.wait(with: try comm.startAllreduceSum(c.buffer))
-        FixedPoint.decode(fixed.base, into: gradients.base, count: gradients.count)
+        // Outside the shard the gradient keeps this rank's last group; the next step zeroes it.
+        FixedPoint.decode(fixed.base + mine.lowerBound, into: gradients.base + mine.lowerBound, count: mine.count)
         return c.totals()
     }
 }

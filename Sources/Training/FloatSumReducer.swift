@@ -8,13 +8,16 @@ final class FloatSumReducer: GradientReducer {
     private let comm: Communicator
     private let gradients: Buffer<Float>
     private let sums: SumsInFlight
+    /// The floats whose sum lands here: all of them, or this rank's shard.
+    private let mine: Range<Int>
     private let counters = Buffer<Int64>(count: StepCounters.count)
     private var local = LossSum()
 
-    init(gradients: Buffer<Float>, comm: Communicator) {
+    init(gradients: Buffer<Float>, comm: Communicator, shards: ParameterShards?) {
         self.comm = comm
         self.gradients = gradients
-        sums = SumsInFlight(comm: comm)
+        sums = SumsInFlight(comm: comm, shards: shards)
+        mine = shards?.ranges[comm.rank] ?? 0..<gradients.count
     }
 
     func beginStep() {
@@ -24,11 +27,9 @@ final class FloatSumReducer: GradientReducer {
 
     func beginMicroBatch(last: Bool) -> Model<Float>.BackwardObserver? {
         guard last else { return nil }
-        let g = gradients.base, sums = sums, comm = comm
+        let g = gradients.base, sums = sums
         return Model.BackwardObserver(
-            ready: { range in
-                sums.start { try comm.startAllreduceSum(UnsafeMutableBufferPointer(start: g + range.lowerBound, count: range.count)) }
-            },
+            ready: { range in sums.start(range, of: g) },
             poll: { sums.poll() })
     }
 
@@ -43,6 +44,10 @@ final class FloatSumReducer: GradientReducer {
         c.loss = loss == Int64.max ? 0 : loss
         c.store(local, unencodable: loss == Int64.max ? 1 : 0, requests: requests)
         try sums.wait(with: try comm.startAllreduceSum(c.buffer))
+        // Outside the shard is this rank's own gradient, unsummed: the update clears only what
+        // it reads, and the next step adds into a zero gradient.
+        gradients.base.update(repeating: 0, count: mine.lowerBound)
+        (gradients.base + mine.upperBound).update(repeating: 0, count: gradients.count - mine.upperBound)
         return c.totals()
     }
 }

@@ -17,6 +17,7 @@ protocol GradientReducer: AnyObject {
     /// during that backward, which the observer could not throw.
     func endMicroBatch(_ part: LossSum, last: Bool) throws
     /// After the last micro-batch: sums this rank's totals and signal requests with the
-    /// gradient, waits for every sum, and leaves the summed gradient in the model's buffer.
+    /// gradient, waits for every sum, and leaves the summed gradient in the model's buffer (its
+    /// shard only, when the update is sharded: the rest of the buffer is not the sum).
     func finish(requests: SignalRequests) throws -> StepTotals
 }

@@ -18,11 +18,12 @@ enum MemoryBudget {
         var total: Double { state + activations + data }
     }
 
-    static func need(config: TrainingConfig, model: ModelConfig, sequences: Int, tokens: Int = 0) -> Need {
+    /// `shards`: ranks the optimizer moments are split between (the sharded update), else 1.
+    static func need(config: TrainingConfig, model: ModelConfig, sequences: Int, tokens: Int = 0, shards: Int = 1) -> Need {
         let parameters = Double(ParameterLayout(config: model).count)
-        let slots = 2 + (Optimizer.usesFirst(config.optimizer) ? 1 : 0) + (Optimizer.usesSecond(config.optimizer) ? 1 : 0)
+        let moments = (Optimizer.usesFirst(config.optimizer) ? 1 : 0) + (Optimizer.usesSecond(config.optimizer) ? 1 : 0)
         let fixed = config.train.deterministic ? 8 * parameters : 0
-        return Need(state: 4 * Double(slots) * parameters + fixed,
+        return Need(state: 4 * (2 + Double(moments) / Double(shards)) * parameters + fixed,
                     activations: MemoryEstimate.activationBytes(config: model, steps: config.train.seqLen,
                                                                 sequences: sequences, scalarBytes: 4),
                     data: 4 * Double(tokens))

@@ -2,25 +2,33 @@ import Config
 import Foundation
 import Kernels
 
-/// One update rule over the whole flat parameter buffer, PyTorch's semantics:
-/// SGD (momentum, Nesterov, L2 weight decay), Adam (L2), AdamW (decoupled decay), RMSprop.
+/// One update rule over the flat parameter buffer, or over one rank's shard of it (the sharded
+/// update), PyTorch's semantics: SGD (momentum, Nesterov, L2 weight decay), Adam (L2), AdamW
+/// (decoupled decay), RMSprop.
 ///
 /// The gradient arrives unscaled (summed over the global batch): `gradientScale` folds the
 /// division by the token count and the clipping factor into the same pass, which also clears
 /// the gradient for the next step, so each buffer is touched once.
 public struct Optimizer {
     public let config: OptimizerConfig
-    /// First moment (SGD momentum buffer, Adam m); empty when unused.
+    /// The parameters this optimizer updates, as indices of the flat buffer.
+    public let range: Range<Int>
+    /// First moment (SGD momentum buffer, Adam m) of `range`; empty when unused.
     public let first: Buffer<Float>
-    /// Second moment (Adam v, RMSprop square average); empty when unused.
+    /// Second moment (Adam v, RMSprop square average) of `range`; empty when unused.
     public let second: Buffer<Float>
     /// Updates applied so far: Adam's bias correction uses it.
     public var updates: Int = 0
 
-    public init(config: OptimizerConfig, parameterCount: Int) {
+    public init(config: OptimizerConfig, range: Range<Int>) {
         self.config = config
-        first = Buffer(count: Optimizer.usesFirst(config) ? parameterCount : 0)
-        second = Buffer(count: Optimizer.usesSecond(config) ? parameterCount : 0)
+        self.range = range
+        first = Buffer(count: Optimizer.usesFirst(config) ? range.count : 0)
+        second = Buffer(count: Optimizer.usesSecond(config) ? range.count : 0)
+    }
+
+    public init(config: OptimizerConfig, parameterCount: Int) {
+        self.init(config: config, range: 0..<parameterCount)
     }
 
     static func usesFirst(_ config: OptimizerConfig) -> Bool {
@@ -29,7 +37,8 @@ public struct Optimizer {
 
     static func usesSecond(_ config: OptimizerConfig) -> Bool { config.type != .sgd }
 
-    /// p ← update(p, gradientScale · g) at learning rate lr, reading the gradient once and leaving it zero.
+    /// p ← update(p, gradientScale · g) over `range` at learning rate lr, reading the gradient
+    /// once and leaving it zero there.
     public mutating func updateAndClearGradient(parameters: Buffer<Float>, gradients: Buffer<Float>, gradientScale: Float, lr: Double) {
         updates += 1
         _ = rule(parameters: parameters, gradients: gradients, gradientScale: gradientScale, lr: lr, update: updates, apply: true)
@@ -46,8 +55,8 @@ public struct Optimizer {
     /// The configured rule as update number `t` (Adam's bias correction), applied or only counted.
     private func rule(parameters: Buffer<Float>, gradients: Buffer<Float>, gradientScale: Float, lr: Double, update t: Int,
                       apply: Bool) -> Int {
-        let n = parameters.count
-        let p = parameters.base, g = gradients.base
+        let n = range.count
+        let p = parameters.base + range.lowerBound, g = gradients.base + range.lowerBound
         let lr = Float(lr), wd = Float(config.weightDecay)
         switch config.type {
         case .sgd:

@@ -9,16 +9,21 @@ import TextData
 /// Ranks must agree on everything that decides which collectives run and when — steps, logging,
 /// checkpoints, batch shape, the model, the data itself — or one would wait forever in a
 /// collective the others never start. Values that only change the numbers (learning rate,
-/// seed, dropout, paths) may differ; the replica hash check catches their effect. The library
+/// seed, dropout, paths) may differ; the replica hash check catches their effect. Not under the
+/// sharded update, where each rank updates its shard by its own settings and the allgather keeps
+/// the replicas equal whatever they are: there the update's settings must agree too. The library
 /// kernels (`ComputeKernels`) only change the numbers too, but deterministic mode promises the
 /// same bits on every rank, so there they must agree as well; elsewhere a difference is a warning.
 enum SettingsAgreement {
-    static let free = ["optimizer.lr", "optimizer.momentum", "optimizer.betas", "optimizer.eps", "optimizer.weight_decay",
-                       "optimizer.alpha", "optimizer.nesterov", "clip.max_norm", "model.dropout", "train.seed",
-                       "data.path", "data.val_path", "schedule."]
+    static let free = ["model.dropout", "train.seed", "data.path", "data.val_path"]
+    /// Free too when the update is replicated.
+    static let freeUnlessSharded = ["optimizer.lr", "optimizer.momentum", "optimizer.betas", "optimizer.eps",
+                                    "optimizer.weight_decay", "optimizer.alpha", "optimizer.nesterov", "clip.max_norm",
+                                    "schedule."]
 
     /// "key: value" lines of the settings that must agree, and a digest of the tokens.
     static func fingerprint(config: TrainingConfig, corpus: Corpus) -> [String: String] {
+        let free = config.train.shardOptimizer ? Self.free : Self.free + Self.freeUnlessSharded
         var lines = ConfigCompatibility.flatten(config.yaml()).filter { key, _ in
             !free.contains { key == $0 || ($0.hasSuffix(".") && key.hasPrefix($0)) }
         }

@@ -32,6 +32,13 @@ public final class Trainer {
     private let carried: [Buffer<Float>]
     /// Sums the step over ranks: in Float, or in fixed point in deterministic mode.
     private let reducer: GradientReducer
+    /// The update's split of the parameters: one shard per rank (`train.shard_optimizer`), or
+    /// one shard, the whole buffer, that every rank updates alike.
+    let shards: ParameterShards
+    /// This rank's shard of `shards`.
+    let shard: Int
+    /// Σ x² of each norm block of the gradient (`BlockNorm`).
+    private let blockSums: Buffer<Double>
 
     public init(config: TrainingConfig, corpus: Corpus, comm: Communicator) throws {
         let (n, count) = try Trainer.microBatches(config: config, worldSize: comm.size)
@@ -44,7 +51,8 @@ public final class Trainer {
         do {
             try modelConfig.validate()
             try MemoryBudget.check(MemoryBudget.need(config: config, model: modelConfig, sequences: n,
-                                                     tokens: corpus.inMemory ? corpus.train.count + corpus.validation.count : 0),
+                                                     tokens: corpus.inMemory ? corpus.train.count + corpus.validation.count : 0,
+                                                     shards: config.train.shardOptimizer ? comm.size : 1),
                                    machine: MemoryBudget.machine(), sequences: n, steps: config.train.seqLen)
             model = try Model<Float>(config: modelConfig, seed: config.train.seed, precision: config.train.precision)
         } catch let e as ModelError {
@@ -53,7 +61,11 @@ public final class Trainer {
         if comm.rank == 0, model.productEngine == BF16Products.Engine.emulated.rawValue {
             StandardError.line("rnntrain: \(BF16.emulationNotice)")
         }
-        optimizer = Optimizer(config: config.optimizer, parameterCount: model.layout.count)
+        let sharded = config.train.shardOptimizer && comm.size > 1
+        shards = ParameterShards(count: model.layout.count, parts: sharded ? comm.size : 1)
+        shard = sharded ? comm.rank : 0
+        blockSums = Buffer(count: BlockNorm.blockCount(model.layout.count))
+        optimizer = Optimizer(config: config.optimizer, range: shards.ranges[shard])
         let source = try BatchSource(config: config, tokens: corpus.train, maskToken: corpus.vocabulary.maskToken,
                                      source: config.data.path)
         self.source = source
@@ -65,8 +77,8 @@ public final class Trainer {
         batches = ranges.map { source.makeBatch(sequences: $0) }
         let width = source.carriesState ? model.stateLayout.width : 0
         carried = ranges.map { range in Buffer<Float>(count: range.count * width) }
-        reducer = config.train.deterministic ? FixedPointSumReducer(gradients: model.gradients, comm: comm)
-            : FloatSumReducer(gradients: model.gradients, comm: comm)
+        reducer = config.train.deterministic ? FixedPointSumReducer(gradients: model.gradients, comm: comm, shards: sharded ? shards : nil)
+            : FloatSumReducer(gradients: model.gradients, comm: comm, shards: sharded ? shards : nil)
     }
 
     /// Sequences per micro-batch and micro-batches per rank: B / (P · accumulate) sequences in
@@ -94,7 +106,8 @@ public final class Trainer {
     public var timing = StepTiming()
 
     /// Forward and backward over this rank's micro-batches, sum over ranks, clip by the global
-    /// norm, update. A non-finite norm skips the update (or throws, as configured).
+    /// norm, update. A non-finite norm skips the update (or throws, as configured). Sharded, each
+    /// rank sums, clips and updates its shard, and an allgather brings the weights back.
     ///
     /// The gradient is zero when a step begins: the update clears it as it reads it, and a
     /// skipped step clears it itself.
@@ -116,15 +129,18 @@ public final class Trainer {
         let reduced = DispatchTime.now().uptimeNanoseconds
         let count = max(1, totals.count)
         let lr = config.schedule.learningRate(base: config.optimizer.lr, step: step, total: totalSteps)
-        var report = StepReport(totals: totals, count: count, gradientNorm: gradientNorm(dividedBy: count), lr: lr,
+        var report = StepReport(totals: totals, count: count, gradientNorm: try gradientNorm(dividedBy: count), lr: lr,
                                 tokens: config.train.globalBatch * config.train.seqLen)
+        var gathering: UInt64?
         if report.gradientNorm.isFinite, report.loss.isFinite {
             let scale = Float(clipFactor(&report) / count)
-            let overflowing = optimizer.nonfiniteResults(parameters: model.parameters, gradients: model.gradients,
-                                                         gradientScale: scale, lr: lr)
+            let overflowing = try sumOverShards(optimizer.nonfiniteResults(parameters: model.parameters, gradients: model.gradients,
+                                                                           gradientScale: scale, lr: lr))
             if overflowing == 0 {
                 optimizer.updateAndClearGradient(parameters: model.parameters, gradients: model.gradients,
                                                  gradientScale: scale, lr: lr)
+                gathering = DispatchTime.now().uptimeNanoseconds
+                try gatherParameters()
             } else {
                 try skip(&report, step: step, cause: "the update would make \(overflowing) weights or optimizer moments infinite or NaN (gradient norm \(report.gradientNorm), lr \(lr))")
             }
@@ -132,7 +148,7 @@ public final class Trainer {
             try skip(&report, step: step, cause: "the gradient norm is \(report.gradientNorm)")
         }
         let finished = DispatchTime.now().uptimeNanoseconds
-        timing.add(started: started, computed: computed, reduced: reduced, finished: finished)
+        timing.add(started: started, computed: computed, reduced: reduced, gathering: gathering ?? finished, finished: finished)
         state.step += 1
         state.tokens += report.tokens
         if comm.size > 1, state.step % config.train.checkEvery == 0 { try checkReplicas() }
@@ -156,10 +172,31 @@ public final class Trainer {
         return part
     }
 
-    /// ‖g‖ of the mean gradient: the summed gradient's norm over the global token count.
-    private func gradientNorm(dividedBy count: Double) -> Double {
-        let g = model.gradients
-        return Float.sumOfSquares(count: g.count, x: g.base).squareRoot() / count
+    /// ‖g‖ of the mean gradient: the summed gradient's norm over the global token count, from
+    /// block sums (`BlockNorm`), so the bits do not depend on the world size or the sharding.
+    /// Sharded, each rank sums its blocks and the others' sums arrive by a sum in which every
+    /// block has one nonzero term, which is exact.
+    private func gradientNorm(dividedBy count: Double) throws -> Double {
+        let mine = shards.blocks[shard]
+        if shards.blocks.count > 1 { blockSums.zero() }
+        BlockNorm.sumBlocks(model.gradients.base, count: model.gradients.count, blocks: mine, into: blockSums.base)
+        let sums = UnsafeMutableBufferPointer(start: blockSums.base, count: blockSums.count)
+        if shards.blocks.count > 1 { try comm.allreduceSum(sums) }
+        return BlockNorm.combine(UnsafeBufferPointer(sums)).squareRoot() / count
+    }
+
+    /// `count` summed over the ranks when each counted its own shard; as it is when every rank
+    /// counted the whole buffer.
+    private func sumOverShards(_ count: Int) throws -> Int {
+        guard shards.blocks.count > 1 else { return count }
+        return Int(try comm.allgather(Int64(count)).reduce(0, +))
+    }
+
+    /// Sharded: every rank's updated shard into every rank's weights.
+    private func gatherParameters() throws {
+        guard shards.blocks.count > 1 else { return }
+        let p = model.parameters
+        try comm.allgather(UnsafeMutableBufferPointer(start: p.base, count: p.count), parts: shards.ranges)
     }
 
     /// min(1, θ/‖g‖) for clip.max_norm θ (0: no clipping), marking the report when it clips.
@@ -231,8 +268,8 @@ public final class Trainer {
 
     // MARK: Checkpoint state
 
-    /// The training state with the carried states of all ranks gathered in global order
-    /// (complete on rank 0 only).
+    /// The training state with the carried states of all ranks gathered in global order, and
+    /// the optimizer moments of all shards in parameter order (complete on rank 0 only).
     ///
     /// Throws when a weight, moment or state is not finite: such a checkpoint would resume into
     /// NaN, so none is written.
@@ -241,8 +278,8 @@ public final class Trainer {
         var s = state
         s.elapsed = elapsed
         s.optimizerUpdates = optimizer.updates
-        s.first = optimizer.first.array
-        s.second = optimizer.second.array
+        s.first = try gatherMoments(optimizer.first, used: Optimizer.usesFirst(config.optimizer))
+        s.second = try gatherMoments(optimizer.second, used: Optimizer.usesSecond(config.optimizer))
         if source.carriesState {
             let width = model.stateLayout.width
             var mine: [Float] = []
@@ -259,18 +296,34 @@ public final class Trainer {
         return s
     }
 
-    /// Takes parameters and training state from a checkpoint (identical on every rank).
+    /// The whole of a moment buffer, on rank 0; sharded, from every rank's shard of it (some
+    /// shards are empty when the model has fewer norm blocks than there are ranks).
+    private func gatherMoments(_ moments: Buffer<Float>, used: Bool) throws -> [Float] {
+        guard shards.blocks.count > 1, used else { return moments.array }
+        var all = [Float](repeating: 0, count: comm.isRoot ? shards.count : 0)
+        try all.withUnsafeMutableBufferPointer { receive in
+            try comm.gather(UnsafeBufferPointer(start: moments.base, count: moments.count), into: comm.isRoot ? receive : nil,
+                            parts: shards.ranges, root: 0)
+        }
+        return all
+    }
+
+    /// Takes parameters and training state from a checkpoint (identical on every rank); the
+    /// moments of this rank's shard, when sharded.
     public func restore(parameters: Buffer<Float>, state restored: TrainingState, source name: String) throws {
         guard parameters.count == model.parameters.count else {
             throw UserError("\(name): \(parameters.count) parameters, the config makes \(model.parameters.count)")
         }
         model.parameters.copy(from: parameters)
-        for (buffer, values, label) in [(optimizer.first, restored.first, "optimizer.first"),
-                                        (optimizer.second, restored.second, "optimizer.second")] {
-            guard values.count == buffer.count else {
-                throw UserError("\(name): \(label) has \(values.count) values, the optimizer needs \(buffer.count)")
+        for (buffer, values, label, used) in [(optimizer.first, restored.first, "optimizer.first", Optimizer.usesFirst(config.optimizer)),
+                                              (optimizer.second, restored.second, "optimizer.second", Optimizer.usesSecond(config.optimizer))] {
+            let needed = used ? shards.count : 0
+            guard values.count == needed else {
+                throw UserError("\(name): \(label) has \(values.count) values, the optimizer needs \(needed)")
             }
-            values.withUnsafeBufferPointer { if let b = $0.baseAddress { buffer.base.update(from: b, count: values.count) } }
+            values.withUnsafeBufferPointer {
+                if let b = $0.baseAddress { buffer.base.update(from: b + optimizer.range.lowerBound, count: buffer.count) }
+            }
         }
         if source.carriesState {
             let width = model.stateLayout.width
@@ -291,13 +344,21 @@ public final class Trainer {
         try requireFinite(source: name, "it cannot be resumed")
     }
 
-    /// Throws when a parameter, optimizer moment or carried state is infinite or NaN.
+    /// Throws when a parameter, optimizer moment or carried state is infinite or NaN, on every
+    /// rank alike: each counts its part (the weights of its shard of a W-way split, its moments,
+    /// its streams' states) and the counts are summed over ranks.
     private func requireFinite(source: String, _ consequence: String) throws {
+        let weights = ParameterShards(count: shards.count, parts: comm.size).ranges[comm.rank]
+        let moments = weights.clamped(to: optimizer.range)
+        let local = moments.lowerBound - optimizer.range.lowerBound..<moments.upperBound - optimizer.range.lowerBound
+        var counts = [Int64(model.parameters.nonfiniteCount(in: weights)),
+                      Int64(optimizer.first.count == 0 ? 0 : optimizer.first.nonfiniteCount(in: local)),
+                      Int64(optimizer.second.count == 0 ? 0 : optimizer.second.nonfiniteCount(in: local)),
+                      Int64(carried.reduce(0) { $0 + $1.nonfiniteCount() })]
+        try counts.withUnsafeMutableBufferPointer { try comm.allreduceSum($0) }
         var bad: [String] = []
-        for (buffer, label) in [(model.parameters, "weights"), (optimizer.first, "first moments"),
-                                (optimizer.second, "second moments")] + carried.map({ ($0, "carried states") }) {
-            let n = buffer.nonfiniteCount()
-            if n > 0 { bad.append("\(n) \(label)") }
+        for (n, label) in zip(counts, ["weights", "first moments", "second moments", "carried states"]) where n > 0 {
+            bad.append("\(n) \(label)")
         }
         guard bad.isEmpty else {
             throw UserError("\(source): \(bad.joined(separator: ", ")) are infinite or NaN; \(consequence)")

@@ -65,6 +65,11 @@ final class MultiRankAgreementTests: MultiRankTestCase {
                                   "model.dropout=0.2"])
     }
 
+    /// The sharded update sums each piece on its owner in another order than the allreduce.
+    func testFloatShardedUpdateAgreesAcrossWorldSizes() throws {
+        try assertFloatAgreement(["data.mode=stream", "model.dropout=0.2", "train.shard_optimizer=true"])
+    }
+
     // MARK: Deterministic mode
 
     func testDeterministicStreamModeWithDropoutIsBitIdenticalAcrossWorldSizes() throws {

@@ -91,11 +91,13 @@ final class MultiRankErrorTests: MultiRankTestCase {
     }
 
     /// Two ranks whose configs differ only in the learning rate drift apart from the first
-    /// update; the hash check every 5 steps must catch it at step 5 and name rank 1.
+    /// update of the replicated update; the hash check every 5 steps must catch it at step 5
+    /// and name rank 1.
     func testReplicasThatDriftApartAreCaughtAtTheFirstCheck() throws {
         let check = 5
-        let slow = try writeConfig("slow.yaml", lr: "0.002", extra: ["train": ["check_every: \(check)"]])
-        let fast = try writeConfig("fast.yaml", lr: "0.003", extra: ["train": ["check_every: \(check)"]])
+        let train = ["check_every: \(check)", "shard_optimizer: false"]
+        let slow = try writeConfig("slow.yaml", lr: "0.002", extra: ["train": train])
+        let fast = try writeConfig("fast.yaml", lr: "0.003", extra: ["train": train])
         // The two files differ in exactly one line, the learning rate.
         let a = try String(contentsOf: slow, encoding: .utf8).components(separatedBy: "\n")
         let b = try String(contentsOf: fast, encoding: .utf8).components(separatedBy: "\n")
@@ -112,5 +114,18 @@ final class MultiRankErrorTests: MultiRankTestCase {
         }
         // Nothing past the failed check was saved as if it were good.
         XCTAssertTrue(checkpoints(dir).isEmpty, "checkpoints written: \(checkpoints(dir).map(\.lastPathComponent))")
+    }
+
+    /// Sharded, each rank would update its shard at its own learning rate and the allgather
+    /// would hide it from the hash check: the ranks must agree on it before training.
+    func testShardedRanksThatDisagreeOnTheLearningRateAreRefusedBeforeTraining() throws {
+        let slow = try writeConfig("slow.yaml", lr: "0.002", extra: ["train": ["shard_optimizer: true"]])
+        let fast = try writeConfig("fast.yaml", lr: "0.003", extra: ["train": ["shard_optimizer: true"]])
+        let dir = scratch.appendingPathComponent("run")
+        let r = try runMPMD(["train", "--config", slow.path, "--run-dir", dir.path],
+                            ["train", "--config", fast.path, "--run-dir", dir.path])
+        XCTAssertEqual(r.status, 2, r.output)
+        XCTAssertTrue(r.output.contains("optimizer.lr is 0.003 here but 0.002 on rank 0"), r.output)
+        XCTAssertTrue(checkpoints(dir).isEmpty)
     }
 }

@@ -57,6 +57,7 @@ final class ConfigTests: XCTestCase {
       seed: 18446744073709551615
       deterministic: true
       deterministic_group: 4
+      shard_optimizer: true
       check_every: 50
       early_stop: 4
       step_timeout: 120.5
@@ -125,6 +126,7 @@ final class ConfigTests: XCTestCase {
         c.train.seed = .max
         c.train.deterministic = true
         c.train.deterministicGroup = 4
+        c.train.shardOptimizer = true
         c.train.checkEvery = 50
         c.train.earlyStop = 4
         c.train.stepTimeout = 120.5
@@ -194,6 +196,7 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(c.train.seed, 1)
         XCTAssertFalse(c.train.deterministic)
         XCTAssertEqual(c.train.deterministicGroup, 1)
+        XCTAssertFalse(c.train.shardOptimizer)
         XCTAssertEqual(c.train.checkEvery, 100)
         XCTAssertEqual(c.train.stepTimeout, 600)
         XCTAssertEqual(c.train.precision, .fp32)

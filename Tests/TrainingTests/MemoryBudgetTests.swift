@@ -20,6 +20,9 @@ final class MemoryBudgetTests: XCTestCase {
             let need = MemoryBudget.need(config: config, model: trainer.model.config, sequences: trainer.microSize)
             XCTAssertEqual(need.state, Double(allocated), "\(overrides)")
             XCTAssertEqual(need.activations, Double(trainer.model.workspaceBytes), "\(overrides)")
+            // Sharded over 4 ranks, each holds a quarter of the moments.
+            let sharded = MemoryBudget.need(config: config, model: trainer.model.config, sequences: trainer.microSize, shards: 4)
+            XCTAssertEqual(need.state - sharded.state, Double(o.first.bytes + o.second.bytes) * 3 / 4, accuracy: 1, "\(overrides)")
         }
     }
 

@@ -20,6 +20,8 @@ private final class RankZeroOf: Communicator {
     func startAllreduceSum(_ buffer: UnsafeMutableBufferPointer<Int64>) throws -> Reduction {
         try SingleProcessCommunicator().startAllreduceSum(buffer)
     }
+    func startReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int) throws -> Reduction { Reduction() }
+    func startReduceSum(_ buffer: UnsafeMutableBufferPointer<Int64>, root: Int) throws -> Reduction { Reduction() }
     func test(_ reductions: [Reduction]) throws -> Bool { true }
     func wait(_ reductions: [Reduction]) throws {}
     var timeout = Double.infinity
@@ -33,6 +35,12 @@ private final class RankZeroOf: Communicator {
         receive.initializeMemory(as: UInt8.self, repeating: 0)
         guard let base = send.baseAddress, send.count > 0 else { return }
         receive.baseAddress!.copyMemory(from: base, byteCount: send.count)
+    }
+    func allgather(_ buffer: UnsafeMutableBufferPointer<Float>, parts: [Range<Int>]) throws {}
+    func gather(_ send: UnsafeBufferPointer<Float>, into receive: UnsafeMutableBufferPointer<Float>?, parts: [Range<Int>],
+                root: Int) throws {
+        guard let receive, let base = send.baseAddress, send.count > 0 else { return }
+        (receive.baseAddress! + parts[0].lowerBound).update(from: base, count: send.count)
     }
     func barrier() throws {}
     func send(_ bytes: UnsafeRawBufferPointer, to peer: Int) throws { fatalError("no rank \(peer) to send to") }

@@ -44,6 +44,8 @@ private final class ThreadRank: Communicator {
     func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Int64>) throws { fatalError("not point to point") }
     func startAllreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws -> Reduction { fatalError("not point to point") }
     func startAllreduceSum(_ buffer: UnsafeMutableBufferPointer<Int64>) throws -> Reduction { fatalError("not point to point") }
+    func startReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int) throws -> Reduction { fatalError("not point to point") }
+    func startReduceSum(_ buffer: UnsafeMutableBufferPointer<Int64>, root: Int) throws -> Reduction { fatalError("not point to point") }
     func test(_ reductions: [Reduction]) throws -> Bool { fatalError("not point to point") }
     func wait(_ reductions: [Reduction]) throws { fatalError("not point to point") }
     func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws { fatalError("not point to point") }
@@ -51,6 +53,11 @@ private final class ThreadRank: Communicator {
         fatalError("not point to point")
     }
     func allgather(_ send: UnsafeRawBufferPointer, into receive: UnsafeMutableRawBufferPointer) throws { fatalError("not point to point") }
+    func allgather(_ buffer: UnsafeMutableBufferPointer<Float>, parts: [Range<Int>]) throws { fatalError("not point to point") }
+    func gather(_ send: UnsafeBufferPointer<Float>, into receive: UnsafeMutableBufferPointer<Float>?, parts: [Range<Int>],
+                root: Int) throws {
+        fatalError("not point to point")
+    }
     func barrier() throws { fatalError("not point to point") }
     func abort(_ message: String) -> Never { fatalError(message) }
     func finish() {}
