@@ -23,7 +23,7 @@ public enum Evaluation {
         let state = Buffer<Float>(count: n * model.stateLayout.width)
         var total = LossSum()
         for chunk in 0..<batches.chunksToCover {
-            let batch = batches.makeBatch(chunk: chunk, sequences: mine)
+            let batch = try batches.makeBatch(chunk: chunk, sequences: mine)
             total += try model.evaluate(batch, initialState: state)
             state.copy(from: model.finalState)
         }
@@ -43,7 +43,7 @@ public enum Evaluation {
         while first < end {
             let n = min(perBatch, end - first)
             var batch = windows.makeBatch(sequences: 0..<n)
-            windows.fillInOrder(&batch, first: first)
+            try windows.fillInOrder(&batch, first: first)
             total += try model.evaluate(batch)
             first += n
         }
