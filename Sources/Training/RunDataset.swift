@@ -15,7 +15,9 @@ import TextData
 /// check of a few `stat` calls rather than a hash of the text. A start whose record is the same
 /// reuses the dataset. Otherwise the text is prepared again into `RUN/.data-next` and swapped in
 /// only once complete, so `RUN/data` is at every moment a whole dataset; the new tokens then meet
-/// the data digest check of a resume, as a changed text always did.
+/// the data digest check of a resume, as a changed text always did. The old dataset waits at
+/// `.data-next` until the start-up has passed every check (`keep`): a start refused swaps it
+/// back (`undo`), so a refused resume leaves the run directory as it was.
 ///
 /// Only rank 0 prepares, holding the run lock; the others wait in the collective that follows.
 /// Every rank then maps its own `RUN/data` when it is the dataset rank 0 prepared (the same
@@ -29,7 +31,7 @@ enum RunDataset {
 
     enum Outcome {
         case reused
-        /// `replaced`: an older dataset was there (now gone); false: `RUN/data` was made here.
+        /// `replaced`: an older dataset was there (now at `.data-next`); false: `RUN/data` was made here.
         case prepared(DatasetPreparation.Summary, replaced: Bool)
     }
 
@@ -44,8 +46,9 @@ enum RunDataset {
         if let existing, existing == current { return .reused }
         let next = runDirectory.appendingPathComponent(nextName)
         try removeLeftovers(in: runDirectory)
-        let summary = try DatasetPreparation.prepare(data: data, withMask: data.task == .fillInTheMiddle, out: next)
+        let summary: DatasetPreparation.Summary
         do {
+            summary = try DatasetPreparation.prepare(data: data, withMask: data.task == .fillInTheMiddle, out: next)
             // A record taken before the text was read: a text changed meanwhile is prepared again next time.
             if let current { try FileIO.writeSynced(current, to: next.appendingPathComponent(recordName)) }
             try FileIO.syncDirectory(next)
@@ -55,12 +58,29 @@ enum RunDataset {
                 try swap(next, url)
             }
             try FileIO.syncDirectory(runDirectory)
+        } catch let error as UserError {
+            try? FileIO.removeTree(next)
+            // Name the dataset the user sees, not the temporary directory that is gone now.
+            throw UserError(error.description.replacingOccurrences(of: next.path, with: url.path))
         } catch {
             try? FileIO.removeTree(next)
             throw error
         }
-        try FileIO.removeTree(next)
         return .prepared(summary, replaced: existing != nil)
+    }
+
+    /// After a start-up that passed: the dataset replaced is removed. A failure here costs only
+    /// disk until the next start removes the leftover, so it does not stop the run.
+    static func keep(_ outcome: Outcome, runDirectory: URL) {
+        if case .prepared(_, replaced: true) = outcome { try? FileIO.removeTree(runDirectory.appendingPathComponent(nextName)) }
+    }
+
+    /// After a start-up that failed: the run directory as it was, the old dataset back or none.
+    static func undo(_ outcome: Outcome, runDirectory: URL) throws {
+        guard case let .prepared(_, replaced) = outcome else { return }
+        let url = runDirectory.appendingPathComponent(name), next = runDirectory.appendingPathComponent(nextName)
+        if replaced { try swap(next, url) }
+        try FileIO.removeTree(replaced ? next : url)
     }
 
     /// What `RUN/data/source.json` holds for `data` now; nil when a text cannot be examined
@@ -110,9 +130,9 @@ enum RunDataset {
         }
     }
 
-    /// Puts `next` at `url`, where an older dataset is: exchanged in one step, or, on a file system
-    /// without the exchange, moved aside first (a crash between the two renames leaves no
-    /// `RUN/data`, which the next start prepares again). Afterwards the old dataset is at `next`.
+    /// Exchanges the datasets at `next` and `url`: in one step, or, on a file system without the
+    /// exchange, by three renames (a crash between the first two leaves no `RUN/data`, which the
+    /// next start prepares again).
     private static func swap(_ next: URL, _ url: URL) throws {
         if rk_rename_exchange(next.path, url.path) == 0 { return }
         guard errno == EINVAL || errno == ENOSYS else { throw FileIO.osError(url.path) }
@@ -154,12 +174,12 @@ enum RunDataset {
                                minCount: data.minCount, withMask: data.task == .fillInTheMiddle)
     }
 
-    /// The line that says what `ensure` did.
-    static func describe(_ outcome: Outcome, data: DataConfig, runDirectory: URL) -> String {
+    /// The line that says what `ensure` prepared; nil when it reused the dataset.
+    static func describe(_ outcome: Outcome, data: DataConfig, runDirectory: URL) -> String? {
         let url = runDirectory.appendingPathComponent(name).path
         switch outcome {
         case .reused:
-            return "data: \(url), prepared from \(data.path), which is unchanged"
+            return nil
         case let .prepared(s, replaced):
             let megabytes = Double(s.textBytes) / 1e6
             let why = replaced ? "\(data.path) or the data settings changed since \(url) was prepared; prepared again" : "prepared \(data.path) into \(url)"

@@ -51,16 +51,17 @@ public final class TrainingRun {
         // Rank 0's choice, so that every rank makes the same collectives.
         let fromText = try Sharing.broadcast([PreparedDataset.isDataset(config.data.path) ? 0 : 1], comm: comm) == [1]
         var lock: RunLock?
-        var madeData = false
+        var prepared: RunDataset.Outcome?
         do {
             var mapped: (corpus: Corpus?, why: String) = (nil, "")
             if fromText {
-                // Preparing writes into the run directory, so the lock comes first; bad input
-                // leaves nothing, as the lock withdraws and a dataset made here is removed.
+                // Preparing writes into the run directory, so the lock comes first; a start-up
+                // refused leaves it as it was: the lock withdraws, the dataset is undone.
                 lock = try agree(comm) { comm.isRoot ? try RunLock(directory: directory) : nil }
-                let outcome = try agree(comm) { comm.isRoot ? try RunDataset.ensure(data: config.data, runDirectory: directory) : nil }
-                if case .prepared(_, replaced: false)? = outcome { madeData = true }
-                if let outcome { output.line(RunDataset.describe(outcome, data: config.data, runDirectory: directory)) }
+                prepared = try agree(comm) { comm.isRoot ? try RunDataset.ensure(data: config.data, runDirectory: directory) : nil }
+                if let line = prepared.flatMap({ RunDataset.describe($0, data: config.data, runDirectory: directory) }) {
+                    output.line(line)
+                }
                 mapped = try RunDataset.open(data: config.data, runDirectory: directory, comm: comm)
             }
             trainer = try agree(comm) {
@@ -84,10 +85,11 @@ public final class TrainingRun {
             self.lock = lock
             try start(resume: resume, policy: policy)
         } catch {
-            if madeData { try? FileIO.removeTree(directory.appendingPathComponent(RunDataset.name)) }
+            if let prepared { try? RunDataset.undo(prepared, runDirectory: directory) }
             lock?.withdraw()
             throw error
         }
+        if let prepared { RunDataset.keep(prepared, runDirectory: directory) }
     }
 
     /// Resumes or starts fresh, then saves the resolved config, unless nothing is left to do.

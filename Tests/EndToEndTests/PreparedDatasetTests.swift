@@ -27,7 +27,7 @@ final class PreparedDatasetTests: MultiRankTestCase {
         try Data(contentsOf: checkpoint(runDir, step: step).appendingPathComponent("model.safetensors"))
     }
 
-    func testPreparedDatasetTrainsTheSameModelAsTheTextAtOneAndTwoRanks() throws {
+    func testPreparedDatasetTrainsTheSameModelAsTheTextAtOneTwoAndFourRanks() throws {
         for mode in ["stream", "windows"] {
             let settings = ["train.deterministic=true", "data.mode=\(mode)", "model.dropout=0.2"]
             let config = try writeConfig(extra: ["checkpoint": ["every: 30"]])
@@ -72,8 +72,9 @@ final class PreparedDatasetTests: MultiRankTestCase {
 
     /// A text data.path is prepared into RUN/data at the first start, reused by a resume while the
     /// text is unchanged, and prepared again (swapped in whole) when it changes, where the new
-    /// tokens meet the resume's data digest check: refused, or continued with --allow-other-data.
-    /// A text rewritten with the same bytes is prepared again and resumes.
+    /// tokens meet the resume's data digest check: refused, which swaps the old dataset back, or
+    /// continued with --allow-other-data. A text rewritten with the same bytes is prepared again
+    /// and resumes.
     func testATextIsPreparedIntoTheRunDirectoryOnceAndAgainWhenItChanges() throws {
         let config = try writeConfig(extra: ["checkpoint": ["every: 10"]])
         let run = scratch.appendingPathComponent("run")
@@ -94,8 +95,9 @@ final class PreparedDatasetTests: MultiRankTestCase {
 
         let reused = try resume(20)
         XCTAssertEqual(reused.status, 0, reused.output)
-        XCTAssertTrue(reused.stdout.contains("data: \(data.path), prepared from \(corpus.path), which is unchanged"), reused.stdout)
+        XCTAssertFalse(reused.stdout.contains("data: "), reused.stdout)
         XCTAssertEqual(inode(tokens), prepared, "an unchanged text is not prepared again")
+        let record = try Data(contentsOf: data.appendingPathComponent("source.json"))
 
         let text = try String(contentsOf: corpus, encoding: .utf8)
         try (text + "one more line of text.\n").write(to: corpus, atomically: true, encoding: .utf8)
@@ -103,12 +105,16 @@ final class PreparedDatasetTests: MultiRankTestCase {
         assertBadInput(Tool.Result(status: changed.status, stdout: changed.stdout, stderr: changed.stderr),
                        mentions: ["trained on other data", "--allow-other-data"], "a resume on a changed text")
         XCTAssertTrue(changed.stdout.contains("changed since \(data.path) was prepared; prepared again"), changed.stdout)
-        XCTAssertNotEqual(inode(tokens), prepared)
+        XCTAssertEqual(inode(tokens), prepared, "the refused resume swapped the old dataset back")
+        XCTAssertEqual(try Data(contentsOf: data.appendingPathComponent("source.json")), record)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: run.path).filter { $0.hasPrefix(".") }, [],
-                       "the old dataset and the temporary directories are gone")
+                       "the new dataset and the temporary directories are gone")
         let allowed = try resume(30, ["--allow-other-data"])
         XCTAssertEqual(allowed.status, 0, allowed.output)
-        XCTAssertTrue(allowed.stdout.contains("which is unchanged"), allowed.stdout)
+        XCTAssertTrue(allowed.stdout.contains("prepared again"), allowed.stdout)
+        XCTAssertNotEqual(inode(tokens), prepared)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: run.path).filter { $0.hasPrefix(".") }, [],
+                       "the old dataset is gone")
 
         try (text + "one more line of text.\n").write(to: corpus, atomically: true, encoding: .utf8)
         let rewritten = try resume(40)
