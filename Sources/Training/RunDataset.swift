@@ -44,6 +44,11 @@ enum RunDataset {
         let existing = try storedRecord(url)
         let current = record(data)
         if let existing, existing == current { return .reused }
+        if existing != nil {
+            // The dataset will be removed: only plain files of ours are, never a link or special
+            // file someone put there.
+            for entry in try FileIO.names(in: url) { try FileIO.requireReplaceable(url.appendingPathComponent(entry).path) }
+        }
         let next = runDirectory.appendingPathComponent(nextName)
         try removeLeftovers(in: runDirectory)
         let summary: DatasetPreparation.Summary

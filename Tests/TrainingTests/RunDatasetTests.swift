@@ -78,6 +78,14 @@ final class RunDatasetTests: XCTestCase {
         guard case .reused = try RunDataset.ensure(data: data, runDirectory: run) else { return XCTFail("undo restores the old dataset") }
         XCTAssertEqual(try FileIO.names(in: run).sorted(), ["data"])
 
+        // A dataset to be replaced that holds a link is refused, the link left as it was.
+        let link = run.appendingPathComponent("data/elsewhere")
+        XCTAssertEqual(symlink(dir.appendingPathComponent("text.txt").path, link.path), 0)
+        data.valFraction = 0.3
+        assertUserError(try RunDataset.ensure(data: data, runDirectory: run), mentions: [link.path, "symbolic link"])
+        XCTAssertNotNil(try? FileManager.default.destinationOfSymbolicLink(atPath: link.path))
+        XCTAssertEqual(try FileIO.names(in: run).sorted(), ["data"])
+
         let stranger = dir.appendingPathComponent("stranger")
         try FileManager.default.createDirectory(at: stranger.appendingPathComponent("data"), withIntermediateDirectories: true)
         assertUserError(try RunDataset.ensure(data: data, runDirectory: stranger), mentions: ["stranger/data", "no source.json"])
