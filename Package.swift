@@ -42,8 +42,11 @@ let package = Package(
         .target(name: "PreparedData", dependencies: [
             "Checkpoints", "TextData", "Config", "Files", "CMappedFiles", .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // Swapping a run's prepared dataset for a new one in one step: renameat2, which Swift cannot see.
+        .target(name: "CRename"),
         .target(name: "Training", dependencies: [
             "PreparedData", "Checkpoints", "TextData", "Config", "Models", "Kernels", "CKernels", "Collectives", "Files", "TensorBoard",
+            "CRename",
         ]),
         // The ONNX graph of a checkpoint's model (`rnntrain export`); onnx.pb.swift is generated, committed.
         .target(name: "ONNXExport", dependencies: [

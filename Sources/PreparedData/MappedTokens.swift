@@ -14,15 +14,12 @@ public final class MappedTokens: TokenStream, @unchecked Sendable {
     public let header: TokenFileHeader
     public let count: Int
     public let path: String
-    /// Kept open for `checkIDs`, which reads the file without the mapping.
-    private let fd: Int32
     private let mapping: UnsafeRawPointer
     private let length: Int
     private let tokens: UnsafeRawPointer
 
     /// Opens and maps `path` after checking its header against its size (`TokenFileHeader.parse`).
-    /// The ids are not checked yet (`checkIDs`), so that cheaper refusals come first. A link is not
-    /// followed.
+    /// The ids are checked as `copy` reads them. A link is not followed.
     public init(path: String) throws {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW)
         guard fd >= 0 else {
@@ -50,8 +47,9 @@ public final class MappedTokens: TokenStream, @unchecked Sendable {
             close(fd)
             throw error
         }
+        // The mapping holds the file; the descriptor is not needed any more.
+        close(fd)
         self.path = path
-        self.fd = fd
         header = parsed
         count = parsed.count
         mapping = UnsafeRawPointer(base)
@@ -62,67 +60,40 @@ public final class MappedTokens: TokenStream, @unchecked Sendable {
     deinit {
         rk_mapped_unregister(mapping)
         munmap(UnsafeMutableRawPointer(mutating: mapping), length)
-        close(fd)
     }
 
-    /// Checks every id against the header's vocabulary size, throwing with the position of the
-    /// first that is not below it: one sequential pass, by `pread` into a small buffer rather
-    /// than through the mapping, so that it leaves no pages in this process's resident set.
-    public func checkIDs() throws {
-        let limit = UInt32(header.vocabularySize), width = header.width
-        // Width 1 with 256 tokens cannot hold a bad id.
-        if width == 1, limit == 256 { return }
-        let chunkTokens = 1 << 20
-        var buffer = [UInt8](repeating: 0, count: chunkTokens * width)
-        var done = 0
-        while done < header.count {
-            let n = min(chunkTokens, header.count - done)
-            let got = buffer.withUnsafeMutableBytes { pread(self.fd, $0.baseAddress!, n * width, off_t(TokenFileHeader.size + done * width)) }
-            guard got == n * width else {
-                throw got < 0 ? FileIO.osError(path) : UserError("\(path): shorter than its header says (changed while read?)")
-            }
-            let bad: Int? = buffer.withUnsafeBytes { raw in
-                switch width {
-                case 1: return Self.firstAtOrAbove(raw.bindMemory(to: UInt8.self), n, limit)
-                case 2: return Self.firstAtOrAbove(raw.bindMemory(to: UInt16.self), n, limit)
-                default: return Self.firstAtOrAbove(raw.bindMemory(to: UInt32.self), n, limit)
-                }
-            }
-            if let bad {
-                throw UserError("\(path): token \(done + bad) has id \(Self.id(buffer, bad, width)), not below the vocabulary size \(limit)")
-            }
-            done += n
-        }
-    }
-
-    private static func firstAtOrAbove<T: FixedWidthInteger & UnsignedInteger>(_ ids: UnsafeBufferPointer<T>, _ n: Int,
-                                                                                 _ limit: UInt32) -> Int? {
-        // The maximum first (a loop the compiler vectorises), the position only when it is too large.
-        var maximum: T = 0
-        for i in 0..<n { maximum = max(maximum, T(littleEndian: ids[i])) }
-        guard UInt32(maximum) >= limit else { return nil }
-        return (0..<n).first { UInt32(T(littleEndian: ids[$0])) >= limit }
-    }
-
-    private static func id(_ bytes: [UInt8], _ index: Int, _ width: Int) -> UInt32 {
-        (0..<width).reduce(UInt32(0)) { $0 | UInt32(bytes[index * width + $1]) << (8 * $1) }
-    }
-
-    public func copy(_ range: Range<Int>, to destination: UnsafeMutablePointer<Int32>) {
+    /// Writes tokens `range` to `destination` and checks each against the header's vocabulary
+    /// size as it goes: the ids are checked where they are read, not in a pass over the whole file
+    /// at open (which cost a read of every byte of the corpus at every start). The running
+    /// maximum is a compare per id in a loop the compiler vectorises, nothing beside the step.
+    /// An id ≥ |V| throws, naming the file and the token's index.
+    public func copy(_ range: Range<Int>, to destination: UnsafeMutablePointer<Int32>) throws {
         precondition(range.lowerBound >= 0 && range.upperBound <= count, "token range beyond the file")
         let n = range.count, first = range.lowerBound
+        var maximum: UInt32 = 0
         switch header.width {
         case 1:
             let ids = tokens.assumingMemoryBound(to: UInt8.self) + first
-            for i in 0..<n { destination[i] = Int32(ids[i]) }
+            for i in 0..<n {
+                destination[i] = Int32(ids[i])
+                maximum = max(maximum, UInt32(ids[i]))
+            }
         case 2:
             for i in 0..<n {
-                destination[i] = Int32(UInt16(littleEndian: tokens.loadUnaligned(fromByteOffset: 2 * (first + i), as: UInt16.self)))
+                let id = UInt16(littleEndian: tokens.loadUnaligned(fromByteOffset: 2 * (first + i), as: UInt16.self))
+                destination[i] = Int32(id)
+                maximum = max(maximum, UInt32(id))
             }
         default:
             for i in 0..<n {
-                destination[i] = Int32(bitPattern: UInt32(littleEndian: tokens.loadUnaligned(fromByteOffset: 4 * (first + i), as: UInt32.self)))
+                let id = UInt32(littleEndian: tokens.loadUnaligned(fromByteOffset: 4 * (first + i), as: UInt32.self))
+                destination[i] = Int32(bitPattern: id)
+                maximum = max(maximum, id)
             }
         }
+        let limit = UInt32(header.vocabularySize)
+        guard maximum >= limit else { return }
+        let bad = (0..<n).first { UInt32(bitPattern: destination[$0]) >= limit }!
+        throw UserError("\(path): token \(first + bad) has id \(UInt32(bitPattern: destination[bad])), not below the vocabulary size \(limit)")
     }
 }

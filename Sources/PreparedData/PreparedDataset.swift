@@ -24,11 +24,13 @@ public enum PreparedDataset {
     }
 
     /// Opens the dataset at `path` for `data`'s tokenizer and task. Checked: each token file's
-    /// header against its size, every id against the vocabulary size (`MappedTokens`), the
-    /// vocabulary's SHA-256 against both headers, the tokenizer against the config's, the mask
-    /// token against the task. Not checked: SHA256SUMS (a full hash of every file at every start;
-    /// `sha256sum -c` does it by hand), and the config's `val_path`/`val_fraction`/`min_count`,
-    /// which were applied when the dataset was prepared.
+    /// header against its size, the vocabulary's SHA-256 against both headers, the tokenizer
+    /// against the config's, the mask token against the task; nothing that reads more than the
+    /// headers and the vocabulary, so that opening takes the same time at any corpus size. Each id
+    /// is checked against the vocabulary size when a batch reads it (`MappedTokens.copy`). Not
+    /// checked: SHA256SUMS (a full hash of every file at every start; `sha256sum -c` does it by
+    /// hand), and the config's `val_path`/`val_fraction`/`min_count`, which were applied when the
+    /// dataset was prepared.
     public static func open(_ path: String, data: DataConfig) throws -> Corpus {
         let directory = URL(fileURLWithPath: path, isDirectory: true)
         // A directory without train.tokens is most likely a text's directory named by mistake.
@@ -56,13 +58,10 @@ public enum PreparedDataset {
         }
         let vocabulary = try readVocabulary(bytes, kind: data.tokenizer, count: train.header.vocabularySize,
                                             source: vocabularyURL.path)
-        // Each file's ids were checked against its own header's size: both must be the vocabulary's.
+        // Each file's ids are checked against its own header's size: both must be the vocabulary's.
         guard validation.header.vocabularySize == vocabulary.count else {
             throw UserError("\(directory.appendingPathComponent(validationName).path): its header says \(validation.header.vocabularySize) tokens, \(vocabularyName) has \(vocabulary.count)")
         }
-        // Last: the one check that reads the whole files.
-        try train.checkIDs()
-        try validation.checkIDs()
         let wantsMask = data.task == .fillInTheMiddle
         guard (vocabulary.maskToken != nil) == wantsMask else {
             throw UserError("\(path): prepared for data.task \(wantsMask ? DataTask.lm.rawValue : DataTask.fillInTheMiddle.rawValue) (its vocabulary \(wantsMask ? "lacks" : "has") a mask token), but data.task is \(data.task.rawValue)")

@@ -33,18 +33,19 @@ public enum BatchSource: Sendable {
         return false
     }
 
-    public func makeBatch(sequences: Range<Int>) -> Batch {
+    public func makeBatch(sequences: Range<Int>) throws -> Batch {
         switch self {
-        case .stream(let s): return s.makeBatch(chunk: 0, sequences: sequences)
+        case .stream(let s): return try s.makeBatch(chunk: 0, sequences: sequences)
         case .windows(let w): return w.makeBatch(sequences: sequences)
         }
     }
 
-    /// Sequences `sequences` of the global batch of training step `step`.
-    public func fill(_ batch: inout Batch, step: Int, sequences: Range<Int>) {
+    /// Sequences `sequences` of the global batch of training step `step`; throws on a token that
+    /// is not an id of the vocabulary.
+    public func fill(_ batch: inout Batch, step: Int, sequences: Range<Int>) throws {
         switch self {
-        case .stream(let s): s.fill(&batch, chunk: step % s.chunksPerEpoch, sequences: sequences)
-        case .windows(let w): w.fill(&batch, step: step, sequences: sequences)
+        case .stream(let s): try s.fill(&batch, chunk: step % s.chunksPerEpoch, sequences: sequences)
+        case .windows(let w): try w.fill(&batch, step: step, sequences: sequences)
         }
     }
 }

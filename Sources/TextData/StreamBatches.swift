@@ -41,26 +41,27 @@ public struct StreamBatches: Sendable {
     public func chunkLength(_ chunk: Int) -> Int { min(steps, length - chunk * steps) }
 
     /// A batch shaped for `sequences` streams and the length of `chunk`.
-    public func makeBatch(chunk: Int, sequences: Range<Int>) -> Batch {
+    public func makeBatch(chunk: Int, sequences: Range<Int>) throws -> Batch {
         let tau = chunkLength(chunk), n = sequences.count
         var batch = Batch(steps: tau, sequences: n, inputs: .init(repeating: 0, count: tau * n),
                           targets: .init(repeating: 0, count: tau * n))
         if history > 0 { batch.history = .init(repeating: -1, count: history * n) }
-        fill(&batch, chunk: chunk, sequences: sequences)
+        try fill(&batch, chunk: chunk, sequences: sequences)
         return batch
     }
 
-    /// Writes chunk `chunk` of streams `sequences` into a batch of that shape, in place.
-    public func fill(_ batch: inout Batch, chunk: Int, sequences: Range<Int>) {
+    /// Writes chunk `chunk` of streams `sequences` into a batch of that shape, in place. Throws
+    /// when a token read is not an id of the vocabulary (`TokenStream.copy`).
+    public func fill(_ batch: inout Batch, chunk: Int, sequences: Range<Int>) throws {
         let n = sequences.count, tau = batch.steps, begin = chunk * steps
         precondition(batch.sequences == n && tau == chunkLength(chunk), "batch shape does not match the chunk")
         batch.firstSequence = sequences.lowerBound
         // Each stream's slice, history through the chunk's last target, read in one copy.
         let first = max(0, begin - history)
         let span = begin + tau + 1 - first
-        withUnsafeTemporaryAllocation(of: Int32.self, capacity: span) { t in
+        try withUnsafeTemporaryAllocation(of: Int32.self, capacity: span) { t in
             for (i, s) in sequences.enumerated() {
-                tokens.copy((s * length + first)..<(s * length + first + span), to: t.baseAddress!)
+                try tokens.copy((s * length + first)..<(s * length + first + span), to: t.baseAddress!)
                 let base = begin - first
                 for step in 0..<tau {
                     batch.inputs[step * n + i] = t[base + step]

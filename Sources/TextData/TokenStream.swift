@@ -4,8 +4,9 @@
 /// sequence, not per token, keeps the existential dispatch out of the inner loop.
 public protocol TokenStream: Sendable {
     var count: Int { get }
-    /// Writes tokens `range` (within 0..<count) to `destination`, widened to Int32.
-    func copy(_ range: Range<Int>, to destination: UnsafeMutablePointer<Int32>)
+    /// Writes tokens `range` (within 0..<count) to `destination`, widened to Int32. Throws when a
+    /// token read is not an id of the vocabulary (a damaged token file; an array never throws).
+    func copy(_ range: Range<Int>, to destination: UnsafeMutablePointer<Int32>) throws
 }
 
 extension Array: TokenStream where Element == Int32 {
@@ -25,20 +26,23 @@ public struct TokenPrefix: TokenStream {
         self.count = count
     }
 
-    public func copy(_ range: Range<Int>, to destination: UnsafeMutablePointer<Int32>) {
+    public func copy(_ range: Range<Int>, to destination: UnsafeMutablePointer<Int32>) throws {
         precondition(range.upperBound <= count, "range beyond the prefix")
-        base.copy(range, to: destination)
+        try base.copy(range, to: destination)
     }
 }
 
 extension TokenStream {
     /// Tokens `range` as an array: for the callers that need all of a stream at once (n-gram counting).
-    public func array(_ range: Range<Int>) -> [Int32] {
-        [Int32](unsafeUninitializedCapacity: range.count) { buffer, initialized in
-            if !range.isEmpty { copy(range, to: buffer.baseAddress!) }
+    public func array(_ range: Range<Int>) throws -> [Int32] {
+        try [Int32](unsafeUninitializedCapacity: range.count) { buffer, initialized in
+            initialized = 0
+            if !range.isEmpty { try copy(range, to: buffer.baseAddress!) }
             initialized = range.count
         }
     }
 
-    public var all: [Int32] { (self as? [Int32]) ?? array(0..<count) }
+    public var all: [Int32] {
+        get throws { try (self as? [Int32]) ?? array(0..<count) }
+    }
 }

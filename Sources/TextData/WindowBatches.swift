@@ -50,12 +50,13 @@ public struct WindowBatches: Sendable {
         return batch
     }
 
-    /// The sequences `sequences` of the global batch of training step `step`.
-    public func fill(_ batch: inout Batch, step: Int, sequences: Range<Int>) {
+    /// The sequences `sequences` of the global batch of training step `step`. Throws when a token
+    /// read is not an id of the vocabulary (`TokenStream.copy`).
+    public func fill(_ batch: inout Batch, step: Int, sequences: Range<Int>) throws {
         let epoch = step / stepsPerEpoch, index = step % stepsPerEpoch
         let permutation = cache.permutation(epoch: epoch, count: windowCount, seed: seed)
         let shift = Int(CounterHash.key(seed, UInt64(epoch), 0x5348_4946_54) % UInt64(span))
-        write(&batch, sequences: sequences, epoch: UInt64(epoch)) { g in
+        try write(&batch, sequences: sequences, epoch: UInt64(epoch)) { g in
             let window = permutation[index * globalBatch + g]
             return (window, shift + window * span)
         }
@@ -63,18 +64,18 @@ public struct WindowBatches: Sendable {
 
     /// Windows `first ..< first + n` in file order, no shift, masks keyed by epoch 0 of `seed`:
     /// what evaluation reads.
-    public func fillInOrder(_ batch: inout Batch, first: Int) {
-        write(&batch, sequences: 0..<batch.sequences, epoch: 0) { g in (first + g, (first + g) * span) }
+    public func fillInOrder(_ batch: inout Batch, first: Int) throws {
+        try write(&batch, sequences: 0..<batch.sequences, epoch: 0) { g in (first + g, (first + g) * span) }
     }
 
-    private func write(_ batch: inout Batch, sequences: Range<Int>, epoch: UInt64, windowOf: (Int) -> (id: Int, start: Int)) {
+    private func write(_ batch: inout Batch, sequences: Range<Int>, epoch: UInt64, windowOf: (Int) -> (id: Int, start: Int)) throws {
         let n = sequences.count
         precondition(batch.sequences == n && batch.steps == steps, "batch shape does not match")
         batch.firstSequence = sequences.lowerBound
-        withUnsafeTemporaryAllocation(of: Int32.self, capacity: span) { window in
+        try withUnsafeTemporaryAllocation(of: Int32.self, capacity: span) { window in
             for (i, g) in sequences.enumerated() {
                 let (id, start) = windowOf(g)
-                tokens.copy(start..<(start + span), to: window.baseAddress!)
+                try tokens.copy(start..<(start + span), to: window.baseAddress!)
                 guard let fill else {
                     for t in 0..<steps {
                         batch.inputs[t * n + i] = window[t]

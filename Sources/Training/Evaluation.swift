@@ -23,7 +23,7 @@ public enum Evaluation {
         let state = Buffer<Float>(count: n * model.stateLayout.width)
         var total = LossSum()
         for chunk in 0..<batches.chunksToCover {
-            let batch = batches.makeBatch(chunk: chunk, sequences: mine)
+            let batch = try batches.makeBatch(chunk: chunk, sequences: mine)
             total += try model.evaluate(batch, initialState: state)
             state.copy(from: model.finalState)
         }
@@ -52,7 +52,7 @@ public enum Evaluation {
                               targets: .init(repeating: 0, count: steps * n))
             for i in 0..<n {
                 let start = (first + i) * k
-                window.withUnsafeMutableBufferPointer { tokens.copy(start..<(start + steps + 1), to: $0.baseAddress!) }
+                try window.withUnsafeMutableBufferPointer { try tokens.copy(start..<(start + steps + 1), to: $0.baseAddress!) }
                 for t in 0..<steps {
                     batch.inputs[t * n + i] = window[t]
                     batch.targets[t * n + i] = window[t + 1]
@@ -77,7 +77,7 @@ public enum Evaluation {
         while first < end {
             let n = min(perBatch, end - first)
             var batch = windows.makeBatch(sequences: 0..<n)
-            windows.fillInOrder(&batch, first: first)
+            try windows.fillInOrder(&batch, first: first)
             total += try model.evaluate(batch)
             first += n
         }

@@ -22,20 +22,20 @@ enum SettingsAgreement {
                                     "schedule."]
 
     /// "key: value" lines of the settings that must agree, and a digest of the tokens.
-    static func fingerprint(config: TrainingConfig, corpus: Corpus) -> [String: String] {
+    static func fingerprint(config: TrainingConfig, corpus: Corpus) throws -> [String: String] {
         let free = config.train.shardOptimizer ? Self.free : Self.free + Self.freeUnlessSharded
         var lines = ConfigCompatibility.flatten(config.yaml()).filter { key, _ in
             !free.contains { key == $0 || ($0.hasSuffix(".") && key.hasPrefix($0)) }
         }
-        lines["data (tokens)"] = "\(corpus.train.count) + \(corpus.validation.count) tokens of \(corpus.vocabulary.count), digest \(dataDigest(corpus))"
+        lines["data (tokens)"] = "\(corpus.train.count) + \(corpus.validation.count) tokens of \(corpus.vocabulary.count), digest \(try dataDigest(corpus))"
         return lines
     }
 
     /// The first 8 bytes of the SHA-256 of the tokens (training, then validation, as Int32), in
     /// hex: what ranks compare, and what a checkpoint records of the data it was trained on. A
     /// prepared dataset's header records the same hash, so text and prepared data agree.
-    static func dataDigest(_ corpus: Corpus) -> String {
-        let digest = corpus.digest ?? (corpus.train.all + corpus.validation.all).withUnsafeBytes { SHA256.hash($0) }
+    static func dataDigest(_ corpus: Corpus) throws -> String {
+        let digest = try corpus.digest ?? (corpus.train.all + corpus.validation.all).withUnsafeBytes { SHA256.hash($0) }
         return SHA256.hex(Array(digest.prefix(8)))
     }
 
@@ -47,7 +47,7 @@ enum SettingsAgreement {
     /// deterministic mode; otherwise the rank that has them warns.
     static func check(config: TrainingConfig, corpus: Corpus, kernels: ComputeKernels, comm: Communicator) throws {
         guard comm.size > 1 else { return }
-        var mine = fingerprint(config: config, corpus: corpus)
+        var mine = try fingerprint(config: config, corpus: corpus)
         mine[kernelsKey] = kernels.description
         let text = mine.sorted { $0.key < $1.key }.map { "\($0.key)\t\($0.value)" }.joined(separator: "\n")
         let root = try Sharing.broadcastString(comm.isRoot ? text : "", comm: comm)

@@ -74,7 +74,7 @@ public final class Trainer {
         microSize = n
         let ranges = (0..<count).map { m in (first + m * n)..<(first + (m + 1) * n) }
         microRanges = ranges
-        batches = ranges.map { source.makeBatch(sequences: $0) }
+        batches = try ranges.map { try source.makeBatch(sequences: $0) }
         let width = source.carriesState ? model.stateLayout.width : 0
         carried = ranges.map { range in Buffer<Float>(count: range.count * width) }
         reducer = config.train.deterministic ? FixedPointSumReducer(gradients: model.gradients, comm: comm, shards: sharded ? shards : nil)
@@ -120,7 +120,7 @@ public final class Trainer {
         reducer.beginStep()
         for m in microRanges.indices {
             let last = m == microRanges.count - 1
-            source.fill(&batches[m], step: step, sequences: microRanges[m])
+            try source.fill(&batches[m], step: step, sequences: microRanges[m])
             let part = try forwardBackward(m, dropout: dropout, observer: reducer.beginMicroBatch(last: last))
             try reducer.endMicroBatch(part, last: last)
         }

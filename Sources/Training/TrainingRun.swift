@@ -12,9 +12,9 @@ import TextData
 /// A run directory and the loop around the trainer: lock, resume, log, validate, checkpoint.
 ///
 /// Layout: `run.lock`, `config.yaml` (resolved), `metrics.jsonl`, `checkpoints/step-NNNNNNNN/`,
-/// and with `log.tensorboard: true`, `tb/events.out.tfevents.<time>.<host>` (one per session).
-/// Only rank 0 touches it, and only while it holds `run.lock`; every rank reads the corpus
-/// (a prepared dataset: maps it).
+/// `data/` (a text `data.path` prepared, `RunDataset`), and with `log.tensorboard: true`,
+/// `tb/events.out.tfevents.<time>.<host>` (one per session). Only rank 0 writes it, and only
+/// while it holds `run.lock`; every rank maps the prepared dataset.
 public final class TrainingRun {
     public let config: TrainingConfig
     public let directory: URL
@@ -48,29 +48,48 @@ public final class TrainingRun {
         self.comm = comm
         let store = CheckpointStore(directory: directory.appendingPathComponent("checkpoints"))
         self.store = store
-        trainer = try agree(comm) {
-            try MemoryBudget.checkText(config: config.data, machine: MemoryBudget.machine())
-            // A directory is a prepared dataset, mapped rather than read.
-            let corpus = PreparedDataset.isDataset(config.data.path)
-                ? try PreparedDataset.open(config.data.path, data: config.data)
-                : try Corpus.load(path: config.data.path, valPath: config.data.valPath,
-                                  valFraction: config.data.valFraction, tokenizer: config.data.tokenizer,
-                                  minCount: config.data.minCount,
-                                  withMask: config.data.task == .fillInTheMiddle)
-            return try Trainer(config: config, corpus: corpus, comm: comm)
-        }
-        kernels = trainer.model.kernels
-        try SettingsAgreement.check(config: config, corpus: trainer.corpus, kernels: kernels, comm: comm)
-        dataDigest = SettingsAgreement.dataDigest(trainer.corpus)
-        // After the config and the corpus are read, which touch nothing here, so that bad input
-        // leaves no trace; before any checkpoint is read, so no other run prunes it under us.
-        lock = try agree(comm) { comm.isRoot ? try RunLock(directory: directory) : nil }
+        // Rank 0's choice, so that every rank makes the same collectives.
+        let fromText = try Sharing.broadcast([PreparedDataset.isDataset(config.data.path) ? 0 : 1], comm: comm) == [1]
+        var lock: RunLock?
+        var prepared: RunDataset.Outcome?
         do {
+            var mapped: (corpus: Corpus?, why: String) = (nil, "")
+            if fromText {
+                // Preparing writes into the run directory, so the lock comes first; a start-up
+                // refused leaves it as it was: the lock withdraws, the dataset is undone.
+                lock = try agree(comm) { comm.isRoot ? try RunLock(directory: directory) : nil }
+                prepared = try agree(comm) { comm.isRoot ? try RunDataset.ensure(data: config.data, runDirectory: directory) : nil }
+                if let line = prepared.flatMap({ RunDataset.describe($0, data: config.data, runDirectory: directory) }) {
+                    output.line(line)
+                }
+                mapped = try RunDataset.open(data: config.data, runDirectory: directory, comm: comm)
+            }
+            trainer = try agree(comm) {
+                let corpus: Corpus
+                if fromText {
+                    corpus = try mapped.corpus ?? RunDataset.readText(config.data, why: mapped.why, rank: comm.rank)
+                } else if PreparedDataset.isDataset(config.data.path) {
+                    corpus = try PreparedDataset.open(config.data.path, data: config.data)
+                } else {
+                    // Another rank's text, where rank 0 names a prepared dataset: read as before.
+                    corpus = try RunDataset.readText(config.data, why: "rank 0 trains from a prepared dataset", rank: comm.rank)
+                }
+                return try Trainer(config: config, corpus: corpus, comm: comm)
+            }
+            kernels = trainer.model.kernels
+            try SettingsAgreement.check(config: config, corpus: trainer.corpus, kernels: kernels, comm: comm)
+            dataDigest = try SettingsAgreement.dataDigest(trainer.corpus)
+            // After the config and the corpus are read, which touch nothing here, so that bad input
+            // leaves no trace; before any checkpoint is read, so no other run prunes it under us.
+            if !fromText { lock = try agree(comm) { comm.isRoot ? try RunLock(directory: directory) : nil } }
+            self.lock = lock
             try start(resume: resume, policy: policy)
         } catch {
+            if let prepared { try? RunDataset.undo(prepared, runDirectory: directory) }
             lock?.withdraw()
             throw error
         }
+        if let prepared { RunDataset.keep(prepared, runDirectory: directory) }
     }
 
     /// Resumes or starts fresh, then saves the resolved config, unless nothing is left to do.

@@ -76,7 +76,7 @@ struct NGramCommand: ParsableCommand {
         let d = settings.data
         let corpus = try Corpus.load(path: d.path, valPath: d.valPath, valFraction: d.valFraction, tokenizer: d.tokenizer,
                                      minCount: d.minCount, withMask: false)
-        let sentences = corpus.vocabulary.sentences(corpus.train.all)
+        let sentences = corpus.vocabulary.sentences(try corpus.train.all)
         let order = settings.ngram.order
         guard sentences.reduce(0, { $0 + $1.count }) >= order else {
             throw UserError("\(d.path): \(corpus.train.count) training tokens are fewer than ngram.order \(order)")
@@ -103,7 +103,7 @@ struct NGramCommand: ParsableCommand {
         let seconds = Date().timeIntervalSince(started)
 
         let lm = NGramLanguageModel(model: model, vocabulary: text.corpus.vocabulary)
-        let validation = lm.loss(text.corpus.validation.all)
+        let validation = lm.loss(try text.corpus.validation.all)
         let storage = model.storage
         let order = counts.order, size = counts.vocabulary.size
         var fields: [(String, JSON)] = [

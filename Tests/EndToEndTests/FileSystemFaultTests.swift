@@ -47,10 +47,11 @@ final class FileSystemFaultTests: XCTestCase {
         assertNoDump(r)
     }
 
-    /// About 20 kB free: the config and a hundred or so metrics records fit, 2000 do not.
+    /// About 48 kB free: the text prepared (data/, five small files), the config and a hundred or
+    /// so metrics records fit, 2000 do not.
     func testMetricsAppendFillingTheDisk() throws {
         let fs = try SmallFileSystem(self)
-        try fs.fill(leavingKilobytes: 20)
+        try fs.fill(leavingKilobytes: 48)
         let run = fs.url.appendingPathComponent("run")
         let config = tinyConfig(data: text, extra: ["train": [("steps", "2000")], "checkpoint": [("every", "0")],
                                                     "log": [("every", "1"), ("eval_every", "0")]])

@@ -48,14 +48,16 @@ final class MultiRankErrorTests: MultiRankTestCase {
     }
 
     /// Rank 1 alone reads a config whose corpus does not exist; rank 0 is fine and would wait
-    /// forever for a partner that never joins if the error were not shared.
+    /// forever for a partner that never joins if the error were not shared. Rank 1 reads its text
+    /// only when it cannot see the run directory rank 0 prepared the text into: here its
+    /// --run-dir is another (as a run directory local to rank 0's host looks from elsewhere).
     func testMissingFileOnRankOneOnlyEndsTheJobWithItsMessage() throws {
         let missing = scratch.appendingPathComponent("rank-one-corpus.txt").path
         let good = try writeConfig("good.yaml")
         let bad = try writeConfig("bad.yaml", dataPath: missing)
         let dir = scratch.appendingPathComponent("run").path
         let r = try runMPMD(["train", "--config", good.path, "--run-dir", dir],
-                            ["train", "--config", bad.path, "--run-dir", dir])
+                            ["train", "--config", bad.path, "--run-dir", scratch.appendingPathComponent("elsewhere").path])
         XCTAssertNotEqual(r.status, 0, r.output)
         XCTAssertLessThan(r.seconds, quickly, r.output)
         XCTAssertTrue(r.output.contains(missing), "the output should name \(missing):\n\(r.output)")

@@ -2,8 +2,9 @@ import Foundation
 import XCTest
 
 /// `rnntrain prepare` and training from the prepared dataset: the same model bit for bit as
-/// training from the text (np 1 and np 2, deterministic), resume across the two sources, and
-/// one line and status 2 for each kind of damaged dataset.
+/// training from the text (np 1, 2 and 4, deterministic), resume across the two sources, a text
+/// prepared once into the run directory and again when it changes, a rank that cannot see that
+/// preparation, and one line and status 2 for each kind of damaged dataset.
 final class PreparedDatasetTests: MultiRankTestCase {
     override func setUpWithError() throws {
         try super.setUpWithError()
@@ -26,12 +27,12 @@ final class PreparedDatasetTests: MultiRankTestCase {
         try Data(contentsOf: checkpoint(runDir, step: step).appendingPathComponent("model.safetensors"))
     }
 
-    func testPreparedDatasetTrainsTheSameModelAsTheTextAtOneAndTwoRanks() throws {
+    func testPreparedDatasetTrainsTheSameModelAsTheTextAtOneTwoAndFourRanks() throws {
         for mode in ["stream", "windows"] {
             let settings = ["train.deterministic=true", "data.mode=\(mode)", "model.dropout=0.2"]
             let config = try writeConfig(extra: ["checkpoint": ["every: 30"]])
             let dataset = try prepare(config, "dataset-\(mode)")
-            for ranks in [0, 2] {
+            for ranks in [0, 2, 4] {
                 let text = try train(ranks: ranks, config: config, runDir: "text-\(mode)-\(ranks)", settings)
                 let prepared = try train(ranks: ranks, config: config, runDir: "prepared-\(mode)-\(ranks)",
                                          settings + ["data.path=\(dataset.path)"])
@@ -62,6 +63,113 @@ final class PreparedDatasetTests: MultiRankTestCase {
         let fromPrepared = try train(ranks: 0, config: config, runDir: "prepared-then-text", ["train.steps=10", "data.path=\(dataset.path)"])
         try train(ranks: 0, config: config, runDir: "prepared-then-text", ["train.steps=20"], resume: true)
         XCTAssertEqual(try modelBytes(whole, step: 20), try modelBytes(fromPrepared, step: 20), "dataset, then resumed from the text")
+    }
+
+    func inode(_ url: URL) -> UInt {
+        var info = stat()
+        return lstat(url.path, &info) == 0 ? UInt(info.st_ino) : 0
+    }
+
+    /// A text data.path is prepared into RUN/data at the first start, reused by a resume while the
+    /// text is unchanged, and prepared again (swapped in whole) when it changes, where the new
+    /// tokens meet the resume's data digest check: refused, which swaps the old dataset back, or
+    /// continued with --allow-other-data. A text rewritten with the same bytes is prepared again
+    /// and resumes.
+    func testATextIsPreparedIntoTheRunDirectoryOnceAndAgainWhenItChanges() throws {
+        let config = try writeConfig(extra: ["checkpoint": ["every: 10"]])
+        let run = scratch.appendingPathComponent("run")
+        let data = run.appendingPathComponent("data")
+        let tokens = data.appendingPathComponent("train.tokens")
+        func resume(_ steps: Int, _ more: [String] = []) throws -> MultiRankResult {
+            try runTool(ranks: 0, ["train", "--config", config.path, "--run-dir", run.path, "--resume", "auto",
+                                   "--set", "train.steps=\(steps)"] + more)
+        }
+        let first = try resume(10)
+        XCTAssertEqual(first.status, 0, first.output)
+        XCTAssertTrue(first.stdout.contains("data: prepared \(corpus.path) into \(data.path): "), first.stdout)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: data.path).sorted(),
+                       ["SHA256SUMS", "source.json", "train.tokens", "validation.tokens", "vocabulary.json"])
+        let check = try Tool.run(URL(fileURLWithPath: "/usr/bin/sha256sum"), ["-c", "SHA256SUMS"], directory: data)
+        XCTAssertEqual(check.status, 0, check.stdout)
+        let prepared = inode(tokens)
+
+        let reused = try resume(20)
+        XCTAssertEqual(reused.status, 0, reused.output)
+        XCTAssertFalse(reused.stdout.contains("data: "), reused.stdout)
+        XCTAssertEqual(inode(tokens), prepared, "an unchanged text is not prepared again")
+        let record = try Data(contentsOf: data.appendingPathComponent("source.json"))
+
+        let text = try String(contentsOf: corpus, encoding: .utf8)
+        try (text + "one more line of text.\n").write(to: corpus, atomically: true, encoding: .utf8)
+        let changed = try resume(30)
+        assertBadInput(Tool.Result(status: changed.status, stdout: changed.stdout, stderr: changed.stderr),
+                       mentions: ["trained on other data", "--allow-other-data"], "a resume on a changed text")
+        XCTAssertTrue(changed.stdout.contains("changed since \(data.path) was prepared; prepared again"), changed.stdout)
+        XCTAssertEqual(inode(tokens), prepared, "the refused resume swapped the old dataset back")
+        XCTAssertEqual(try Data(contentsOf: data.appendingPathComponent("source.json")), record)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: run.path).filter { $0.hasPrefix(".") }, [],
+                       "the new dataset and the temporary directories are gone")
+        let allowed = try resume(30, ["--allow-other-data"])
+        XCTAssertEqual(allowed.status, 0, allowed.output)
+        XCTAssertTrue(allowed.stdout.contains("prepared again"), allowed.stdout)
+        XCTAssertNotEqual(inode(tokens), prepared)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: run.path).filter { $0.hasPrefix(".") }, [],
+                       "the old dataset is gone")
+
+        try (text + "one more line of text.\n").write(to: corpus, atomically: true, encoding: .utf8)
+        let rewritten = try resume(40)
+        XCTAssertEqual(rewritten.status, 0, rewritten.output)
+        XCTAssertTrue(rewritten.stdout.contains("prepared again"), rewritten.stdout)
+    }
+
+    /// Under mpirun a rank whose run directory lacks rank 0's RUN/data (here: another --run-dir,
+    /// as a run directory local to rank 0's host looks from elsewhere), or holds another dataset
+    /// there, reads the text into its memory with one warning line: the same model, bit for bit,
+    /// as when every rank maps the dataset. It writes nothing into its own run directory.
+    func testARankThatCannotSeeTheRunsDatasetReadsTheTextAndTrainsTheSameModel() throws {
+        let settings = ["train.deterministic=true"]
+        let config = try writeConfig()
+        let mapped = try train(ranks: 2, config: config, runDir: "mapped", settings)
+        let elsewhere = scratch.appendingPathComponent("elsewhere")
+        // Another text's dataset where rank 1 looks.
+        let other = try write(ownText(characters: 6000, seed: 5), to: scratch.appendingPathComponent("other.txt"))
+        try train(ranks: 0, config: config, runDir: "stale", ["data.path=\(other.path)", "train.steps=1"])
+        for (name, seen) in [("missing", nil), ("another dataset", scratch.appendingPathComponent("stale/data"))] {
+            try? FileManager.default.removeItem(at: elsewhere)
+            if let seen {
+                try FileManager.default.createDirectory(at: elsewhere, withIntermediateDirectories: false)
+                try FileManager.default.copyItem(at: seen, to: elsewhere.appendingPathComponent("data"))
+            }
+            let before = try? FileManager.default.contentsOfDirectory(atPath: elsewhere.path)
+            let run = scratch.appendingPathComponent("split-\(name.replacingOccurrences(of: " ", with: "-"))")
+            func app(_ runDir: URL) -> [String] {
+                ["-np", "1", Tool.binary.path, "train", "--config", config.path, "--run-dir", runDir.path] + settings.flatMap { ["--set", $0] }
+            }
+            let job = try start(Self.mpirun, ["-x", "OPENBLAS_NUM_THREADS", "-x", "OMP_NUM_THREADS"] + app(run) + [":"] + app(elsewhere))
+            let r = finish(job)
+            XCTAssertEqual(r.status, 0, "\(name): \(r.output)")
+            let warnings = r.stderr.split(separator: "\n").filter { $0.contains("warning") }
+            XCTAssertEqual(warnings.count, 1, "\(name): \(r.stderr)")
+            XCTAssertTrue(warnings.first?.contains("rank 1: ") == true && warnings.first?.contains("reading \(corpus.path) into this rank's memory instead") == true,
+                          "\(name): \(r.stderr)")
+            XCTAssertEqual(try modelBytes(mapped, step: 30), try modelBytes(run, step: 30), "\(name): the model differs")
+            XCTAssertEqual(try? FileManager.default.contentsOfDirectory(atPath: elsewhere.path), before, "rank 1 wrote into its run directory")
+        }
+    }
+
+    /// A start that fails after preparing (here: too few tokens for the batch) leaves the run
+    /// directory as it found it; a bad text leaves nothing either.
+    func testAFailedStartRemovesTheDatasetItPrepared() throws {
+        let config = try writeConfig()
+        let run = scratch.appendingPathComponent("run")
+        let r = try runTool(ranks: 0, ["train", "--config", config.path, "--run-dir", run.path, "--set", "train.global_batch=4096"])
+        assertBadInput(Tool.Result(status: r.status, stdout: r.stdout, stderr: r.stderr), mentions: ["too few"], "too few tokens")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: run.path), "the run directory was left")
+        try Data([0x61, 0xFF, 0x0A]).write(to: corpus)
+        let bad = try runTool(ranks: 2, ["train", "--config", config.path, "--run-dir", run.path])
+        XCTAssertEqual(bad.status, 2, bad.output)
+        XCTAssertTrue(bad.stderr.contains(corpus.path), bad.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: run.path), "the run directory was left")
     }
 
     func testEvalGivesTheSameLossOnTheDatasetAsOnItsValidationText() throws {
@@ -131,13 +239,37 @@ final class PreparedDatasetTests: MultiRankTestCase {
         try assertRefused("tokenizer", file: "train.tokens", mentions: ["char tokenizer", "byte"], settings: ["data.tokenizer=byte"]) { _ in }
     }
 
-    func testATokenIDBeyondTheVocabularyIsRefused() throws {
-        try assertRefused("token id", file: "train.tokens", mentions: ["token 100 ", "vocabulary size"]) { dataset in
-            try edit(dataset.appendingPathComponent("train.tokens")) { $0[128 + 100] = 0xF0 }
+    /// Ids are checked where a batch reads them, not at open: token 100 of the training stream is
+    /// read at step 13 (stream 0's chunk 12), token 5 of the validation stream by the evaluation at
+    /// step 10, and by `eval`. Each ends the run with one line naming the file and the index, and
+    /// status 2, before a checkpoint (none is due before step 30).
+    func testATokenIDBeyondTheVocabularyIsRefusedWhereItIsRead() throws {
+        let config = try writeConfig()
+        for (name, index) in [("train.tokens", 100), ("validation.tokens", 5)] {
+            let dataset = try prepare(config, "dataset-\(name)")
+            let tokens = dataset.appendingPathComponent(name)
+            try edit(tokens) { $0[128 + index] = 0xF0 }
+            let runDir = scratch.appendingPathComponent("run-\(name)")
+            for ranks in [0, 2] {
+                let r = try runTool(ranks: ranks, ["train", "--config", config.path, "--run-dir", runDir.path, "--resume", "auto",
+                                                   "--set", "data.path=\(dataset.path)"])
+                XCTAssertEqual(r.status, 2, "np \(max(ranks, 1)), \(name): \(r.output)")
+                XCTAssertTrue(r.stderr.contains("\(tokens.path): token \(index) has id 240, not below the vocabulary size"),
+                              "np \(max(ranks, 1)): \(r.stderr)")
+                XCTAssertTrue(r.stdout.contains("training "), "the refusal comes when the id is read, not at open: \(r.stdout)")
+                XCTAssertEqual(checkpointNames(runDir), [], "\(name): no checkpoint was due")
+            }
         }
+        let held = try write(ownText(characters: 1500, seed: 11), to: scratch.appendingPathComponent("held.txt"))
+        let evalConfig = try writeConfig("eval.yaml", extra: ["data": ["val_path: \"\(held.path)\""]])
+        let run = try train(ranks: 0, config: evalConfig, runDir: "for-eval")
+        let dataset = try prepare(evalConfig, "dataset-eval")
+        try edit(dataset.appendingPathComponent("validation.tokens")) { $0[128 + 700] = 0xF0 }
+        let r = try Tool.rnntrain(["eval", "--checkpoint", checkpoint(run, step: 30).path, "--data", dataset.path])
+        assertBadInput(r, mentions: [dataset.appendingPathComponent("validation.tokens").path, "token 700 has id 240"], "eval of a bad id")
     }
 
-    /// The id check reads every file whole: a refusal that needs only the headers comes first.
+    /// A refusal that needs only the headers comes at open, whatever ids the file holds.
     func testTheHeadersAreCheckedBeforeTheIDs() throws {
         try assertRefused("tokenizer and a bad id", file: "train.tokens", mentions: ["char tokenizer"],
                           settings: ["data.tokenizer=byte"]) { dataset in

@@ -34,14 +34,14 @@ final class CorpusTests: XCTestCase {
             let corpus = try load(path, valFraction: fraction)
             XCTAssertEqual(corpus.train.count + corpus.validation.count, text.utf8.count)
             XCTAssertEqual(Double(corpus.validation.count), 1900 * fraction, accuracy: 1)
-            XCTAssertEqual(corpus.vocabulary.decode(corpus.train.all) + corpus.vocabulary.decode(corpus.validation.all), text)
+            XCTAssertEqual(corpus.vocabulary.decode(try corpus.train.all) + corpus.vocabulary.decode(try corpus.validation.all), text)
         }
     }
 
     func testZeroFractionGivesEmptyValidation() throws {
         let corpus = try load(try write("abc\n"), valFraction: 0)
         XCTAssertEqual(corpus.train.count, 4)
-        XCTAssertEqual(corpus.validation.all, [])
+        XCTAssertEqual(try corpus.validation.all, [])
     }
 
     func testBadFractionIsAUserError() throws {
@@ -57,7 +57,7 @@ final class CorpusTests: XCTestCase {
         for percent in 1...60 {
             let corpus = try load(path, valFraction: Double(percent) / 100)
             XCTAssertEqual(corpus.vocabulary.count, 4)
-            XCTAssertEqual(corpus.vocabulary.decode(corpus.train.all) + corpus.vocabulary.decode(corpus.validation.all),
+            XCTAssertEqual(corpus.vocabulary.decode(try corpus.train.all) + corpus.vocabulary.decode(try corpus.validation.all),
                            text, "\(percent)%")
         }
     }
@@ -66,8 +66,8 @@ final class CorpusTests: XCTestCase {
         let text = (0..<50).map { "w\($0 % 7) w\($0 % 3) x\n" }.joined()
         // 0.21 of 400 bytes puts the raw split 4 bytes before a line end.
         let corpus = try load(try write(text), valFraction: 0.21, .word)
-        XCTAssertEqual(corpus.train.all.last, 0, "training part ends with <eos>")
-        XCTAssertEqual(corpus.vocabulary.decode(corpus.train.all) + corpus.vocabulary.decode(corpus.validation.all), text)
+        XCTAssertEqual(try corpus.train.all.last, 0, "training part ends with <eos>")
+        XCTAssertEqual(corpus.vocabulary.decode(try corpus.train.all) + corpus.vocabulary.decode(try corpus.validation.all), text)
         XCTAssertEqual(Double(corpus.validation.count), 200 * 0.2, accuracy: 8)  // 4 tokens a line
     }
 
@@ -76,8 +76,8 @@ final class CorpusTests: XCTestCase {
         let valPath = try write("cab")
         let corpus = try load(trainPath, valPath: valPath, valFraction: 0.5)
         XCTAssertEqual(corpus.vocabulary.tokens, ["\n", "a", "b", "c"])
-        XCTAssertEqual(corpus.train.all, [1, 2, 3, 1, 2, 3, 0], "the fraction is ignored with a validation file")
-        XCTAssertEqual(corpus.validation.all, [3, 1, 2])
+        XCTAssertEqual(try corpus.train.all, [1, 2, 3, 1, 2, 3, 0], "the fraction is ignored with a validation file")
+        XCTAssertEqual(try corpus.validation.all, [3, 1, 2])
         assertUserError(try load(trainPath, valPath: temporaryPath()), mentions: ["no such file"])
     }
 
@@ -93,8 +93,8 @@ final class CorpusTests: XCTestCase {
     func testRareAndUnseenWordsBecomeUnknown() throws {
         let corpus = try load(try write("a a b\na c\n"), valPath: try write("a d d\n"), .word, minCount: 2)
         XCTAssertEqual(corpus.vocabulary.tokens, ["<eos>", "<unk>", "a"])
-        XCTAssertEqual(corpus.train.all, [2, 2, 1, 0, 2, 1, 0])
-        XCTAssertEqual(corpus.validation.all, [2, 1, 1, 0])
+        XCTAssertEqual(try corpus.train.all, [2, 2, 1, 0, 2, 1, 0])
+        XCTAssertEqual(try corpus.validation.all, [2, 1, 1, 0])
     }
 
     func testInvalidUTF8NamesTheFile() throws {

@@ -123,7 +123,7 @@ final class EvaluationTests: XCTestCase {
         var maskedInputs = 0, expected = 0.0, everyPosition = 0.0
         for w in 0..<windows.windowCount {
             var batch = windows.makeBatch(sequences: 0..<1)
-            windows.fillInOrder(&batch, first: w)
+            try windows.fillInOrder(&batch, first: w)
             XCTAssertEqual(Array(batch.targets), Array(tokens[(w * tau)..<((w + 1) * tau)]), "window \(w) in file order")
             let scored = batch.inputs.map { $0 == mask ? UInt8(1) : 0 }
             maskedInputs += scored.reduce(0) { $0 + Int($1) }

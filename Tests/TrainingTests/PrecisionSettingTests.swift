@@ -50,9 +50,9 @@ final class PrecisionSettingTests: XCTestCase {
     func testRanksMustAgreeOnThePrecision() throws {
         var config = TrainingConfig()
         let corpus = try TrainingTestFixtures.corpus(try TrainingTestFixtures.config(path: try TrainingTestFixtures.corpusFile(self)))
-        let fp32 = SettingsAgreement.fingerprint(config: config, corpus: corpus)
+        let fp32 = try SettingsAgreement.fingerprint(config: config, corpus: corpus)
         config.train.precision = .bf16
-        let bf16 = SettingsAgreement.fingerprint(config: config, corpus: corpus)
+        let bf16 = try SettingsAgreement.fingerprint(config: config, corpus: corpus)
         XCTAssertEqual(fp32["train.precision"], "fp32")
         XCTAssertEqual(bf16["train.precision"], "bf16")
     }

@@ -39,10 +39,42 @@ final class PreparedDatasetTests: XCTestCase {
                                    minCount: d.minCount, withMask: withMask)
         let what = "\(d.tokenizer) fraction \(d.valFraction) pieces of \(pieceBytes)"
         XCTAssertEqual(prepared.vocabulary, text.vocabulary, what, file: file, line: line)
-        XCTAssertEqual(prepared.train.all, text.train.all, what, file: file, line: line)
-        XCTAssertEqual(prepared.validation.all, text.validation.all, what, file: file, line: line)
-        let digest = (text.train.all + text.validation.all).withUnsafeBytes { SHA256.hash($0) }
+        XCTAssertEqual(try prepared.train.all, try text.train.all, what, file: file, line: line)
+        XCTAssertEqual(try prepared.validation.all, try text.validation.all, what, file: file, line: line)
+        let digest = try (text.train.all + text.validation.all).withUnsafeBytes { SHA256.hash($0) }
         XCTAssertEqual(prepared.digest, digest, "the corpus digest is the one training from text computes", file: file, line: line)
+    }
+
+    /// An id ≥ |V| is refused where a batch reads it, naming the file and the token's index, and
+    /// not before: opening reads only the headers. Widths 1 (char) and 2 (word, |V| > 256).
+    func testAnIDBeyondTheVocabularyIsRefusedWhereItIsRead() throws {
+        let directory = try scratch()
+        let path = directory.appendingPathComponent("text.txt").path
+        let words = (0..<300).map { "w\($0)" }.joined(separator: " ") + "\n"
+        try Data(String(repeating: words, count: 2).utf8).write(to: URL(fileURLWithPath: path))
+        for tokenizer in [TokenizerKind.char, .word] {
+            let out = directory.appendingPathComponent("ds-\(tokenizer)")
+            _ = try DatasetPreparation.prepare(data: data(path, valFraction: 0.1, tokenizer), withMask: false, out: out)
+            let tokens = out.appendingPathComponent(PreparedDataset.trainName)
+            var bytes = [UInt8](try Data(contentsOf: tokens))
+            let width = tokenizer == .char ? 1 : 2
+            let bad = 37
+            for b in 0..<width { bytes[TokenFileHeader.size + bad * width + b] = 0xFF }
+            try Data(bytes).write(to: tokens)
+            let corpus = try PreparedDataset.open(out.path, data: data(path, valFraction: 0.1, tokenizer))
+            let wanted = try Corpus.load(path: path, valPath: "", valFraction: 0.1, tokenizer: tokenizer, minCount: 1, withMask: false)
+            XCTAssertEqual(try corpus.train.array(0..<bad), try wanted.train.array(0..<bad), "\(tokenizer): the ids before the bad one")
+            XCTAssertEqual(try corpus.train.array((bad + 1)..<corpus.train.count), try wanted.train.array((bad + 1)..<wanted.train.count))
+            let id = width == 1 ? 255 : 65535
+            assertUserError(try corpus.train.array(30..<40), mentions: [tokens.path, "token \(bad) has id \(id)", "vocabulary size \(wanted.vocabulary.count)"])
+            let batches = try StreamBatches(tokens: corpus.train, streams: 2, steps: 8, history: 0, source: "train")
+            XCTAssertNoThrow(try batches.makeBatch(chunk: 0, sequences: 0..<2), "chunk 0 (tokens 0...8 of stream 0) holds no bad id")
+            assertUserError(try batches.makeBatch(chunk: 4, sequences: 0..<2), mentions: [tokens.path, "token \(bad) "])
+            let windows = try WindowBatches(tokens: corpus.train, globalBatch: 1, steps: 9, seed: 1, fill: nil, source: "train", shifted: false)
+            var batch = windows.makeBatch(sequences: 0..<1)
+            XCTAssertNoThrow(try windows.fillInOrder(&batch, first: 0), "window 0 (tokens 0...9) holds no bad id")
+            assertUserError(try windows.fillInOrder(&batch, first: 3), mentions: [tokens.path, "token \(bad) "])
+        }
     }
 
     func testPreparedTokensAreTheTextsAtEverySplitAndPieceSize() throws {

@@ -32,7 +32,7 @@ final class StreamBatchesTests: XCTestCase {
         let b = try make()
         let S = 3, L = 14, tau = 4
         for chunk in 0..<b.chunksToCover {
-            let batch = b.makeBatch(chunk: chunk, sequences: 0..<S)
+            let batch = try b.makeBatch(chunk: chunk, sequences: 0..<S)
             let steps = min(tau, L - chunk * tau)
             XCTAssertEqual(batch.steps, steps)
             XCTAssertEqual(batch.sequences, S)
@@ -48,16 +48,16 @@ final class StreamBatchesTests: XCTestCase {
         }
         // Every input position of every stream is visited exactly once over the chunks.
         var seen: [Int32] = []
-        for chunk in 0..<b.chunksToCover { seen += b.makeBatch(chunk: chunk, sequences: 0..<S).inputs }
+        for chunk in 0..<b.chunksToCover { seen += try b.makeBatch(chunk: chunk, sequences: 0..<S).inputs }
         XCTAssertEqual(seen.sorted(), tokens(S * L))
     }
 
     /// A rank or micro-batch owning streams 1..<3 reads what the whole batch has in those columns.
     func testASubrangeOfStreamsReadsThoseStreams() throws {
         let b = try make()
-        let whole = b.makeBatch(chunk: 2, sequences: 0..<3)
-        var part = b.makeBatch(chunk: 0, sequences: 1..<3)
-        b.fill(&part, chunk: 2, sequences: 1..<3)
+        let whole = try b.makeBatch(chunk: 2, sequences: 0..<3)
+        var part = try b.makeBatch(chunk: 0, sequences: 1..<3)
+        try b.fill(&part, chunk: 2, sequences: 1..<3)
         XCTAssertEqual(part.firstSequence, 1)
         for t in 0..<4 {
             for i in 0..<2 {
@@ -75,7 +75,7 @@ final class StreamBatchesTests: XCTestCase {
         for k1 in [3, 6] {  // k − 1 shorter and longer than τ
             let b = try make(history: k1)
             for chunk in 0..<b.chunksToCover {
-                let batch = b.makeBatch(chunk: chunk, sequences: 0..<S)
+                let batch = try b.makeBatch(chunk: chunk, sequences: 0..<S)
                 guard let history = batch.history else { return XCTFail("no history for k − 1 = \(k1)") }
                 XCTAssertEqual(history.count, k1 * S)
                 for s in 0..<S {
@@ -89,8 +89,8 @@ final class StreamBatchesTests: XCTestCase {
         }
         // Spot checks: stream 1 at chunk 0 sees nothing of stream 0; at chunk 1 its last three inputs.
         let b = try make(history: 3)
-        XCTAssertEqual(b.makeBatch(chunk: 0, sequences: 1..<2).history!, [-1, -1, -1])
-        XCTAssertEqual(b.makeBatch(chunk: 1, sequences: 1..<2).history!, [15, 16, 17])
+        XCTAssertEqual(try b.makeBatch(chunk: 0, sequences: 1..<2).history!, [-1, -1, -1])
+        XCTAssertEqual(try b.makeBatch(chunk: 1, sequences: 1..<2).history!, [15, 16, 17])
     }
 
     /// Training needs one full chunk per stream, L = ⌊(T − 1)/S⌋ ≥ τ; with S = 3, τ = 4 that
@@ -110,7 +110,7 @@ final class StreamBatchesTests: XCTestCase {
         let training = try make(count: 3 * 4 + 1, streams: 3, steps: 4)
         XCTAssertEqual(training.length, 4)
         XCTAssertEqual(training.chunksPerEpoch, 1)
-        let batch = training.makeBatch(chunk: 0, sequences: 0..<3)
+        let batch = try training.makeBatch(chunk: 0, sequences: 0..<3)
         XCTAssertEqual(batch.targets.max(), 12, "the last target is the last token")
         let evaluation = try make(count: 3 + 1, streams: 3, steps: 4, fullChunks: false)
         XCTAssertEqual(evaluation.length, 1)
@@ -130,8 +130,8 @@ final class StreamBatchesTests: XCTestCase {
         let source = try BatchSource(config: config, tokens: tokens(43), maskToken: nil, source: "positions.txt")
         XCTAssertTrue(source.carriesState)
         XCTAssertEqual(source.stepsPerEpoch, 3)
-        var batch = source.makeBatch(sequences: 0..<3)
-        source.fill(&batch, step: 4, sequences: 0..<3)  // epoch 1, chunk 1
+        var batch = try source.makeBatch(sequences: 0..<3)
+        try source.fill(&batch, step: 4, sequences: 0..<3)  // epoch 1, chunk 1
         XCTAssertEqual(batch.inputs[0], 4)
         // k − 1 = 2 tokens before chunk 1 (positions 2, 3 of each stream), oldest first.
         XCTAssertEqual(batch.history!, [2, 16, 30, 3, 17, 31])

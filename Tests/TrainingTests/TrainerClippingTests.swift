@@ -10,7 +10,7 @@ final class TrainerClippingTests: XCTestCase {
     /// global batch, summed gradient / scored count, norm in Double.
     private func meanGradientNorm(_ overrides: [String]) throws -> Double {
         let t = try TrainingTestFixtures.trainer(self, overrides)
-        let batch = TrainingTestFixtures.globalBatch(t, step: 0)
+        let batch = try TrainingTestFixtures.globalBatch(t, step: 0)
         t.model.zeroGradients()
         let sum = try t.model.train(batch)
         let squares = t.model.gradients.array.reduce(0.0) { $0 + Double($1) * Double($1) }

@@ -8,7 +8,7 @@ final class TrainerLossTests: XCTestCase {
     /// Mean −log softmax(logits)[target] over the scored positions of step `step`'s global batch,
     /// from `model.evaluate` logits (no dropout: dropout is 0 in every config here).
     private func expectedLoss(_ t: Trainer, step: Int) throws -> (mean: Double, count: Int) {
-        let batch = TrainingTestFixtures.globalBatch(t, step: step)
+        let batch = try TrainingTestFixtures.globalBatch(t, step: step)
         _ = try t.model.evaluate(batch)
         let (loss, count) = TrainingTestFixtures.crossEntropy(logits: t.model.logits, vocabulary: t.model.config.vocabulary,
                                                               targets: batch.targets, mask: batch.mask)
@@ -44,7 +44,7 @@ final class TrainerLossTests: XCTestCase {
     func testFillInTheMiddleLossIsOverMaskedPositions() throws {
         let t = try TrainingTestFixtures.trainer(self, ["data.mode=windows", "data.task=fill-in-the-middle",
                                                         "data.mask_rate=0.3", "model.bidirectional=true"])
-        let batch = TrainingTestFixtures.globalBatch(t, step: 0)
+        let batch = try TrainingTestFixtures.globalBatch(t, step: 0)
         let masked = batch.mask!.reduce(0) { $0 + Int($1) }
         XCTAssertGreaterThan(masked, 0)
         XCTAssertLessThan(masked, 4 * 6)

@@ -84,7 +84,7 @@ final class TrainerOverflowTests: XCTestCase {
         let t = try TrainingTestFixtures.trainer(self, explosive + ["clip.nonfinite=\(policy)", "data.mode=stream"])
         let embedding = t.model.layout["encoder.weight"]
         XCTAssertNil(t.model.layout["decoder.weight"].aliasOf, "a tied embedding would get the decoder's gradient")
-        let used = Set(TrainingTestFixtures.globalBatch(t, step: 0).inputs)
+        let used = Set(try TrainingTestFixtures.globalBatch(t, step: 0).inputs)
         let width = embedding.shape[1]
         guard let unused = (0..<Int32(embedding.shape[0])).first(where: { !used.contains($0) }) else {
             XCTFail("the first batch reads every token: no row to poison")

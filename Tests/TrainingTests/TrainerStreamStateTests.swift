@@ -8,7 +8,7 @@ import XCTest
 final class TrainerStreamStateTests: XCTestCase {
     /// Mean loss of step `step`'s global batch from `initialState` (nil: zero).
     private func meanLoss(_ t: Trainer, step: Int, from initialState: Buffer<Float>?) throws -> Double {
-        let sum = try t.model.evaluate(TrainingTestFixtures.globalBatch(t, step: step), initialState: initialState)
+        let sum = try t.model.evaluate(try TrainingTestFixtures.globalBatch(t, step: step), initialState: initialState)
         return sum.loss / Double(sum.count)
     }
 

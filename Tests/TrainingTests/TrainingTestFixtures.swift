@@ -88,10 +88,10 @@ enum TrainingTestFixtures {
     }
 
     /// The whole global batch of training step `step` as the trainer's source makes it.
-    static func globalBatch(_ trainer: Trainer, step: Int) -> Batch {
+    static func globalBatch(_ trainer: Trainer, step: Int) throws -> Batch {
         let all = 0..<trainer.config.train.globalBatch
-        var batch = trainer.source.makeBatch(sequences: all)
-        trainer.source.fill(&batch, step: step, sequences: all)
+        var batch = try trainer.source.makeBatch(sequences: all)
+        try trainer.source.fill(&batch, step: step, sequences: all)
         return batch
     }
 

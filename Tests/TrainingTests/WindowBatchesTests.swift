@@ -22,19 +22,19 @@ final class WindowBatchesTests: XCTestCase {
     }
 
     /// Every batch of `epoch`, whole (all B sequences).
-    private func batches(_ w: WindowBatches, epoch: Int) -> [Batch] {
-        (0..<w.stepsPerEpoch).map { index in
+    private func batches(_ w: WindowBatches, epoch: Int) throws -> [Batch] {
+        try (0..<w.stepsPerEpoch).map { index in
             var batch = w.makeBatch(sequences: 0..<w.globalBatch)
-            w.fill(&batch, step: epoch * w.stepsPerEpoch + index, sequences: 0..<w.globalBatch)
+            try w.fill(&batch, step: epoch * w.stepsPerEpoch + index, sequences: 0..<w.globalBatch)
             return batch
         }
     }
 
     /// Start positions of the windows of `epoch`, in visiting order (the first target is the
     /// first token for fill-in-the-middle, the first input + 1 for lm: either way `targets[i] − offset`).
-    private func starts(_ w: WindowBatches, epoch: Int) -> [Int] {
+    private func starts(_ w: WindowBatches, epoch: Int) throws -> [Int] {
         let offset = w.fill == nil ? 1 : 0
-        return batches(w, epoch: epoch).flatMap { b in (0..<b.sequences).map { Int(b.targets[$0]) - offset } }
+        return try batches(w, epoch: epoch).flatMap { b in (0..<b.sequences).map { Int(b.targets[$0]) - offset } }
     }
 
     func testAnEpochVisitsEveryWindowExactlyOnce() throws {
@@ -43,7 +43,7 @@ final class WindowBatchesTests: XCTestCase {
         XCTAssertEqual(w.stepsPerEpoch, 3)
         var shifts = Set<Int>()
         for epoch in 0..<8 {
-            let s = starts(w, epoch: epoch)
+            let s = try starts(w, epoch: epoch)
             XCTAssertEqual(s.count, 12)
             let shift = s.min()!
             shifts.insert(shift)
@@ -61,7 +61,7 @@ final class WindowBatchesTests: XCTestCase {
         XCTAssertEqual(w.windowCount, 11)
         XCTAssertEqual(w.stepsPerEpoch, 2)
         for epoch in 0..<3 {
-            let s = starts(w, epoch: epoch)
+            let s = try starts(w, epoch: epoch)
             XCTAssertEqual(Set(s).count, 8, "epoch \(epoch): \(s)")
         }
     }
@@ -69,18 +69,18 @@ final class WindowBatchesTests: XCTestCase {
     func testOrderIsAFunctionOfSeedAndEpoch() throws {
         let a = try lm(seed: 11), b = try lm(seed: 11), c = try lm(seed: 12)
         // Ask b in another order first: its permutation cache must not matter.
-        let b1 = starts(b, epoch: 1), b0 = starts(b, epoch: 0)
-        XCTAssertEqual(starts(a, epoch: 0), b0)
-        XCTAssertEqual(starts(a, epoch: 1), b1)
+        let b1 = try starts(b, epoch: 1), b0 = try starts(b, epoch: 0)
+        XCTAssertEqual(try starts(a, epoch: 0), b0)
+        XCTAssertEqual(try starts(a, epoch: 1), b1)
         func order(_ s: [Int]) -> [Int] { s.map { ($0 - s.min()!) / 5 } }
         // 12! orders: two equal by chance has probability ~2e-9.
-        XCTAssertNotEqual(order(starts(a, epoch: 0)), order(starts(a, epoch: 1)))
-        XCTAssertNotEqual(order(starts(a, epoch: 0)), order(starts(c, epoch: 0)))
+        XCTAssertNotEqual(order(try starts(a, epoch: 0)), order(try starts(a, epoch: 1)))
+        XCTAssertNotEqual(order(try starts(a, epoch: 0)), order(try starts(c, epoch: 0)))
     }
 
     func testLMTargetsAreTheInputsShiftedByOne() throws {
         let w = try lm()
-        for batch in batches(w, epoch: 1) {
+        for batch in try batches(w, epoch: 1) {
             let n = batch.sequences
             XCTAssertNil(batch.mask)
             for i in 0..<n {
@@ -98,10 +98,10 @@ final class WindowBatchesTests: XCTestCase {
     func testSplittingTheBatchReadsTheSameWindows() throws {
         for w in [try lm(), try fim(count: 200, steps: 8, rate: 0.3)] {
             var whole = w.makeBatch(sequences: 0..<4)
-            w.fill(&whole, step: 4, sequences: 0..<4)
+            try w.fill(&whole, step: 4, sequences: 0..<4)
             for range in [0..<2, 2..<4] {
                 var part = w.makeBatch(sequences: range)
-                w.fill(&part, step: 4, sequences: range)
+                try w.fill(&part, step: 4, sequences: range)
                 XCTAssertEqual(part.firstSequence, range.lowerBound)
                 for t in 0..<w.steps {
                     for (i, g) in range.enumerated() {
@@ -120,7 +120,7 @@ final class WindowBatchesTests: XCTestCase {
         let w = try fim(count: 400, steps: 8, rate: 0.3)
         XCTAssertEqual(w.span, 8)
         for epoch in 0..<2 {
-            for batch in batches(w, epoch: epoch) {
+            for batch in try batches(w, epoch: epoch) {
                 let n = batch.sequences
                 guard let mask = batch.mask else { return XCTFail("no mask") }
                 for i in 0..<n {
@@ -150,7 +150,7 @@ final class WindowBatchesTests: XCTestCase {
         let w = try fim(count: 64 * 101, steps: 64, rate: rate)  // 100 windows
         var masked = 0, total = 0
         for epoch in 0..<2 {
-            for batch in batches(w, epoch: epoch) {
+            for batch in try batches(w, epoch: epoch) {
                 masked += batch.mask!.reduce(0) { $0 + Int($1) }
                 total += batch.mask!.count
             }
@@ -168,7 +168,7 @@ final class WindowBatchesTests: XCTestCase {
         let w = try fim(count: 4 * 1001, steps: tau, rate: rate)  // 1000 windows
         XCTAssertEqual(w.windowCount, 1000)
         var masked = 0, windows = 0
-        for batch in batches(w, epoch: 0) {
+        for batch in try batches(w, epoch: 0) {
             masked += batch.mask!.reduce(0) { $0 + Int($1) }
             windows += batch.sequences
         }
@@ -182,11 +182,11 @@ final class WindowBatchesTests: XCTestCase {
     func testFillInOrderIsInFileOrder() throws {
         let f = try fim(count: 200, steps: 8, rate: 0.3)
         var batch = f.makeBatch(sequences: 0..<3)
-        f.fillInOrder(&batch, first: 5)
+        try f.fillInOrder(&batch, first: 5)
         XCTAssertEqual((0..<3).map { batch.targets[$0] }, [40, 48, 56])
         let l = try lm()
         var lmBatch = l.makeBatch(sequences: 0..<3)
-        l.fillInOrder(&lmBatch, first: 2)
+        try l.fillInOrder(&lmBatch, first: 2)
         XCTAssertEqual((0..<3).map { lmBatch.inputs[$0] }, [10, 15, 20])
         XCTAssertEqual((0..<3).map { lmBatch.targets[3 * 3 + $0] }, [14, 19, 24])
     }
