@@ -7,7 +7,7 @@ import XCTest
 final class NGramPreparedAndSpillTests: MultiRankTestCase {
     override func setUpWithError() throws {
         try super.setUpWithError()
-        // 200 KB: 40 k words, so that order 5 within 1M spills several runs on each of 2 ranks.
+        // 200 KB: 40 k words, shards that cut thousands of sentences.
         try MultiRankTestCase.corpusText(bytes: 200_000).write(to: corpus, atomically: true, encoding: .utf8)
     }
 
@@ -48,6 +48,8 @@ final class NGramPreparedAndSpillTests: MultiRankTestCase {
     }
 
     func testASmallBudgetSpillsRunsAndGivesTheInMemoryModel() throws {
+        // 80 k words: order 5 within 1M spills at least two runs on each of 2 ranks.
+        try MultiRankTestCase.corpusText(bytes: 400_000).write(to: corpus, atomically: true, encoding: .utf8)
         let config = try writeConfig()
         let dataset = try prepare(config, "word")
         let settings = ["data.tokenizer=word", "ngram.order=5"]
