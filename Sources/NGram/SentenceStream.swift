@@ -16,10 +16,11 @@ public struct SentenceStream {
     /// Source tokens.
     public let count: Int
     public let vocabulary: NGramVocabulary
-    /// Writes source tokens `range` to the pointer (a `TokenStream`'s `copy`).
-    private let read: (Range<Int>, UnsafeMutablePointer<Int32>) -> Void
+    /// Writes source tokens `range` to the pointer (a `TokenStream`'s `copy`, or a file read).
+    private let read: (Range<Int>, UnsafeMutablePointer<Int32>) throws -> Void
 
-    public init(count: Int, vocabulary: NGramVocabulary, read: @escaping (Range<Int>, UnsafeMutablePointer<Int32>) -> Void) {
+    public init(count: Int, vocabulary: NGramVocabulary,
+                read: @escaping (Range<Int>, UnsafeMutablePointer<Int32>) throws -> Void) {
         self.count = count
         self.vocabulary = vocabulary
         self.read = read
@@ -36,8 +37,8 @@ public struct SentenceStream {
         precondition(0 <= start && start <= limit && limit <= count && maximum > 0, "a piece beyond the source")
         let furthest = limit - start <= maximum ? limit : start + maximum
         let readEnd = min(count, furthest + lookahead)
-        let source = [Int32](unsafeUninitializedCapacity: readEnd - start) { buffer, initialized in
-            if readEnd > start { read(start..<readEnd, buffer.baseAddress!) }
+        let source = try [Int32](unsafeUninitializedCapacity: readEnd - start) { buffer, initialized in
+            if readEnd > start { try read(start..<readEnd, buffer.baseAddress!) }
             initialized = readEnd - start
         }
         let size = Int32(vocabulary.size), first = vocabulary.sentenceStart, stop = vocabulary.sentenceEnd
@@ -72,13 +73,13 @@ public struct SentenceStream {
 
     /// Whether the source holds at least `n` tokens other than `</s>` (the sentences' words);
     /// reads only as far as it takes to find them.
-    public func hasWords(atLeast n: Int) -> Bool {
+    public func hasWords(atLeast n: Int) throws -> Bool {
         var found = 0, done = 0
         let chunk = 1 << 16
         var buffer = [Int32](repeating: 0, count: chunk)
         while found < n, done < count {
             let m = min(chunk, count - done)
-            buffer.withUnsafeMutableBufferPointer { read(done..<done + m, $0.baseAddress!) }
+            try buffer.withUnsafeMutableBufferPointer { try read(done..<done + m, $0.baseAddress!) }
             found += buffer[..<m].reduce(0) { $0 + ($1 == vocabulary.sentenceEnd ? 0 : 1) }
             done += m
         }

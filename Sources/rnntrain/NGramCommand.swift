@@ -90,9 +90,16 @@ struct NGramCommand: ParsableCommand {
         let words = try corpus.vocabulary.arpaWords()
         let vocabulary = try ARPAVocabulary.vocabulary(of: words)
         let train = corpus.train
-        let sentences = SentenceStream(count: train.count, vocabulary: vocabulary) { train.copy($0, to: $1) }
+        let sentences: SentenceStream
+        if let mapped = train as? MappedTokens {
+            // Read, not mapped: one pass over all of it would keep every page resident.
+            let file = try TokenFileReader(mapped)
+            sentences = SentenceStream(count: train.count, vocabulary: vocabulary) { try file.read($0, to: $1) }
+        } else {
+            sentences = SentenceStream(count: train.count, vocabulary: vocabulary) { train.copy($0, to: $1) }
+        }
         let order = settings.ngram.order
-        guard sentences.hasWords(atLeast: order) else {
+        guard try sentences.hasWords(atLeast: order) else {
             throw UserError("\(d.path): \(train.count) training tokens are fewer than ngram.order \(order)")
         }
         return Text(corpus: corpus, words: words, vocabulary: vocabulary, sentences: sentences)

@@ -72,8 +72,8 @@ final class NGramCounterTests: XCTestCase {
             XCTAssertEqual(piece.tokens, try wholeStream(text), "\(text)")
             XCTAssertEqual(piece.owned, piece.tokens.count)
         }
-        XCTAssertFalse(sentenceStream([stop, stop, 3]).hasWords(atLeast: 2))
-        XCTAssertTrue(sentenceStream([stop, 4, stop, 3]).hasWords(atLeast: 2))
+        XCTAssertFalse(try sentenceStream([stop, stop, 3]).hasWords(atLeast: 2))
+        XCTAssertTrue(try sentenceStream([stop, 4, stop, 3]).hasWords(atLeast: 2))
     }
 
     func testAStartTokenOrAnIDBeyondTheVocabularyInTheSourceIsRefused() {
