@@ -63,13 +63,9 @@ private final class Cursor {
         return try blocks.next(rows: &rows, counts: &counts)
     }
 
-    /// −1, 0 or 1 as the current n-gram is before, equal to or after `other`'s.
-    func compare(_ other: Cursor) -> Int {
-        let a = index * n, b = other.index * n
-        for k in 0..<n where rows[a + k] != other.rows[b + k] {
-            return rows[a + k] < other.rows[b + k] ? -1 : 1
-        }
-        return 0
+    /// Copies the current n-gram's tokens to `head` (n of them).
+    func copyHead(to head: UnsafeMutablePointer<Int32>) {
+        rows.withUnsafeBufferPointer { head.update(from: $0.baseAddress! + index * n, count: n) }
     }
 }
 
@@ -78,43 +74,65 @@ private final class Cursor {
 /// O(total · log k · n) token comparisons for k sources; memory: one block per source. The
 /// output is sorted and distinct, and does not depend on the order of the sources.
 func mergeSorted<S: CountSink>(_ n: Int, _ sources: [any CountBlocks], into sink: inout S) throws {
-    var heap: [Cursor] = []
+    var cursors: [Cursor] = []
     for source in sources {
         let cursor = Cursor(n, source)
-        if try cursor.start() { heap.append(cursor) }
+        if try cursor.start() { cursors.append(cursor) }
     }
-    func less(_ i: Int, _ j: Int) -> Bool { heap[i].compare(heap[j]) < 0 }
-    func siftDown(_ start: Int) {
-        var i = start
-        while true {
-            let left = 2 * i + 1, right = left + 1
-            var smallest = i
-            if left < heap.count, less(left, smallest) { smallest = left }
-            if right < heap.count, less(right, smallest) { smallest = right }
-            if smallest == i { return }
-            heap.swapAt(i, smallest)
-            i = smallest
-        }
-    }
-    for i in stride(from: heap.count / 2 - 1, through: 0, by: -1) { siftDown(i) }
-
+    // The heap orders cursor indices by a copy of each cursor's current n-gram, `heads`
+    // `[cursors × n]`, so that its comparisons touch one flat buffer.
+    var heads = [Int32](repeating: 0, count: max(1, cursors.count) * n)
+    var heap = Array(cursors.indices)
     var pending = [Int32](repeating: 0, count: n)
     var pendingCount: UInt64 = 0
-    while let top = heap.first {
-        let start = top.index * n
-        let same = pendingCount > 0 && (0..<n).allSatisfy { pending[$0] == top.rows[start + $0] }
-        if same {
-            pendingCount += top.counts[top.index]
-        } else {
-            if pendingCount > 0 { try pending.withUnsafeBufferPointer { try sink.append($0, pendingCount) } }
-            for k in 0..<n { pending[k] = top.rows[start + k] }
-            pendingCount = top.counts[top.index]
+    try heads.withUnsafeMutableBufferPointer { headBuffer in
+        try heap.withUnsafeMutableBufferPointer { heapBuffer in
+            try pending.withUnsafeMutableBufferPointer { pendingBuffer in
+                let h = headBuffer.baseAddress!, p = pendingBuffer.baseAddress!
+                var size = heapBuffer.count
+                for c in 0..<size { cursors[c].copyHead(to: h + c * n) }
+                for i in stride(from: size / 2 - 1, through: 0, by: -1) { siftDown(heapBuffer, size, h, n, i) }
+                while size > 0 {
+                    let c = heapBuffer[0], cursor = cursors[c], head = h + c * n
+                    let count = cursor.counts[cursor.index]
+                    if pendingCount > 0, (0..<n).allSatisfy({ p[$0] == head[$0] }) {
+                        pendingCount += count
+                    } else {
+                        if pendingCount > 0 { try sink.append(UnsafeBufferPointer(pendingBuffer), pendingCount) }
+                        p.update(from: head, count: n)
+                        pendingCount = count
+                    }
+                    if try cursor.advance() {
+                        cursor.copyHead(to: head)
+                    } else {
+                        size -= 1
+                        heapBuffer[0] = heapBuffer[size]
+                    }
+                    siftDown(heapBuffer, size, h, n, 0)
+                }
+                if pendingCount > 0 { try sink.append(UnsafeBufferPointer(pendingBuffer), pendingCount) }
+            }
         }
-        if try !top.advance() {
-            heap.swapAt(0, heap.count - 1)
-            heap.removeLast()
-        }
-        siftDown(0)
     }
-    if pendingCount > 0 { try pending.withUnsafeBufferPointer { try sink.append($0, pendingCount) } }
+}
+
+/// Restores the heap property of `heap[0..<size]` below position `start`, ordered by each
+/// index's n-gram in `heads`.
+private func siftDown(_ heap: UnsafeMutableBufferPointer<Int>, _ size: Int, _ heads: UnsafePointer<Int32>, _ n: Int,
+                      _ start: Int) {
+    func less(_ a: Int, _ b: Int) -> Bool {
+        let x = heads + heap[a] * n, y = heads + heap[b] * n
+        for k in 0..<n where x[k] != y[k] { return x[k] < y[k] }
+        return false
+    }
+    var i = start
+    while true {
+        let left = 2 * i + 1, right = left + 1
+        var smallest = i
+        if left < size, less(left, smallest) { smallest = left }
+        if right < size, less(right, smallest) { smallest = right }
+        if smallest == i { return }
+        heap.swapAt(i, smallest)
+        i = smallest
+    }
 }
