@@ -356,6 +356,8 @@ extension TrainingConfig {
         try require(bench.steps >= 1, "bench.steps", "must be at least 1, got \(bench.steps)")
         try require(ngram.order >= 1 && ngram.order <= Self.maximumNGramOrder, "ngram.order",
                     "must be 1 to \(Self.maximumNGramOrder), got \(ngram.order)")
+        try require(ngram.memory == 0 || ngram.memory >= Self.minimumNGramMemory, "ngram.memory",
+                    "must be 0 (no limit) or at least 1M, got \(YAMLValue.renderSize(ngram.memory))")
 
         // Upper bounds, so that no product or sum of these (B·τ·V activations, epochs × batches,
         // a step counter) can overflow an Int downstream.
@@ -381,6 +383,8 @@ extension TrainingConfig {
     public static let maximumEpochs = 1 << 20
     /// Largest ngram.order: 16 (the n-gram tables of a 1 M-token text stop growing long before).
     public static let maximumNGramOrder = 16
+    /// Smallest ngram.memory but 0: 1 MiB, so that a piece holds thousands of positions.
+    public static let minimumNGramMemory = 1 << 20
     /// Largest value of every other count (steps, intervals, eval tokens, ...): 2^40.
     public static let maximumCount = 1 << 40
 }
@@ -414,6 +418,32 @@ enum YAMLValue {
             throw ConfigValueError(reason: "expected a non-negative integer, got \(describe(node))")
         }
         return value
+    }
+
+    /// Bytes: a non-negative integer, or a string of one with a binary suffix K, M, G or T
+    /// (`64M` is 64 · 2^20).
+    static func size(_ node: Node) throws -> Int {
+        if node.tag == Tag(.int) {
+            guard let value = try? int(node), value >= 0 else {
+                throw ConfigValueError(reason: "expected a non-negative number of bytes, got \(describe(node))")
+            }
+            return value
+        }
+        let shifts: [Character: Int] = ["K": 10, "M": 20, "G": 30, "T": 40]
+        guard let text = node.scalar?.string, node.tag == Tag(.str), let suffix = text.last, let shift = shifts[suffix],
+              text.dropLast().allSatisfy(\.isASCII), let digits = Int(text.dropLast()), digits >= 0,
+              digits <= Int.max >> shift else {
+            throw ConfigValueError(reason: "expected bytes such as 1048576, 64M or 2G, got \(describe(node))")
+        }
+        return digits << shift
+    }
+
+    /// The largest of T, G, M, K that divides `bytes` as its suffix; plain bytes otherwise.
+    static func renderSize(_ bytes: Int) -> String {
+        for (suffix, shift) in [("T", 40), ("G", 30), ("M", 20), ("K", 10)] where bytes != 0 && bytes % (1 << shift) == 0 {
+            return "\(bytes >> shift)\(suffix)"
+        }
+        return String(bytes)
     }
 
     /// Integers and floats; infinities and NaN are refused because no option means them.

@@ -52,6 +52,11 @@ extension ConfigOption {
         stored(key, path, meaning, parse: { try YAMLValue.uint64($0) }, write: { String($0) })
     }
 
+    /// Bytes: an integer, or one with a binary suffix K, M, G or T ("64M").
+    static func size(_ key: String, _ path: WritableKeyPath<TrainingConfig, Int>, _ meaning: String) -> ConfigOption {
+        stored(key, path, meaning, parse: { try YAMLValue.size($0) }, write: { YAMLValue.renderSize($0) })
+    }
+
     static func double(_ key: String, _ path: WritableKeyPath<TrainingConfig, Double>, _ meaning: String) -> ConfigOption {
         stored(key, path, meaning, parse: { try YAMLValue.double($0) }, write: { YAMLValue.render($0) })
     }
@@ -175,6 +180,8 @@ extension TrainingConfig {
         .int("bench.steps", \.bench.steps, "bench: timed steps"),
 
         .int("ngram.order", \.ngram.order, "ngram: order n of the Kneser–Ney model (the previous n − 1 tokens), 1 to 16"),
+        .size("ngram.memory", \.ngram.memory,
+              "ngram: bytes of counts held while counting (K, M, G suffixes) before sorted runs spill to disk; 0 = no limit, else at least 1M"),
     ]
 
     /// Section names in table order.

@@ -158,6 +158,8 @@ public struct BenchConfig: Equatable, Sendable {
 public struct NGramConfig: Equatable, Sendable {
     /// n: the model conditions on the previous n − 1 tokens.
     public var order = 5
+    /// Bytes the counting may hold before it spills sorted runs to disk; 0: no limit.
+    public var memory = 0
 
     public init() {}
 }

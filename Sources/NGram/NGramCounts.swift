@@ -95,9 +95,20 @@ public struct NGramCounts: Equatable, Sendable {
         stream.withUnsafeBufferPointer { t in
             let offset = base - stream.startIndex
             for n in 1...order {
+                // A first pass counts the distinct n-grams, so that the arrays are allocated once, at
+                // their size: what `NGramCounter`'s budget assumes.
+                var distinct = 0
+                var previous = -1
+                for a in sorted where Int(window[a]) >= n {
+                    let start = offset + a
+                    if previous < 0 || !(0..<n).allSatisfy({ t[previous + $0] == t[start + $0] }) { distinct += 1 }
+                    previous = start
+                }
                 var rows: [Int32] = []
                 var counts: [UInt64] = []
-                var previous = -1
+                rows.reserveCapacity(distinct * n)
+                counts.reserveCapacity(distinct)
+                previous = -1
                 for a in sorted where Int(window[a]) >= n {
                     let start = offset + a
                     if previous >= 0, (0..<n).allSatisfy({ t[previous + $0] == t[start + $0] }) {

@@ -10,15 +10,17 @@ extension NGramModel {
         let nameBytes = names.map { Array($0.utf8) }
         var out = Array("\\data\\\n".utf8)
         for n in 1...order { out += Array("ngram \(n)=\(words[n - 1].count)\n".utf8) }
-        var rows = (0..<Int32(vocabulary.size)).map { [$0] }
+        // The n-grams of order n, `[count_n × n]`, flat: an array per n-gram would take several
+        // times their bytes.
+        var rows = Array(0..<Int32(vocabulary.size))
         for n in 1...order {
             out += Array("\n\\\(n)-grams:\n".utf8)
-            for (i, row) in rows.enumerated() {
+            for i in 0..<words[n - 1].count {
                 out += Self.number(log10Probabilities[n - 1][i])
                 out.append(0x09)
-                for (k, token) in row.enumerated() {
+                for k in 0..<n {
                     if k > 0 { out.append(0x20) }
-                    out += nameBytes[Int(token)]
+                    out += nameBytes[Int(rows[i * n + k])]
                 }
                 if n < order, childStart[n - 1][i] < childStart[n - 1][i + 1] {
                     out.append(0x09)
@@ -27,9 +29,15 @@ extension NGramModel {
                 out.append(0x0A)
             }
             if n < order {
-                rows = rows.indices.flatMap { i in
-                    (Int(childStart[n - 1][i])..<Int(childStart[n - 1][i + 1])).map { rows[i] + [words[n][$0]] }
+                var next: [Int32] = []
+                next.reserveCapacity(words[n].count * (n + 1))
+                for i in 0..<words[n - 1].count {
+                    for child in Int(childStart[n - 1][i])..<Int(childStart[n - 1][i + 1]) {
+                        next += rows[i * n..<(i + 1) * n]
+                        next.append(words[n][child])
+                    }
                 }
+                rows = next
             }
         }
         out += Array("\n\\end\\\n".utf8)

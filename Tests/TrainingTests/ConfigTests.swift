@@ -96,6 +96,7 @@ final class ConfigTests: XCTestCase {
       steps: 40
     ngram:
       order: 7
+      memory: 64M
     """
 
     private var fullConfig: TrainingConfig {
@@ -159,6 +160,7 @@ final class ConfigTests: XCTestCase {
         c.bench.warmup = 5
         c.bench.steps = 40
         c.ngram.order = 7
+        c.ngram.memory = 64 << 20
         return c
     }
 
@@ -505,6 +507,25 @@ final class ConfigTests: XCTestCase {
             let message = userError { _ = try self.parse("", overrides) }
             XCTAssertTrue(message.hasPrefix("\(key): "), "\(overrides) -> \(message)")
         }
+    }
+
+    /// ngram.memory: bytes as an integer or with a binary suffix, 0 or at least 1M; written back
+    /// with the largest suffix that divides it, which reads back the same.
+    func testNGramMemoryTakesSizesWithSuffixes() throws {
+        let cases: [(String, Int, String)] = [("0", 0, "0"), ("1048576", 1 << 20, "1M"), ("64M", 64 << 20, "64M"),
+                                              ("2G", 2 << 30, "2G"), ("1T", 1 << 40, "1T"), ("1536K", 1536 << 10, "1536K"),
+                                              ("1048577", (1 << 20) + 1, "1048577")]
+        for (text, bytes, written) in cases {
+            let config = try parse("", ["ngram.memory=\(text)"])
+            XCTAssertEqual(config.ngram.memory, bytes, text)
+            XCTAssertTrue(config.yaml().contains("  memory: \(written)\n"), "\(text) written as \(written)")
+            XCTAssertEqual(try parse(config.yaml()), config, text)
+        }
+        for text in ["64m", "1.5G", "-1", "-1M", "M", "64MB", "99999999999T", "true"] {
+            XCTAssertTrue(userError { _ = try self.parse("", ["ngram.memory=\(text)"]) }.contains("ngram.memory: expected"), text)
+        }
+        XCTAssertEqual(userError { _ = try self.parse("", ["ngram.memory=1023K"]) },
+                       "ngram.memory: must be 0 (no limit) or at least 1M, got 1023K")
     }
 
     func testBidirectionalLanguageModelMessage() {
