@@ -106,24 +106,29 @@ public enum DatasetPreparation {
                              TokenFileWriter(path: validationPath, width: width, count: validationTotal, creating: false))
             }
 
-            // Pass 2: every rank's ids at their place.
+            // Pass 2: every rank's ids at their place. Rank 0 hashes its ids into the corpus
+            // digest as it encodes them while they are a prefix of the digest's order: its
+            // training part, and its validation part when its training part is all of it.
+            let digest = CorpusDigest()
+            let inline = (train: comm.isRoot, validation: comm.isRoot && trainCounts[0] == trainTotal)
             passStart = DispatchTime.now().uptimeNanoseconds
             try agree(comm) {
                 progress.start("encoding", total: myBytes)
                 let encoder = TokenEncoder(vocabulary)
                 var done = 0
-                let parts = [(mine.train, files.0, trainCounts, plan.trainCuts.last!),
-                             (mine.validation, files.1, validationCounts, plan.validationEnd)]
-                for (range, file, counts, end) in parts {
+                let parts = [(mine.train, files.0, trainCounts, plan.trainCuts.last!, inline.train),
+                             (mine.validation, files.1, validationCounts, plan.validationEnd, inline.validation)]
+                for (range, file, counts, end, hashing) in parts {
                     let first = counts[..<comm.rank].reduce(0, +)
                     var index = first
                     let text = file === files.0 ? plan.text : plan.validationText
                     try text.forEachPiece(range, cut: plan.cut, pieceBytes: pieceBytes, endsText: range.upperBound == end) {
                         piece, source, offset, final in
+                        let into = (encoder: encoder, file: file, index: index, digest: hashing ? digest : nil)
                         switch width {
-                        case 1: index += try write(encoder, piece, source, offset, final, UInt8.self, to: file, at: index)
-                        case 2: index += try write(encoder, piece, source, offset, final, UInt16.self, to: file, at: index)
-                        default: index += try write(encoder, piece, source, offset, final, UInt32.self, to: file, at: index)
+                        case 1: index += try write(piece, source, offset, final, UInt8.self, into)
+                        case 2: index += try write(piece, source, offset, final, UInt16.self, into)
+                        default: index += try write(piece, source, offset, final, UInt32.self, into)
                         }
                         done += piece.count
                         progress.update(done)
@@ -131,18 +136,26 @@ public enum DatasetPreparation {
                     guard index - first == counts[comm.rank] else {
                         throw UserError("\(data.path): the text changed while prepare read it (\(counts[comm.rank]) tokens counted, \(index - first) encoded)")
                     }
-                    try file.sync()
+                    // Rank 0 syncs the files whole once their headers are written.
+                    if !comm.isRoot { try file.sync() }
                 }
             }
             ownSeconds += Double(DispatchTime.now().uptimeNanoseconds - passStart) * 1e-9
             let seconds = try comm.allgather(ownSeconds)
             let bytes = try comm.allgather(Int64(myBytes))
 
-            // Rank 0: the digest, the headers, the other files, the rename.
+            // Rank 0: the rest of the digest, the headers, the other files, the rename.
             try agree(comm) {
                 guard comm.isRoot else { return }
-                progress.start("hashing", total: (trainTotal + validationTotal) * width)
-                let corpusDigest = try TokenFileHashes.corpusDigest([trainPath, validationPath], width: width) { progress.update($0) }
+                let rest = [(trainPath, trainCounts[0]..<trainTotal),
+                            (validationPath, (inline.validation ? validationCounts[0] : 0)..<validationTotal)]
+                progress.start("hashing", total: rest.reduce(0) { $0 + $1.1.count * width })
+                var done = 0
+                for (path, tokens) in rest {
+                    try digest.add(file: path, tokens: tokens, width: width) { progress.update(done + $0) }
+                    done += tokens.count * width
+                }
+                let corpusDigest = digest.finalize()
                 let vocabularyBytes = PreparedDataset.vocabularyFile(vocabulary)
                 let vocabularyHash = SHA256.hash(vocabularyBytes)
                 for (file, count) in [(files.0, trainTotal), (files.1, validationTotal)] {
@@ -152,8 +165,14 @@ public enum DatasetPreparation {
                     try file.sync()
                 }
                 try FileIO.writeSynced(vocabularyBytes, to: temporary.appendingPathComponent(PreparedDataset.vocabularyName))
-                let sums = [PreparedDataset.trainName: try TokenFileHashes.fileHash(trainPath),
-                            PreparedDataset.validationName: try TokenFileHashes.fileHash(validationPath),
+                // The two files' hashes side by side (the training file's is most of the work).
+                var hashes: [Result<[UInt8], Error>] = Array(repeating: .success([]), count: 2)
+                hashes.withUnsafeMutableBufferPointer { results in
+                    DispatchQueue.concurrentPerform(iterations: 2) { i in
+                        results[i] = Result { try TokenFileHashes.fileHash(i == 0 ? trainPath : validationPath) }
+                    }
+                }
+                let sums = [PreparedDataset.trainName: try hashes[0].get(), PreparedDataset.validationName: try hashes[1].get(),
                             PreparedDataset.vocabularyName: vocabularyHash]
                 let manifest = sums.keys.sorted().map { SHA256.hex(sums[$0]!) + "  " + $0 + "\n" }.joined()
                 try FileIO.writeSynced(Array(manifest.utf8), to: temporary.appendingPathComponent(CheckpointStore.manifestName))
@@ -180,12 +199,15 @@ public enum DatasetPreparation {
         }
     }
 
-    /// Encodes a piece as `T` ids and writes them at token `index` of `file`; returns how many.
-    private static func write<T: FixedWidthInteger>(_ encoder: TokenEncoder, _ piece: UnsafeBufferPointer<UInt8>, _ source: String,
-                                                    _ offset: Int, _ final: Bool, _: T.Type, to file: TokenFileWriter,
-                                                    at index: Int) throws -> Int {
-        let ids = try encoder.encode(piece, source: source, offset: offset, final: final, as: T.self).ids
-        try file.write(ids, at: index)
+    /// Encodes a piece as `T` ids and writes them at token `index` of `file`, handing them to
+    /// `digest` too when there is one; returns how many.
+    private static func write<T: FixedWidthInteger>(
+        _ piece: UnsafeBufferPointer<UInt8>, _ source: String, _ offset: Int, _ final: Bool, _: T.Type,
+        _ into: (encoder: TokenEncoder, file: TokenFileWriter, index: Int, digest: CorpusDigest?)
+    ) throws -> Int {
+        let ids = try into.encoder.encode(piece, source: source, offset: offset, final: final, as: T.self).ids
+        try into.file.write(ids, at: into.index)
+        into.digest?.add(ids)
         return ids.count
     }
 

@@ -228,7 +228,7 @@ public struct WordCounts: Sendable {
         forEachWord(in: text, final: final) { start, end in
             tokens += 1
             // "<eos>" (start < 0) is not counted as a word.
-            if start >= 0 { table.add(1, to: table.entry(text.baseAddress! + start, end - start)) }
+            if start >= 0 { table.add(1, toWord: text.baseAddress! + start, end - start) }
         }
         return tokens
     }
@@ -241,11 +241,7 @@ public struct WordCounts: Sendable {
     }
 
     mutating func merge(_ other: WordCounts) {
-        for index in 0..<other.table.count {
-            other.table.key(index).withUnsafeBufferPointer { key in
-                table.add(other.table.values[index], to: table.entry(key.baseAddress!, key.count))
-            }
-        }
+        other.table.forEach { key, count in key.withUnsafeBufferPointer { table.add(count, toWord: $0.baseAddress!, $0.count) } }
     }
 
     /// "<eos>", "<unk>", then the words seen at least `minCount` times by descending count, ties
@@ -254,7 +250,7 @@ public struct WordCounts: Sendable {
         guard table.count > 0 else { throw UserError("\(source): text contains no words") }
         // Words as strings: byte strings of invalid UTF-8 that decode alike count as one word.
         var counts: [String: Int] = [:]
-        for index in 0..<table.count { counts[String(decoding: table.key(index), as: UTF8.self), default: 0] += table.values[index] }
+        table.forEach { key, count in counts[String(decoding: key, as: UTF8.self), default: 0] += count }
         // The special names may occur literally (PTB text contains "<unk>"); they keep their fixed ids.
         for name in [Vocabulary.eosName, Vocabulary.unkName, Vocabulary.maskName] { counts[name] = nil }
         let kept = counts.filter { $0.value >= max(1, minCount) }
@@ -264,11 +260,10 @@ public struct WordCounts: Sendable {
 
     fileprivate func serialize(into out: inout CountBytes) {
         out.append(UInt64(table.count))
-        for index in 0..<table.count {
-            let key = table.key(index)
+        table.forEach { key, count in
             out.append(UInt64(key.count))
             out.bytes += key
-            out.append(UInt64(table.values[index]))
+            out.append(UInt64(count))
         }
     }
 
@@ -276,7 +271,8 @@ public struct WordCounts: Sendable {
         for _ in 0..<Int(try input.next()) {
             let key = try input.next(bytes: Int(try input.next()))
             let count = Int(try input.next())
-            Array(key).withUnsafeBufferPointer { table.add(count, to: table.entry($0.baseAddress!, $0.count)) }
+            guard !key.isEmpty else { throw UserError("an empty word in counts from another rank") }
+            Array(key).withUnsafeBufferPointer { table.add(count, toWord: $0.baseAddress!, $0.count) }
         }
     }
 }
