@@ -26,12 +26,20 @@ struct WordTable {
     /// value 0 first when absent.
     mutating func add(_ amount: Int, toWord word: UnsafePointer<UInt8>, _ length: Int) {
         let (hash, prefix) = Self.hash(word, length)
-        let found = slots.withUnsafeBufferPointer { find(hash, prefix, word, length, in: $0) }
-        if slots[found].length != 0 {
-            slots[found].value += amount
-            return
+        let start = Int32(arena.count)
+        let shift = self.shift
+        let added = arena.withUnsafeBufferPointer { arena in
+            slots.withUnsafeMutableBufferPointer { slots in
+                let found = Self.find(hash, prefix, word, length, in: UnsafeBufferPointer(slots), arena: arena, shift: shift)
+                if slots[found].length != 0 {
+                    slots[found].value += amount
+                    return false
+                }
+                slots[found] = Slot(hash: hash, prefix: prefix, start: start, length: Int32(length), value: amount)
+                return true
+            }
         }
-        slots[found] = Slot(hash: hash, prefix: prefix, start: Int32(arena.count), length: Int32(length), value: amount)
+        guard added else { return }
         if length > 8 { arena.append(contentsOf: UnsafeBufferPointer(start: word + 8, count: length - 8)) }
         count += 1
         if 2 * count > slots.count { grow() }
@@ -40,9 +48,11 @@ struct WordTable {
     /// The value of the word at `word`, or nil when it is absent.
     func value(_ word: UnsafePointer<UInt8>, _ length: Int) -> Int? {
         let (hash, prefix) = Self.hash(word, length)
-        return slots.withUnsafeBufferPointer { slots in
-            let slot = slots[find(hash, prefix, word, length, in: slots)]
-            return slot.length == 0 ? nil : slot.value
+        return arena.withUnsafeBufferPointer { arena in
+            slots.withUnsafeBufferPointer { slots in
+                let slot = slots[Self.find(hash, prefix, word, length, in: slots, arena: arena, shift: shift)]
+                return slot.length == 0 ? nil : slot.value
+            }
         }
     }
 
@@ -56,15 +66,15 @@ struct WordTable {
     }
 
     /// The slot holding the word, or the empty slot where it would go.
-    private func find(_ hash: UInt64, _ prefix: UInt64, _ word: UnsafePointer<UInt8>, _ length: Int,
-                      in slots: UnsafeBufferPointer<Slot>) -> Int {
+    private static func find(_ hash: UInt64, _ prefix: UInt64, _ word: UnsafePointer<UInt8>, _ length: Int,
+                             in slots: UnsafeBufferPointer<Slot>, arena: UnsafeBufferPointer<UInt8>, shift: Int) -> Int {
         let mask = slots.count - 1
         var i = Int(truncatingIfNeeded: (hash &* 0x9E37_79B9_7F4A_7C15) >> UInt64(shift))
         while true {
             let slot = slots[i]
             if slot.length == 0 { return i }
             if slot.hash == hash, Int(slot.length) == length, slot.prefix == prefix,
-               length <= 8 || arena.withUnsafeBufferPointer({ memcmp($0.baseAddress! + Int(slot.start), word + 8, length - 8) == 0 }) {
+               length <= 8 || memcmp(arena.baseAddress! + Int(slot.start), word + 8, length - 8) == 0 {
                 return i
             }
             i = (i + 1) & mask

@@ -50,6 +50,24 @@ final class TokenizerReferenceTests: XCTestCase {
         }
     }
 
+    /// Thousands of distinct words, short and long, so that the word table grows several times
+    /// and compares words longer than the eight bytes a slot holds.
+    func testManyDistinctWordsMatchTheReference() throws {
+        let text = Array((0..<30000).map { i in
+            (i % 2 == 0 ? "w\(i * 7919 % 4001)" : "a-longer-word-\(i * 104729 % 2999)") + (i % 11 == 0 ? "\n" : " ")
+        }.joined().utf8)
+        let words = referenceWords(text)
+        var counts: [String: Int] = [:]
+        for case let word? in words { counts[word, default: 0] += 1 }
+        let kept = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+        let tokens = ["<eos>", "<unk>"] + kept.map(\.key)
+        let vocabulary = try Vocabulary.build(kind: .word, text: text, source: "t", minCount: 1, withMask: false)
+        XCTAssertGreaterThan(tokens.count, 5000)
+        XCTAssertEqual(vocabulary.tokens, tokens)
+        let ids = Dictionary(uniqueKeysWithValues: tokens.enumerated().map { ($1, Int32($0)) })
+        XCTAssertEqual(try vocabulary.encode(text, source: "t").tokens, words.map { $0.map { ids[$0]! } ?? 0 })
+    }
+
     func testCharTokenizationMatchesTheReferenceScalars() throws {
         for seed in 1...20 as ClosedRange<UInt64> {
             let text = randomText(seed: seed, fragments: 400, invalid: false)
