@@ -40,7 +40,7 @@ let package = Package(
         .target(name: "CMappedFiles"),
         // Prepared datasets: a corpus tokenized once (`rnntrain prepare`) and read memory-mapped.
         .target(name: "PreparedData", dependencies: [
-            "Checkpoints", "TextData", "Config", "Files", "CMappedFiles", .product(name: "Crypto", package: "swift-crypto"),
+            "Checkpoints", "TextData", "Collectives", "Config", "Files", "CMappedFiles", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // Swapping a run's prepared dataset for a new one in one step: renameat2, which Swift cannot see.
         .target(name: "CRename"),

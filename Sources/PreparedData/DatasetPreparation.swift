@@ -1,4 +1,5 @@
 import Checkpoints
+import Collectives
 import Config
 import Crypto
 import Dispatch
@@ -7,19 +8,25 @@ import Foundation
 import Glibc
 import TextData
 
-/// `rnntrain prepare`: tokenizes a corpus once into a `PreparedDataset`, in bounded memory.
+/// `rnntrain prepare`: tokenizes a corpus once into a `PreparedDataset`, in bounded memory, in one
+/// process or split over the ranks of an MPI job.
 ///
-/// Two passes over the text, a few megabytes at a time: the first gathers the vocabulary from
-/// the training part, the second encodes the training part and the validation text into token
-/// files. The validation split is the one `Corpus.load` makes (`Corpus.splitPoint`, which reads
-/// only the bytes around the split), and the vocabulary is built by the same code, so the
-/// tokens are those `train` would make from the text, id for id. A third, sequential pass reads
-/// the token files back for `SHA256SUMS`.
+/// The text is `data.path`'s joined text (`TextFiles`); the validation split is the one
+/// `Corpus.load` makes (`Corpus.splitPoint`, which reads only the bytes around the split). Each
+/// rank takes a byte range of the training part and one of the validation part, cut where a
+/// UTF-8 scalar starts (char) or after whitespace (word), and reads them twice, a few megabytes
+/// at a time: first it counts (char scalars, words, and the tokens its ranges encode to), then,
+/// once the counts are merged over a tree in a fixed order and every rank has built the same
+/// vocabulary from them (by the code `Vocabulary.build` uses), it encodes its ranges at the token
+/// width and writes them at their place in the token files, whose sizes the counts gave. Rank 0
+/// then reads the token files once for the corpus digest (SHA-256 of all ids as Int32, in order:
+/// what a run from the text records, so it is sequential) and once more for `SHA256SUMS`. The
+/// files are the same bytes at every world size.
 ///
-/// The dataset is built in a temporary sibling directory ".tmp-<name>-<pid>", every file synced,
-/// and renamed to `out` at the end, so `out` never names a half-written dataset. `out` must not
-/// exist: an existing directory is not replaced (it might be anything), and a link, device or
-/// FIFO there is refused.
+/// The dataset is built in a temporary sibling directory ".tmp-<name>-<pid of rank 0>" (on a file
+/// system every rank shares), every file synced, and renamed to `out` at the end, so `out` never
+/// names a half-written dataset. `out` must not exist: an existing directory is not replaced (it
+/// might be anything), and a link, device or FIFO there is refused.
 public enum DatasetPreparation {
     public struct Summary {
         public let textBytes: Int
@@ -28,106 +35,180 @@ public enum DatasetPreparation {
         public let vocabularySize: Int
         public let width: Int
         public let seconds: Double
+        /// Each rank's text bytes per second of its own two passes (reading, counting, encoding,
+        /// writing), by rank.
+        public let rankRates: [Double]
     }
 
-    /// `pieceBytes`: how much text is read at a time (small in tests, to cut scalars at every offset).
+    /// `pieceBytes`: how much text is read at a time (small in tests, to cut scalars at every
+    /// offset). A collective call: every rank of `comm` makes it; an error on any rank is an
+    /// `AgreedError` on all, or in one process the `UserError` itself.
     public static func prepare(data: DataConfig, withMask: Bool, out: URL,
+                               comm: Communicator = SingleProcessCommunicator(),
                                pieceBytes: Int = TextChunks.pieceBytes) throws -> Summary {
+        do {
+            return try prepareOnRanks(data: data, withMask: withMask, out: out, comm: comm, pieceBytes: pieceBytes)
+        } catch let agreed as AgreedError where comm.size == 1 {
+            throw UserError(agreed.description)
+        }
+    }
+
+    private static func prepareOnRanks(data: DataConfig, withMask: Bool, out: URL, comm: Communicator,
+                                       pieceBytes: Int) throws -> Summary {
         let started = DispatchTime.now().uptimeNanoseconds
-        try Corpus.requirePath(data.path)
-        try refuseExisting(out)
-        let text = try TextChunks(path: data.path)
-        guard text.size > 0 else { throw UserError("\(data.path): file is empty") }
-        let validation: (text: TextChunks, range: Range<Int>, source: String)
-        let trainEnd: Int
-        if !data.valPath.isEmpty {
-            let valText = try TextChunks(path: data.valPath)
-            guard valText.size > 0 else { throw UserError("\(data.valPath): file is empty") }
-            trainEnd = text.size
-            validation = (valText, 0..<valText.size, data.valPath)
-        } else {
-            guard data.valFraction >= 0, data.valFraction < 1 else {
-                throw UserError("validation fraction \(data.valFraction) must be in [0, 1)")
-            }
-            var readFailure: Error?
-            let split = Corpus.splitPoint(count: text.size, valFraction: data.valFraction, tokenizer: data.tokenizer) { i in
-                do { return try text.byte(at: i) } catch {
-                    readFailure = error
-                    return 0
-                }
-            }
-            if let readFailure { throw readFailure }
-            guard split > 0 else {
-                throw UserError("\(data.path): too small to hold out \(data.valFraction) of it for validation")
-            }
-            trainEnd = split
-            validation = (text, split..<text.size, "\(data.path) (validation part from byte \(split))")
+        let progress = PrepareProgress()
+        defer { progress.finish() }
+        let plan = try agree(comm) {
+            if comm.isRoot { try refuseExisting(out) }
+            return try PreparationPlan(data: data, ranks: comm.size)
         }
-        let cut: TextChunks.Cut = data.tokenizer == .char ? .scalar : data.tokenizer == .word ? .word : .anywhere
-        let vocabulary: Vocabulary
-        switch data.tokenizer {
-        case .char:
-            var scalars = ScalarSet()
-            try text.forEachPiece(0..<trainEnd, cut: cut, pieceBytes: pieceBytes) { piece, offset, _ in
-                try scalars.add(piece, source: data.path, offset: offset)
-            }
-            vocabulary = try scalars.vocabulary(source: data.path, withMask: withMask)
-        case .word:
-            var counts = WordCounts()
-            try text.forEachPiece(0..<trainEnd, cut: cut, pieceBytes: pieceBytes) { piece, _, _ in counts.add(piece) }
-            vocabulary = try counts.vocabulary(source: data.path, minCount: data.minCount, withMask: withMask)
-        case .byte:
-            vocabulary = try Vocabulary.build(kind: .byte, text: [], source: data.path, minCount: data.minCount,
-                                              withMask: withMask)
+        try plan.requireSameFiles(comm: comm)
+        let mine = (train: plan.trainCuts[comm.rank]..<plan.trainCuts[comm.rank + 1],
+                    validation: plan.validationCuts[comm.rank]..<plan.validationCuts[comm.rank + 1])
+        let myBytes = mine.train.count + mine.validation.count
+        var ownSeconds = 0.0
+
+        // Pass 1: counts.
+        var passStart = DispatchTime.now().uptimeNanoseconds
+        let counted = try agree(comm) {
+            progress.start("counting", total: myBytes)
+            return try plan.count(mine.train, mine.validation, pieceBytes: pieceBytes) { progress.update($0) }
         }
-        let vocabularyBytes = PreparedDataset.vocabularyFile(vocabulary)
+        ownSeconds += Double(DispatchTime.now().uptimeNanoseconds - passStart) * 1e-9
+        let kind = data.tokenizer
+        let merged = try comm.treeReduce(counted.train, encode: { $0.serialized() },
+                                         decode: { try TextCounts(serialized: $0, kind: kind) },
+                                         combine: { var all = $0; all.merge($1); return all })
+        let all = comm.size == 1 ? counted.train
+            : try TextCounts(serialized: Sharing.broadcast(merged?.serialized() ?? [], comm: comm), kind: kind)
+        let vocabulary = try agree(comm) { try all.vocabulary(source: data.path, minCount: data.minCount, withMask: withMask) }
         let width = TokenFileHeader.width(forVocabularySize: vocabulary.count)
+        let trainCounts = try comm.allgather(Int64(counted.train.tokens(in: vocabulary))).map(Int.init)
+        let validationCounts = try comm.allgather(Int64(counted.validation.tokens(in: vocabulary))).map(Int.init)
+        let trainTotal = trainCounts.reduce(0, +), validationTotal = validationCounts.reduce(0, +)
 
         let directory = out.deletingLastPathComponent()
-        let temporary = directory.appendingPathComponent(".tmp-\(out.lastPathComponent)-\(getpid())")
-        try FileIO.removeTree(temporary)
-        guard mkdir(temporary.path, 0o755) == 0 else { throw FileIO.osError(temporary.path) }
+        let temporary = URL(fileURLWithPath: try Sharing.broadcastString(
+            directory.appendingPathComponent(".tmp-\(out.lastPathComponent)-\(getpid())").path, comm: comm))
+        let trainPath = temporary.appendingPathComponent(PreparedDataset.trainName).path
+        let validationPath = temporary.appendingPathComponent(PreparedDataset.validationName).path
         do {
-            var digest = Crypto.SHA256()
-            let train = try TokenFileWriter(path: temporary.appendingPathComponent(PreparedDataset.trainName).path, width: width)
-            try text.forEachPiece(0..<trainEnd, cut: cut, pieceBytes: pieceBytes) { piece, offset, final in
-                try train.append(vocabulary.encode(piece, source: data.path, offset: offset, final: final).tokens, digest: &digest)
+            // Rank 0 makes the directory and the files at their full size; then each rank opens them.
+            let made = try agree(comm) { () -> (TokenFileWriter, TokenFileWriter)? in
+                guard comm.isRoot else { return nil }
+                try FileIO.removeTree(temporary)
+                guard mkdir(temporary.path, 0o755) == 0 else { throw FileIO.osError(temporary.path) }
+                return (try TokenFileWriter(path: trainPath, width: width, count: trainTotal, creating: true),
+                        try TokenFileWriter(path: validationPath, width: width, count: validationTotal, creating: true))
             }
-            let held = try TokenFileWriter(path: temporary.appendingPathComponent(PreparedDataset.validationName).path, width: width)
-            try validation.text.forEachPiece(validation.range, cut: cut, pieceBytes: pieceBytes) { piece, offset, final in
-                try held.append(vocabulary.encode(piece, source: validation.source, offset: offset, final: final).tokens,
-                                digest: &digest)
+            let files = try agree(comm) {
+                try made ?? (TokenFileWriter(path: trainPath, width: width, count: trainTotal, creating: false),
+                             TokenFileWriter(path: validationPath, width: width, count: validationTotal, creating: false))
             }
-            let corpusDigest = Array(digest.finalize())
-            let vocabularyHash = SHA256.hash(vocabularyBytes)
-            for writer in [train, held] {
-                try writer.finish(TokenFileHeader(width: width, count: writer.count, vocabularySize: vocabulary.count,
-                                                  tokenizer: vocabulary.kind, vocabularyHash: vocabularyHash,
-                                                  corpusDigest: corpusDigest))
+
+            // Pass 2: every rank's ids at their place. Rank 0 hashes its ids into the corpus
+            // digest as it encodes them while they are a prefix of the digest's order: its
+            // training part, and its validation part when its training part is all of it.
+            let digest = CorpusDigest()
+            let inline = (train: comm.isRoot, validation: comm.isRoot && trainCounts[0] == trainTotal)
+            passStart = DispatchTime.now().uptimeNanoseconds
+            try agree(comm) {
+                progress.start("encoding", total: myBytes)
+                let encoder = TokenEncoder(vocabulary)
+                var done = 0
+                let parts = [(mine.train, files.0, trainCounts, plan.trainCuts.last!, inline.train),
+                             (mine.validation, files.1, validationCounts, plan.validationEnd, inline.validation)]
+                for (range, file, counts, end, hashing) in parts {
+                    let first = counts[..<comm.rank].reduce(0, +)
+                    var index = first
+                    let text = file === files.0 ? plan.text : plan.validationText
+                    try text.forEachPiece(range, cut: plan.cut, pieceBytes: pieceBytes, endsText: range.upperBound == end) {
+                        piece, source, offset, final in
+                        let into = (encoder: encoder, file: file, index: index, digest: hashing ? digest : nil)
+                        switch width {
+                        case 1: index += try write(piece, source, offset, final, UInt8.self, into)
+                        case 2: index += try write(piece, source, offset, final, UInt16.self, into)
+                        default: index += try write(piece, source, offset, final, UInt32.self, into)
+                        }
+                        done += piece.count
+                        progress.update(done)
+                    }
+                    guard index - first == counts[comm.rank] else {
+                        throw UserError("\(data.path): the text changed while prepare read it (\(counts[comm.rank]) tokens counted, \(index - first) encoded)")
+                    }
+                    // Rank 0 syncs the files whole once their headers are written.
+                    if !comm.isRoot { try file.sync() }
+                }
             }
-            try FileIO.writeSynced(vocabularyBytes, to: temporary.appendingPathComponent(PreparedDataset.vocabularyName))
-            var sums = [PreparedDataset.vocabularyName: vocabularyHash]
-            for name in [PreparedDataset.trainName, PreparedDataset.validationName] {
-                sums[name] = try fileHash(temporary.appendingPathComponent(name).path)
+            ownSeconds += Double(DispatchTime.now().uptimeNanoseconds - passStart) * 1e-9
+            let seconds = try comm.allgather(ownSeconds)
+            let bytes = try comm.allgather(Int64(myBytes))
+
+            // Rank 0: the rest of the digest, the headers, the other files, the rename.
+            try agree(comm) {
+                guard comm.isRoot else { return }
+                let rest = [(trainPath, trainCounts[0]..<trainTotal),
+                            (validationPath, (inline.validation ? validationCounts[0] : 0)..<validationTotal)]
+                progress.start("hashing", total: rest.reduce(0) { $0 + $1.1.count * width })
+                var done = 0
+                for (path, tokens) in rest {
+                    try digest.add(file: path, tokens: tokens, width: width) { progress.update(done + $0) }
+                    done += tokens.count * width
+                }
+                let corpusDigest = digest.finalize()
+                let vocabularyBytes = PreparedDataset.vocabularyFile(vocabulary)
+                let vocabularyHash = SHA256.hash(vocabularyBytes)
+                for (file, count) in [(files.0, trainTotal), (files.1, validationTotal)] {
+                    try file.writeHeader(TokenFileHeader(width: width, count: count, vocabularySize: vocabulary.count,
+                                                         tokenizer: vocabulary.kind, vocabularyHash: vocabularyHash,
+                                                         corpusDigest: corpusDigest))
+                    try file.sync()
+                }
+                try FileIO.writeSynced(vocabularyBytes, to: temporary.appendingPathComponent(PreparedDataset.vocabularyName))
+                // The two files' hashes side by side (the training file's is most of the work).
+                var hashes: [Result<[UInt8], Error>] = Array(repeating: .success([]), count: 2)
+                hashes.withUnsafeMutableBufferPointer { results in
+                    DispatchQueue.concurrentPerform(iterations: 2) { i in
+                        results[i] = Result { try TokenFileHashes.fileHash(i == 0 ? trainPath : validationPath) }
+                    }
+                }
+                let sums = [PreparedDataset.trainName: try hashes[0].get(), PreparedDataset.validationName: try hashes[1].get(),
+                            PreparedDataset.vocabularyName: vocabularyHash]
+                let manifest = sums.keys.sorted().map { SHA256.hex(sums[$0]!) + "  " + $0 + "\n" }.joined()
+                try FileIO.writeSynced(Array(manifest.utf8), to: temporary.appendingPathComponent(CheckpointStore.manifestName))
+                try FileIO.syncDirectory(temporary)
+                try refuseExisting(out)
+                guard rename(temporary.path, out.path) == 0 else { throw FileIO.osError(out.path) }
+                try FileIO.syncDirectory(directory)
             }
-            let manifest = sums.keys.sorted().map { SHA256.hex(sums[$0]!) + "  " + $0 + "\n" }.joined()
-            try FileIO.writeSynced(Array(manifest.utf8), to: temporary.appendingPathComponent(CheckpointStore.manifestName))
-            try FileIO.syncDirectory(temporary)
-            try refuseExisting(out)
-            guard rename(temporary.path, out.path) == 0 else { throw FileIO.osError(out.path) }
-            try FileIO.syncDirectory(directory)
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) * 1e-9
-            return Summary(textBytes: text.size + (data.valPath.isEmpty ? 0 : validation.range.count),
-                           trainTokens: train.count, validationTokens: held.count, vocabularySize: vocabulary.count,
-                           width: width, seconds: seconds)
-        } catch let error as UserError {
-            try? FileIO.removeTree(temporary)
-            // Name the dataset the user asked for, not the temporary directory that is gone now.
-            throw UserError(error.description.replacingOccurrences(of: temporary.path, with: out.path))
+            return Summary(textBytes: plan.textBytes, trainTokens: trainTotal, validationTokens: validationTotal,
+                           vocabularySize: vocabulary.count, width: width,
+                           seconds: Double(DispatchTime.now().uptimeNanoseconds - started) * 1e-9,
+                           rankRates: zip(bytes, seconds).map { Double($0) / max($1, 1e-9) })
         } catch {
-            try? FileIO.removeTree(temporary)
-            throw error
+            if comm.isRoot { try? FileIO.removeTree(temporary) }
+            // Name the dataset the user asked for, not the temporary directory that is gone now.
+            switch error {
+            case let agreed as AgreedError:
+                throw AgreedError(description: agreed.description.replacingOccurrences(of: temporary.path, with: out.path))
+            case let user as UserError:
+                throw UserError(user.description.replacingOccurrences(of: temporary.path, with: out.path))
+            default:
+                throw error
+            }
         }
+    }
+
+    /// Encodes a piece as `T` ids and writes them at token `index` of `file`, handing them to
+    /// `digest` too when there is one; returns how many.
+    private static func write<T: FixedWidthInteger>(
+        _ piece: UnsafeBufferPointer<UInt8>, _ source: String, _ offset: Int, _ final: Bool, _: T.Type,
+        _ into: (encoder: TokenEncoder, file: TokenFileWriter, index: Int, digest: CorpusDigest?)
+    ) throws -> Int {
+        let ids = try into.encoder.encode(piece, source: source, offset: offset, final: final, as: T.self).ids
+        try into.file.write(ids, at: into.index)
+        into.digest?.add(ids)
+        return ids.count
     }
 
     /// `out` must not exist; what is there is named in the refusal.
@@ -141,13 +222,5 @@ public enum DatasetPreparation {
             throw UserError("\(out.path): already exists (a file); prepare writes a new directory")
         }
         guard errno == ENOENT else { throw FileIO.osError(out.path) }
-    }
-
-    /// The SHA-256 of a file, read sequentially a piece at a time.
-    private static func fileHash(_ path: String) throws -> [UInt8] {
-        let file = try TextChunks(path: path)
-        var hash = Crypto.SHA256()
-        try file.forEachPiece(0..<file.size, cut: .anywhere) { piece, _, _ in hash.update(data: piece) }
-        return Array(hash.finalize())
     }
 }

@@ -16,11 +16,13 @@ public enum PreparedDataset {
     public static let trainName = "train.tokens"
     public static let validationName = "validation.tokens"
 
-    /// Whether `path` names a directory (links followed: the user names it), i.e. a prepared
-    /// dataset rather than a text file.
+    /// Whether `path` names a directory (links followed: the user names it) that holds a
+    /// `train.tokens` (of any kind: `open` checks it), i.e. a prepared dataset rather than a
+    /// directory of text files (`TextFiles`) or a text file.
     public static func isDataset(_ path: String) -> Bool {
         var info = stat()
-        return !path.isEmpty && stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+        guard !path.isEmpty, stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else { return false }
+        return lstat(URL(fileURLWithPath: path, isDirectory: true).appendingPathComponent(trainName).path, &info) == 0
     }
 
     /// Opens the dataset at `path` for `data`'s tokenizer and task. Checked: each token file's
@@ -33,11 +35,6 @@ public enum PreparedDataset {
     /// dataset was prepared.
     public static func open(_ path: String, data: DataConfig) throws -> Corpus {
         let directory = URL(fileURLWithPath: path, isDirectory: true)
-        // A directory without train.tokens is most likely a text's directory named by mistake.
-        var info = stat()
-        if lstat(directory.appendingPathComponent(trainName).path, &info) != 0, errno == ENOENT {
-            throw UserError("\(path): is a directory, not a text file nor a prepared dataset (it has no \(trainName))")
-        }
         let train = try MappedTokens(path: directory.appendingPathComponent(trainName).path)
         let validation = try MappedTokens(path: directory.appendingPathComponent(validationName).path)
         let vocabularyURL = directory.appendingPathComponent(vocabularyName)

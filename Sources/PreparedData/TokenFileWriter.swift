@@ -1,46 +1,56 @@
-import Crypto
 import Files
 import Glibc
 
-/// Writes one token file: a header of zeros, the ids as they are encoded, then the real header
-/// once the count and the corpus digest are known. The file is created exclusively and not
-/// through a link, inside the temporary directory `prepare` renames into place at the end.
+// Token files are little-endian: ids are written as this machine holds them.
+#if _endian(big)
+#error("token files are written in the machine's byte order, which must be little-endian")
+#endif
+
+/// Writes one token file whose token count is known before a token is encoded: a header of
+/// zeros, then each rank's ids at their place (`pwrite`), then the real header once the corpus
+/// digest is known. Rank 0 creates the file, exclusively and not through a link, at its full
+/// size inside the temporary directory `prepare` renames into place at the end; the other ranks
+/// open it without following a link.
 final class TokenFileWriter {
     let path: String
     let width: Int
-    private(set) var count = 0
     private let fd: Int32
 
-    init(path: String, width: Int) throws {
-        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+    /// `creating`: make the file (rank 0) for `count` tokens; else open the one rank 0 made.
+    init(path: String, width: Int, count: Int, creating: Bool) throws {
+        let flags = O_WRONLY | O_NOFOLLOW | O_CLOEXEC | (creating ? O_CREAT | O_EXCL : 0)
+        fd = open(path, flags, 0o644)
         guard fd >= 0 else { throw FileIO.osError(path) }
         self.path = path
         self.width = width
-        try [UInt8](repeating: 0, count: TokenFileHeader.size).withUnsafeBytes { try write($0) }
+        if creating, ftruncate(fd, off_t(TokenFileHeader.size + count * width)) != 0 { throw FileIO.osError(path) }
     }
 
     deinit { close(fd) }
 
-    /// Appends `ids` (each below 2^(8·width)) and feeds them as little-endian Int32 to `digest`.
-    func append(_ ids: [Int32], digest: inout Crypto.SHA256) throws {
-        ids.withUnsafeBytes { digest.update(bufferPointer: $0) }
-        switch width {
-        case 1: try ids.map { UInt8(truncatingIfNeeded: $0) }.withUnsafeBytes { try write($0) }
-        case 2: try ids.map { UInt16(truncatingIfNeeded: $0).littleEndian }.withUnsafeBytes { try write($0) }
-        default: try ids.map { $0.littleEndian }.withUnsafeBytes { try write($0) }
-        }
-        count += ids.count
+    /// Writes `ids` (each below 2^(8·width), `T` of `width` bytes) as tokens `index`, `index + 1`, ….
+    func write<T: FixedWidthInteger>(_ ids: [T], at index: Int) throws {
+        precondition(MemoryLayout<T>.size == width)
+        try ids.withUnsafeBytes { try write($0, at: TokenFileHeader.size + index * width) }
     }
 
-    /// Writes the header over the placeholder and makes the file durable.
-    func finish(_ header: TokenFileHeader) throws {
-        let bytes = header.encoded()
-        guard pwrite(fd, bytes, bytes.count, 0) == bytes.count else { throw FileIO.osError(path) }
+    /// Writes the header over the placeholder.
+    func writeHeader(_ header: TokenFileHeader) throws {
+        try header.encoded().withUnsafeBytes { try write($0, at: 0) }
+    }
+
+    /// Makes what this process wrote durable.
+    func sync() throws {
         guard fsync(fd) == 0 else { throw FileIO.osError(path) }
     }
 
-    private func write(_ bytes: UnsafeRawBufferPointer) throws {
-        let failure = FileIO.writeAll(fd, bytes)
-        if failure != 0 { throw FileIO.osError(path, failure) }
+    private func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws {
+        var done = 0
+        while done < bytes.count {
+            let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
+            if n < 0, errno == EINTR { continue }
+            guard n > 0 else { throw FileIO.osError(path, n < 0 ? errno : ENOSPC) }
+            done += n
+        }
     }
 }

@@ -31,22 +31,24 @@ public struct Corpus: Sendable {
         inMemory = false
     }
 
-    /// Reads `path` (missing/unreadable/empty/directory → UserError naming the path). Validation:
-    /// `valPath` when non-empty (encoded with the training vocabulary), else the last `valFraction`
-    /// of the text (split on a byte boundary that does not cut a UTF-8 scalar for char, and on a
-    /// line boundary for word when one exists near it); the vocabulary is built from the training
-    /// part only. valFraction 0 → empty validation.
+    /// Reads the text `path` names (one file, a directory of files or a glob, joined as
+    /// `TextFiles` says; missing/unreadable/empty → UserError naming the path). Validation:
+    /// the text `valPath` names when non-empty (encoded with the training vocabulary), else the
+    /// last `valFraction` of the text (split on a byte boundary that does not cut a UTF-8 scalar
+    /// for char, and on a line boundary for word when one exists near it); the vocabulary is built
+    /// from the training part only. valFraction 0 → empty validation. Errors in the text name the
+    /// file and the byte offset in it.
     public static func load(path: String, valPath: String, valFraction: Double, tokenizer: TokenizerKind,
                             minCount: Int, withMask: Bool) throws -> Corpus {
         try requirePath(path)
-        let text = try readText(path)
-        let trainText: [UInt8]
-        let valText: [UInt8]
-        let valSource: String
+        let files = try TextFiles.list(path)
+        let text = try files.read()
+        let train: Range<Int>
+        let held: (files: TextFiles, text: [UInt8], range: Range<Int>)
         if !valPath.isEmpty {
-            trainText = text
-            valText = try readText(valPath)
-            valSource = valPath
+            let valFiles = try TextFiles.list(valPath)
+            train = 0..<text.count
+            held = (valFiles, try valFiles.read(), 0..<valFiles.size)
         } else {
             guard valFraction >= 0, valFraction < 1 else {
                 throw UserError("validation fraction \(valFraction) must be in [0, 1)")
@@ -55,16 +57,20 @@ public struct Corpus: Sendable {
             guard split > 0 else {
                 throw UserError("\(path): too small to hold out \(valFraction) of it for validation")
             }
-            trainText = Array(text[..<split])
-            valText = Array(text[split...])
-            // Offsets in errors about the held-out part are relative to the file, so say where it starts.
-            valSource = "\(path) (validation part from byte \(split))"
+            train = 0..<split
+            held = (files, text, split..<text.count)
         }
-        let vocabulary = try Vocabulary.build(kind: tokenizer, text: trainText, source: path,
-                                              minCount: minCount, withMask: withMask)
-        let train = try vocabulary.encode(trainText, source: path)
-        let validation = try vocabulary.encode(valText, source: valSource)
-        return Corpus(vocabulary: vocabulary, train: train.tokens, validation: validation.tokens)
+        var counts = TextCounts(kind: tokenizer)
+        try files.forEachPart(of: text, train) { try counts.add($0, source: $1, offset: $2, final: $3) }
+        let vocabulary = try counts.vocabulary(source: path, minCount: minCount, withMask: withMask)
+        let encoder = TokenEncoder(vocabulary)
+        func encode(_ files: TextFiles, _ text: [UInt8], _ range: Range<Int>) throws -> [Int32] {
+            var ids: [Int32] = []
+            try files.forEachPart(of: text, range) { ids += try encoder.encode($0, source: $1, offset: $2, final: $3, as: Int32.self).ids }
+            return ids
+        }
+        return Corpus(vocabulary: vocabulary, train: try encode(files, text, train),
+                      validation: try encode(held.files, held.text, held.range))
     }
 
     /// Refuses an empty `data.path` by its key: read as a path, "" would be "no such file" of nothing.
@@ -117,12 +123,5 @@ public struct Corpus: Sendable {
             if after > 0, after < count, isSeparator(byte(after - 1)) { return after }
         }
         return nil
-    }
-
-    /// The whole file as bytes; every failure names the path.
-    private static func readText(_ path: String) throws -> [UInt8] {
-        let bytes = try FileIO.readNamed(path, kind: "text file")
-        guard !bytes.isEmpty else { throw UserError("\(path): file is empty") }
-        return bytes
     }
 }

@@ -38,7 +38,7 @@ public struct Vocabulary: Equatable, Sendable {
     }
 
     /// Appends "<mask>" last when asked, so the ids of the real tokens do not depend on it.
-    fileprivate static func finish(_ kind: TokenizerKind, _ tokens: [String], withMask: Bool) -> Vocabulary {
+    static func finish(_ kind: TokenizerKind, _ tokens: [String], withMask: Bool) -> Vocabulary {
         guard withMask else { return Vocabulary(validated: kind, tokens: tokens, maskToken: nil) }
         return Vocabulary(validated: kind, tokens: tokens + [maskName], maskToken: Int32(tokens.count))
     }
@@ -53,13 +53,9 @@ public struct Vocabulary: Equatable, Sendable {
         case .byte:
             // Every byte is a token whether or not the text uses it, so any file can be encoded later.
             return finish(.byte, byteNames, withMask: withMask)
-        case .char:
-            var scalars = ScalarSet()
-            try scalars.add(text, source: source, offset: 0)
-            return try scalars.vocabulary(source: source, withMask: withMask)
-        case .word:
-            var counts = WordCounts()
-            counts.add(text)
+        case .char, .word:
+            var counts = TextCounts(kind: kind)
+            try counts.add(text, source: source, offset: 0, final: true)
             return try counts.vocabulary(source: source, minCount: minCount, withMask: withMask)
         }
     }
@@ -116,36 +112,8 @@ public struct Vocabulary: Equatable, Sendable {
     /// in whitespace unless `final`, the last piece, which alone gets the "<eos>" of a last line
     /// without newline).
     public func encode(_ text: [UInt8], source: String, offset: Int, final: Bool = true) throws -> (tokens: [Int32], unknown: Int) {
-        switch kind {
-        case .byte:
-            return (text.map { Int32($0) }, 0)
-        case .char:
-            let table = CharTable(tokens: tokens.dropLast(maskToken == nil ? 0 : 1))
-            var ids: [Int32] = []
-            ids.reserveCapacity(text.count)
-            var unknown = 0
-            try forEachScalar(in: text, source: source, offset: offset) { v in
-                if let id = table[v] { ids.append(id) } else { unknown += 1 }
-            }
-            return (ids, unknown)
-        case .word:
-            // Includes the special names, so a literal "<unk>" in the text is not counted as unknown.
-            var lookup: [String: Int32] = [:]
-            lookup.reserveCapacity(tokens.count)
-            for (id, token) in tokens.enumerated() { lookup[token] = Int32(id) }
-            var ids: [Int32] = []
-            var unknown = 0
-            forEachWord(in: text, final: final) { range in
-                guard let range else { ids.append(Self.eosID); return }
-                if let id = lookup[String(decoding: text[range], as: UTF8.self)] {
-                    ids.append(id)
-                } else {
-                    ids.append(Self.unkID)
-                    unknown += 1
-                }
-            }
-            return (ids, unknown)
-        }
+        let (ids, unknown) = try TokenEncoder(self).encode(text, source: source, offset: offset, final: final, as: Int32.self)
+        return (ids, unknown)
     }
 
     /// Text for ids (byte: raw bytes decoded as UTF-8 with replacement; word: words joined by
@@ -180,154 +148,4 @@ public struct Vocabulary: Equatable, Sendable {
             return out
         }
     }
-}
-
-/// Word counts of a text in one piece or in pieces (`prepare`), for the word vocabulary; both
-/// build the same vocabulary.
-public struct WordCounts {
-    private var counts: [String: Int] = [:]
-
-    public init() {}
-
-    /// Counts the words of `text`, which must not cut a word.
-    public mutating func add(_ text: [UInt8]) {
-        // "<eos>" (a nil range) is not counted, so whether this piece is the last does not matter.
-        forEachWord(in: text, final: true) { range in
-            guard let range else { return }
-            counts[String(decoding: text[range], as: UTF8.self), default: 0] += 1
-        }
-    }
-
-    /// "<eos>", "<unk>", then the words seen at least `minCount` times by descending count, ties
-    /// by string order; no word at all → UserError.
-    public func vocabulary(source: String, minCount: Int, withMask: Bool) throws -> Vocabulary {
-        guard !counts.isEmpty else { throw UserError("\(source): text contains no words") }
-        var counts = counts
-        // The special names may occur literally (PTB text contains "<unk>"); they keep their fixed ids.
-        for name in [Vocabulary.eosName, Vocabulary.unkName, Vocabulary.maskName] { counts[name] = nil }
-        let kept = counts.filter { $0.value >= max(1, minCount) }
-            .sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
-        return Vocabulary.finish(.word, [Vocabulary.eosName, Vocabulary.unkName] + kept.map(\.key), withMask: withMask)
-    }
-}
-
-/// The scalars a char vocabulary holds, gathered from a text in one piece or in pieces (`prepare`
-/// reads a corpus larger than memory a few megabytes at a time); both build the same vocabulary.
-public struct ScalarSet {
-    // Dense flags for the common scalars, a set for the rare rest.
-    private var seenLow = [Bool](repeating: false, count: Int(CharTable.denseLimit))
-    private var seenHigh = Set<UInt32>()
-    /// Scalars added, repeats included: the training part's token count.
-    public private(set) var scalarCount = 0
-
-    public init() {}
-
-    /// Adds the scalars of `bytes`, which must not cut a scalar; `offset` is where it starts in the text.
-    public mutating func add(_ bytes: [UInt8], source: String, offset: Int) throws {
-        var added = 0
-        try forEachScalar(in: bytes, source: source, offset: offset) { v in
-            if v < CharTable.denseLimit { seenLow[Int(v)] = true } else { seenHigh.insert(v) }
-            added += 1
-        }
-        scalarCount += added
-    }
-
-    /// The char vocabulary of the scalars seen, sorted by value; none seen → UserError.
-    public func vocabulary(source: String, withMask: Bool) throws -> Vocabulary {
-        guard scalarCount > 0 else { throw UserError("\(source): text is empty") }
-        var scalars = seenLow.indices.filter { seenLow[$0] }.map { UInt32($0) }
-        scalars += seenHigh.sorted()
-        let tokens = scalars.map { String(Character(Unicode.Scalar($0)!)) }
-        return Vocabulary.finish(.char, tokens, withMask: withMask)
-    }
-}
-
-/// Scalar → id for char vocabularies: a dense table below `denseLimit` (ASCII, Latin, Greek,
-/// Cyrillic, ... in 8 KB), a dictionary above, so encoding is one array load per scalar.
-private struct CharTable {
-    static let denseLimit: UInt32 = 0x800
-    private var dense = [Int32](repeating: -1, count: Int(denseLimit))
-    private var sparse: [UInt32: Int32] = [:]
-
-    init<C: Collection>(tokens: C) where C.Element == String {
-        for (id, token) in tokens.enumerated() {
-            guard let v = token.unicodeScalars.first?.value else { continue }
-            if v < Self.denseLimit { dense[Int(v)] = Int32(id) } else { sparse[v] = Int32(id) }
-        }
-    }
-
-    subscript(v: UInt32) -> Int32? {
-        if v < Self.denseLimit {
-            let id = dense[Int(v)]
-            return id >= 0 ? id : nil
-        }
-        return sparse[v]
-    }
-}
-
-/// Calls `body` with each Unicode scalar value of strict UTF-8 `bytes` (no overlongs, surrogates or
-/// values above U+10FFFF). Decoded by hand so a 1 MB corpus costs no per-character allocation and
-/// the error can name the byte offset where the bad sequence starts.
-/// Offsets in errors are counted from `offset`, where `bytes` starts in the text.
-func forEachScalar(in bytes: [UInt8], source: String, offset: Int = 0, _ body: (UInt32) -> Void) throws {
-    try bytes.withUnsafeBufferPointer { p in
-        let n = p.count
-        var i = 0
-        while i < n {
-            let b0 = p[i]
-            if b0 < 0x80 {
-                body(UInt32(b0))
-                i += 1
-                continue
-            }
-            let length: Int
-            let minimum: UInt32
-            var v: UInt32
-            switch b0 {
-            case 0xC2...0xDF: (length, minimum, v) = (2, 0x80, UInt32(b0 & 0x1F))
-            case 0xE0...0xEF: (length, minimum, v) = (3, 0x800, UInt32(b0 & 0x0F))
-            case 0xF0...0xF4: (length, minimum, v) = (4, 0x10000, UInt32(b0 & 0x07))
-            default: throw invalidUTF8(source, at: offset + i)
-            }
-            guard i + length <= n else { throw invalidUTF8(source, at: offset + i) }
-            for k in 1..<length {
-                let b = p[i + k]
-                guard b & 0xC0 == 0x80 else { throw invalidUTF8(source, at: offset + i) }
-                v = v << 6 | UInt32(b & 0x3F)
-            }
-            guard v >= minimum, v <= 0x10FFFF, !(0xD800...0xDFFF).contains(v) else {
-                throw invalidUTF8(source, at: offset + i)
-            }
-            body(v)
-            i += length
-        }
-    }
-}
-
-private func invalidUTF8(_ source: String, at offset: Int) -> UserError {
-    UserError("\(source): invalid UTF-8 at byte offset \(offset) (tokenizer 'byte' accepts any bytes)")
-}
-
-/// The ASCII whitespace that separates words.
-public func isWordSpace(_ b: UInt8) -> Bool {
-    b == 0x20 || b == 0x0A || b == 0x09 || b == 0x0D || b == 0x0B || b == 0x0C
-}
-
-/// Splits text into whitespace-separated words as the PyTorch word-language-model reference does
-/// (`line.split() + ['<eos>']`): `body` gets each word's byte range, and nil for "<eos>" at every
-/// '\n' and after a last line that has no newline. Whitespace is ASCII only, so splitting needs no
-/// decoding. A piece of a longer text (not `final`) ends in whitespace and gets no "<eos>" for
-/// its end: that belongs to the end of the whole text.
-func forEachWord(in text: [UInt8], final: Bool, _ body: (Range<Int>?) -> Void) {
-    var start: Int? = nil
-    for (i, b) in text.enumerated() {
-        if isWordSpace(b) {
-            if let s = start { body(s..<i); start = nil }
-            if b == 0x0A { body(nil) }
-        } else if start == nil {
-            start = i
-        }
-    }
-    if let s = start { body(s..<text.count) }
-    if final, let last = text.last, last != 0x0A { body(nil) }
 }

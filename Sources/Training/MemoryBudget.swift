@@ -2,6 +2,8 @@ import Config
 import Files
 import Foundation
 import Models
+import PreparedData
+import TextData
 
 /// Refuses a run, before anything is allocated, whose model needs more memory than this
 /// machine has for each of its ranks. Without the check the allocation fails with a crash, or
@@ -90,12 +92,12 @@ enum MemoryBudget {
 
     /// Refuses, before a byte of it is read, a corpus whose reading would need more memory than
     /// this machine allows each rank: otherwise the OOM killer ends the job, not this one line.
-    /// The files' sizes come from stat; a path that cannot be examined is left to the reader.
+    /// The size is that of the joined text of the files each path lists (`TextFiles`); a path
+    /// that cannot be listed is left to the reader, and a prepared dataset is mapped, not read.
     static func checkText(config: DataConfig, machine: (bytes: Double, ranks: Int)) throws {
         var size = 0.0
-        for path in [config.path, config.valPath] where !path.isEmpty {
-            var info = stat()
-            if stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG { size += Double(info.st_size) }
+        for path in [config.path, config.valPath] where !path.isEmpty && !PreparedDataset.isDataset(path) {
+            if let files = try? TextFiles.list(path) { size += Double(files.size) }
         }
         let need = size * bytesPerTextByte(config.tokenizer)
         let share = machine.bytes / Double(machine.ranks)

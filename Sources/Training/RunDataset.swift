@@ -93,12 +93,16 @@ enum RunDataset {
     static func record(_ data: DataConfig) -> [UInt8]? {
         var files: [JSON] = []
         for path in [data.path, data.valPath] where !path.isEmpty {
-            // The user's path may be a link: what counts is the file it names.
-            var info = stat()
-            guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
-            let mtime = Int(info.st_mtim.tv_sec) * 1_000_000_000 + Int(info.st_mtim.tv_nsec)
-            files.append(.object([("path", .string(path)), ("size", .number(Int(info.st_size))), ("mtime_ns", .number(mtime)),
-                                  ("inode", .number(String(info.st_ino))), ("device", .number(String(info.st_dev)))]))
+            // A directory or glob counts by the files it lists now (TextFiles: the same list
+            // prepare joins); a link, by the file it names.
+            guard let listed = try? TextFiles.list(path) else { return nil }
+            for file in listed.files {
+                var info = stat()
+                guard stat(file.path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+                let mtime = Int(info.st_mtim.tv_sec) * 1_000_000_000 + Int(info.st_mtim.tv_nsec)
+                files.append(.object([("path", .string(file.path)), ("size", .number(Int(info.st_size))), ("mtime_ns", .number(mtime)),
+                                      ("inode", .number(String(info.st_ino))), ("device", .number(String(info.st_dev)))]))
+            }
         }
         let fields: [(String, JSON)] = [
             ("token_format", .number(Int(TokenFileHeader.version))),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Collectives
 import Config
 import Files
 import Foundation

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Collectives
 import Config
 import Files
 import Foundation
@@ -6,7 +7,8 @@ import PreparedData
 
 /// `rnntrain prepare`: tokenizes the config's corpus once into a prepared dataset directory
 /// (`PreparedDataset`), in bounded memory; `data.path` naming that directory then trains from it
-/// memory-mapped. One process: the work is not yet split over ranks.
+/// memory-mapped. Under mpirun the ranks split the text by byte ranges (`DatasetPreparation`);
+/// the dataset is the same bytes at every world size.
 struct PrepareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prepare",
@@ -21,17 +23,27 @@ struct PrepareCommand: ParsableCommand {
     @Option(help: "The dataset directory to create; it must not exist.")
     var out: String
 
+    @OptionGroup var world: WorldOptions
+
     func validate() throws {
         if out.isEmpty { throw ValidationError("--out is empty; name a directory") }
     }
 
     func run() throws {
-        let settings = try TrainingConfig.load(path: config, overrides: overrides)
-        let summary = try DatasetPreparation.prepare(data: settings.data, withMask: settings.data.task == .fillInTheMiddle,
-                                                     out: URL(fileURLWithPath: out))
-        let megabytes = Double(summary.textBytes) / 1e6
-        try StandardOutput.line("prepared \(out): \(summary.trainTokens) training and \(summary.validationTokens) validation tokens "
-            + "of \(summary.vocabularySize), \(summary.width) byte\(summary.width == 1 ? "" : "s") each, from "
-            + String(format: "%.1f MB of text in %.2f s (%.0f MB/s)", megabytes, summary.seconds, megabytes / max(summary.seconds, 1e-9)))
+        try world.run { comm in
+            let settings = try agree(comm) { try TrainingConfig.load(path: config, overrides: overrides) }
+            comm.timeout = settings.train.stepTimeout
+            let summary = try DatasetPreparation.prepare(data: settings.data, withMask: settings.data.task == .fillInTheMiddle,
+                                                         out: URL(fileURLWithPath: out), comm: comm)
+            guard comm.isRoot else { return }
+            let megabytes = Double(summary.textBytes) / 1e6
+            var rates = String(format: "%.0f MB/s", megabytes / max(summary.seconds, 1e-9))
+            if comm.size > 1 {
+                rates += "; ranks: " + summary.rankRates.map { String(format: "%.0f", $0 / 1e6) }.joined(separator: ", ") + " MB/s each"
+            }
+            try StandardOutput.line("prepared \(out): \(summary.trainTokens) training and \(summary.validationTokens) validation tokens "
+                + "of \(summary.vocabularySize), \(summary.width) byte\(summary.width == 1 ? "" : "s") each, from "
+                + String(format: "%.1f MB of text in %.2f s (%@)", megabytes, summary.seconds, rates))
+        }
     }
 }

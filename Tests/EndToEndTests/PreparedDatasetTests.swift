@@ -122,6 +122,37 @@ final class PreparedDatasetTests: MultiRankTestCase {
         XCTAssertTrue(rewritten.stdout.contains("prepared again"), rewritten.stdout)
     }
 
+    /// A directory of texts is recorded file by file: a file added to it, or one of its files
+    /// rewritten, prepares it again.
+    func testADirectoryOfTextsIsPreparedAgainWhenOneOfItsFilesChanges() throws {
+        let texts = scratch.appendingPathComponent("texts")
+        try FileManager.default.createDirectory(at: texts, withIntermediateDirectories: false)
+        let text = try String(contentsOf: corpus, encoding: .utf8)
+        let half = text.index(text.startIndex, offsetBy: text.count / 2)
+        try String(text[..<half]).write(to: texts.appendingPathComponent("a.txt"), atomically: true, encoding: .utf8)
+        try String(text[half...]).write(to: texts.appendingPathComponent("b.txt"), atomically: true, encoding: .utf8)
+        let config = try writeConfig(extra: ["checkpoint": ["every: 10"]])
+        let run = scratch.appendingPathComponent("run")
+        func resume(_ steps: Int) throws -> MultiRankResult {
+            try runTool(ranks: 0, ["train", "--config", config.path, "--run-dir", run.path, "--resume", "auto",
+                                   "--set", "train.steps=\(steps)", "--set", "data.path=\(texts.path)", "--allow-other-data"])
+        }
+        let first = try resume(10)
+        XCTAssertEqual(first.status, 0, first.output)
+        XCTAssertTrue(first.stdout.contains("data: prepared \(texts.path)"), first.stdout)
+        let same = try resume(20)
+        XCTAssertEqual(same.status, 0, same.output)
+        XCTAssertFalse(same.stdout.contains("data: "), same.stdout)
+        try "a third file.\n".write(to: texts.appendingPathComponent("c.txt"), atomically: true, encoding: .utf8)
+        let added = try resume(30)
+        XCTAssertEqual(added.status, 0, added.output)
+        XCTAssertTrue(added.stdout.contains("prepared again"), added.stdout)
+        try (String(text[half...]) + "more.\n").write(to: texts.appendingPathComponent("b.txt"), atomically: true, encoding: .utf8)
+        let rewritten = try resume(40)
+        XCTAssertEqual(rewritten.status, 0, rewritten.output)
+        XCTAssertTrue(rewritten.stdout.contains("prepared again"), rewritten.stdout)
+    }
+
     /// Under mpirun a rank whose run directory lacks rank 0's RUN/data (here: another --run-dir,
     /// as a run directory local to rank 0's host looks from elsewhere), or holds another dataset
     /// there, reads the text into its memory with one warning line: the same model, bit for bit,
@@ -331,5 +362,99 @@ final class PreparedDatasetTests: MultiRankTestCase {
         let check = try Tool.run(URL(fileURLWithPath: "/usr/bin/sha256sum"), ["-c", "SHA256SUMS"],
                                  directory: checkpoint(run, step: 5))
         XCTAssertEqual(check.status, 0, "the checkpoint written before the cut: \(check.stdout)")
+    }
+
+    /// A directory of text files whose boundaries sit next to multi-byte scalars, some without a
+    /// final newline, one empty, one hidden: text made mostly of 2-, 3- and 4-byte scalars, so
+    /// that the ranks' equal shares of it fall inside scalars and words.
+    func writeTextDirectory() throws -> URL {
+        let texts = scratch.appendingPathComponent("texts")
+        try FileManager.default.createDirectory(at: texts, withIntermediateDirectories: false)
+        let pieces = ["\u{1D11E}\u{1D11E}\u{E9}", "\u{2603}x", " ", "\u{E9}\u{1D11E}", "\n", "a\u{2603}\u{2603}", "\t"]
+        for (i, length) in [900, 1, 0, 777, 1300].enumerated() {
+            let text = (0..<length).map { pieces[($0 * 7 + i * 3 + $0 / 5) % pieces.count] }.joined()
+            try write(text + (i == 1 ? "\u{E9}" : ""), to: texts.appendingPathComponent("part-\(i).txt"))
+        }
+        try write("hidden\n", to: texts.appendingPathComponent(".hidden"))
+        return texts
+    }
+
+    /// The dataset's files by name.
+    func contents(_ dataset: URL) throws -> [String: Data] {
+        var files: [String: Data] = [:]
+        for name in try FileManager.default.contentsOfDirectory(atPath: dataset.path) {
+            files[name] = try Data(contentsOf: dataset.appendingPathComponent(name))
+        }
+        return files
+    }
+
+    func testPrepareWritesTheSameBytesAtOneTwoAndFourRanks() throws {
+        let texts = try writeTextDirectory()
+        for tokenizer in ["char", "word"] {
+            let config = try writeConfig("config-\(tokenizer).yaml", dataPath: texts.path,
+                                         extra: ["data": ["tokenizer: \(tokenizer)", "val_fraction: 0.3"]])
+            var one: [String: Data] = [:]
+            for ranks in [0, 2, 4] {
+                let out = scratch.appendingPathComponent("dataset-\(tokenizer)-\(ranks)")
+                let r = try runTool(ranks: ranks, ["prepare", "--config", config.path, "--out", out.path])
+                XCTAssertEqual(r.status, 0, r.output)
+                XCTAssertEqual(r.stdout.components(separatedBy: "prepared ").count, 2, "one summary line: \(r.stdout)")
+                if ranks > 0 { XCTAssertTrue(r.stdout.contains("ranks: "), "per-rank throughput: \(r.stdout)") }
+                let files = try contents(out)
+                XCTAssertEqual(files.keys.sorted(), ["SHA256SUMS", "train.tokens", "validation.tokens", "vocabulary.json"])
+                if ranks == 0 {
+                    one = files
+                } else {
+                    for (name, bytes) in files { XCTAssertEqual(bytes, one[name], "\(tokenizer): \(name) at np \(ranks) differs from np 1") }
+                }
+                let check = try Tool.run(URL(fileURLWithPath: "/usr/bin/sha256sum"), ["-c", "SHA256SUMS"], directory: out)
+                XCTAssertEqual(check.status, 0, check.stdout)
+            }
+        }
+        // Training from the directory of text and from its dataset: the same model.
+        let config = try writeConfig("config-train.yaml", dataPath: texts.path,
+                                     extra: ["data": ["val_fraction: 0.3"], "checkpoint": ["every: 30"]])
+        let text = try train(ranks: 0, config: config, runDir: "from-texts")
+        let prepared = try train(ranks: 0, config: config, runDir: "from-dataset",
+                                 ["data.path=\(scratch.appendingPathComponent("dataset-char-0").path)"])
+        XCTAssertEqual(try modelBytes(text, step: 30), try modelBytes(prepared, step: 30),
+                       "model.safetensors differs between the directory of text and its dataset")
+    }
+
+    func testPrepareRefusesABadListingWithOneLine() throws {
+        let texts = try writeTextDirectory()
+        let fifo = texts.appendingPathComponent("part-9.txt")
+        XCTAssertEqual(mkfifo(fifo.path, 0o644), 0)
+        let config = try writeConfig()
+        for ranks in [0, 2] {
+            for (path, mentions) in [(texts.path, [fifo.path, "FIFO"]), (texts.path + "/*.none", [texts.path + "/*.none", "no file matches"])] {
+                let out = scratch.appendingPathComponent("refused-\(ranks)")
+                let r = try runTool(ranks: ranks, ["prepare", "--config", config.path, "--out", out.path, "--set", "data.path=\(path)"])
+                let what = "prepare of \(path) at np \(max(ranks, 1))"
+                if ranks == 0 {
+                    assertBadInput(Tool.Result(status: r.status, stdout: r.stdout, stderr: r.stderr), mentions: mentions, what)
+                } else {
+                    // mpirun adds its own lines about the exit status; the cause is said once.
+                    XCTAssertEqual(r.status, 2, what)
+                    let lines = r.stderr.split(separator: "\n").filter { $0.hasPrefix("rnntrain: ") }
+                    XCTAssertEqual(lines.count, 1, "\(what): \(r.stderr)")
+                    for mention in mentions { XCTAssertTrue(lines.first?.contains(mention) == true, "\(what): \(r.stderr)") }
+                }
+                XCTAssertFalse(FileManager.default.fileExists(atPath: out.path))
+            }
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: scratch.path).filter { $0.hasPrefix(".tmp") }, [])
+    }
+
+    /// On a terminal (a pty from script(1)) a progress line with \r and MB/s; none into a file.
+    func testProgressIsShownOnATerminalOnly() throws {
+        let config = try writeConfig()
+        let out = scratch.appendingPathComponent("progress")
+        let command = "\(Tool.binary.path) prepare --config \(config.path) --out \(out.path)"
+        let r = try Tool.run(URL(fileURLWithPath: "/usr/bin/script"), ["-qec", command, "/dev/null"])
+        XCTAssertEqual(r.status, 0, r.stdout)
+        XCTAssertTrue(r.stdout.contains("\r\u{1B}[Kprepare: counting ") && r.stdout.contains("MB/s"), r.stdout)
+        let plain = try runTool(ranks: 0, ["prepare", "--config", config.path, "--out", out.path + "-plain"])
+        XCTAssertEqual(plain.stderr, "")
     }
 }

@@ -1,3 +1,5 @@
+import Config
+import Foundation
 @testable import Training
 import XCTest
 
@@ -32,6 +34,26 @@ final class MemoryBudgetTests: XCTestCase {
         XCTAssertNoThrow(try MemoryBudget.check(need, machine: (8 * 1024 * 1024, 1), sequences: 4, steps: 8))
         assertUserError(try MemoryBudget.check(need, machine: (16 * 1024 * 1024, 4), sequences: 4, steps: 8),
                         mentions: ["8.0 MiB per rank", "3.0 MiB", "5.0 MiB", "4.0 MiB", "each of its 4 ranks", "τ = 8"])
+    }
+
+    /// The text's size is that of all the files `data.path` lists (a directory of 2 × 1000
+    /// bytes: 2001 joined bytes need 16.2 KiB at 8.3 bytes a byte, one file 8.1 KiB), not of one of them; a prepared
+    /// dataset is mapped, so it counts nothing.
+    func testTheTextIsSizedByAllItsFiles() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rnntrain-budget-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: false)
+        addTeardownBlock { try? FileManager.default.removeItem(at: directory) }
+        for name in ["a", "b"] { try Data(repeating: 0x61, count: 1000).write(to: directory.appendingPathComponent(name)) }
+        var data = DataConfig()
+        data.path = directory.appendingPathComponent("a").path
+        XCTAssertNoThrow(try MemoryBudget.checkText(config: data, machine: (12 * 1024, 1)))
+        data.path = directory.path
+        assertUserError(try MemoryBudget.checkText(config: data, machine: (12 * 1024, 1)), mentions: [directory.path, "16.2 KiB"])
+        data.path = directory.path + "/*"
+        assertUserError(try MemoryBudget.checkText(config: data, machine: (12 * 1024, 1)), mentions: ["16.2 KiB"])
+        try Data().write(to: directory.appendingPathComponent("train.tokens"))
+        data.path = directory.path
+        XCTAssertNoThrow(try MemoryBudget.checkText(config: data, machine: (12 * 1024, 1)))
     }
 
     /// A Slurm job or a container limits memory through its control group, and a limit anywhere

@@ -1,10 +1,13 @@
-import Collectives
 import Files
 
 /// An error every rank knows about: the ranks agreed that one of them failed, and all stop
 /// with the message of the lowest failing rank. Rank 0 prints it; every rank exits with 2.
 public struct AgreedError: Error, CustomStringConvertible {
     public let description: String
+
+    public init(description: String) {
+        self.description = description
+    }
 }
 
 /// Runs `body` on every rank (a collective call: all ranks must make it). When it throws on
