@@ -57,6 +57,21 @@ public final class MappedTokens: TokenStream, @unchecked Sendable {
         tokens = mapping + TokenFileHeader.size
     }
 
+    /// Drops this process's mapping of the pages that held tokens `range` (MADV_DONTNEED): they
+    /// stay in the page cache, shared, but leave this process's resident set, which otherwise
+    /// grows by the large folios the kernel maps around every read (38 MB of a 100 MB corpus in
+    /// 20 steps of 32 streams) until the whole corpus counts in every rank's RSS. The next read
+    /// of a page is a minor fault from the page cache.
+    private static let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+
+    private func release(_ range: Range<Int>) {
+        let page = Self.pageSize
+        let start = (TokenFileHeader.size + range.lowerBound * header.width) / page * page
+        let end = min(length, (TokenFileHeader.size + range.upperBound * header.width + page - 1) / page * page)
+        guard end > start else { return }
+        madvise(UnsafeMutableRawPointer(mutating: mapping) + start, end - start, MADV_DONTNEED)
+    }
+
     deinit {
         rk_mapped_unregister(mapping)
         munmap(UnsafeMutableRawPointer(mutating: mapping), length)
@@ -91,6 +106,7 @@ public final class MappedTokens: TokenStream, @unchecked Sendable {
                 maximum = max(maximum, id)
             }
         }
+        release(first..<(first + n))
         let limit = UInt32(header.vocabularySize)
         guard maximum >= limit else { return }
         let bad = (0..<n).first { UInt32(bitPattern: destination[$0]) >= limit }!
