@@ -12,11 +12,11 @@ public enum ModelFile {
     public static let name = "model.safetensors"
 
     public static func encode(model: Model<Float>, vocabulary: Vocabulary) -> [UInt8] {
-        let tensors = model.layout.tensors.map { t in
-            SafeTensors.Tensor.float32(name: t.name, shape: t.shape,
-                                       values: UnsafeBufferPointer(start: model.parameters.base + t.offset, count: t.count))
+        let views = model.layout.tensors.map { t in
+            SafeTensors.Float32View(name: t.name, shape: t.shape,
+                                    values: UnsafeBufferPointer(start: model.parameters.base + t.offset, count: t.count))
         }
-        return SafeTensors.encode(tensors, metadata: metadata(config: model.config, vocabulary: vocabulary))
+        return SafeTensors.encode(float32: views, metadata: metadata(config: model.config, vocabulary: vocabulary))
     }
 
     /// The model config and the vocabulary are written as JSONEncoder wrote them into the files

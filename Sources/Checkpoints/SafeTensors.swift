@@ -59,6 +59,52 @@ public enum SafeTensors {
     /// The file's bytes; the header JSON is padded with spaces to a multiple of 8 bytes, as the
     /// reference implementation does, so the data starts 8-byte aligned.
     public static func encode(_ tensors: [Tensor], metadata: [String: String]) -> [UInt8] {
+        encode(tensors.map { t in
+            Entry(name: t.name, dtype: t.dtype, shape: t.shape, byteCount: t.bytes.count) { destination in
+                t.bytes.withUnsafeBytes { destination.copyMemory(from: $0) }
+            }
+        }, metadata: metadata)
+    }
+
+    /// F32 values still in the caller's memory, valid for the call.
+    public struct Float32View {
+        public let name: String
+        public let shape: [Int]
+        public let values: UnsafeBufferPointer<Float>
+
+        public init(name: String, shape: [Int], values: UnsafeBufferPointer<Float>) {
+            precondition(shape.allSatisfy { $0 >= 0 } && shape.reduce(1, *) == values.count,
+                         "tensor \(name): \(values.count) values do not fit shape \(shape)")
+            self.name = name
+            self.shape = shape
+            self.values = values
+        }
+    }
+
+    /// The same bytes as `encode` of `Tensor.float32` copies, with each value copied once, into
+    /// the file: a checkpoint of a large model then needs no second copy of its weights and moments.
+    public static func encode(float32 views: [Float32View], metadata: [String: String]) -> [UInt8] {
+        encode(views.map { v in
+            Entry(name: v.name, dtype: .f32, shape: v.shape, byteCount: v.values.count * 4) { destination in
+                #if _endian(little)
+                destination.copyMemory(from: UnsafeRawBufferPointer(v.values))
+                #else
+                for (i, value) in v.values.enumerated() { destination.storeBytes(of: value.bitPattern.littleEndian, toByteOffset: 4 * i, as: UInt32.self) }
+                #endif
+            }
+        }, metadata: metadata)
+    }
+
+    /// A tensor to write: its header fields and how to copy its data into the file.
+    private struct Entry {
+        let name: String
+        let dtype: DType
+        let shape: [Int]
+        let byteCount: Int
+        let copy: (UnsafeMutableRawBufferPointer) -> Void
+    }
+
+    private static func encode(_ tensors: [Entry], metadata: [String: String]) -> [UInt8] {
         let sorted = tensors.sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
         for i in sorted.indices {
             precondition(sorted[i].name != "__metadata__", "a tensor cannot be named __metadata__")
@@ -71,7 +117,7 @@ public enum SafeTensors {
         }
         var offset = 0
         for tensor in sorted {
-            let end = offset + tensor.bytes.count
+            let end = offset + tensor.byteCount
             entries.append((tensor.name, .object([("dtype", .string(tensor.dtype.rawValue)),
                                                   ("shape", .array(tensor.shape.map(JSON.number))),
                                                   ("data_offsets", .array([.number(offset), .number(end)]))])))
@@ -80,12 +126,18 @@ public enum SafeTensors {
         var headerBytes = Array(JSON.object(entries).text().utf8)
         while headerBytes.count % 8 != 0 { headerBytes.append(UInt8(ascii: " ")) }
 
-        var out = [UInt8]()
-        out.reserveCapacity(8 + headerBytes.count + offset)
-        withUnsafeBytes(of: UInt64(headerBytes.count).littleEndian) { out.append(contentsOf: $0) }
-        out.append(contentsOf: headerBytes)
-        for tensor in sorted { out.append(contentsOf: tensor.bytes) }
-        return out
+        let total = 8 + headerBytes.count + offset
+        return [UInt8](unsafeUninitializedCapacity: total) { out, initialized in
+            let raw = UnsafeMutableRawBufferPointer(out)
+            raw.storeBytes(of: UInt64(headerBytes.count).littleEndian, as: UInt64.self)
+            headerBytes.withUnsafeBytes { (raw.baseAddress! + 8).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            var at = 8 + headerBytes.count
+            for tensor in sorted {
+                tensor.copy(UnsafeMutableRawBufferPointer(rebasing: raw[at..<(at + tensor.byteCount)]))
+                at += tensor.byteCount
+            }
+            initialized = total
+        }
     }
 
     /// Parses and checks everything (see `decodeWithMetadata`).

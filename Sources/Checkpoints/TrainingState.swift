@@ -34,14 +34,21 @@ public struct TrainingState: Equatable {
     public init() {}
 
     public func encode() -> [UInt8] {
-        var tensors: [SafeTensors.Tensor] = []
-        func add(_ name: String, _ values: [Float], _ shape: [Int]) {
-            guard !values.isEmpty else { return }
-            values.withUnsafeBufferPointer { tensors.append(.float32(name: name, shape: shape, values: $0)) }
+        first.withUnsafeBufferPointer { first in
+            second.withUnsafeBufferPointer { second in
+                states.withUnsafeBufferPointer { states in
+                    let views = [SafeTensors.Float32View(name: "optimizer.first", shape: [first.count], values: first),
+                                 SafeTensors.Float32View(name: "optimizer.second", shape: [second.count], values: second),
+                                 SafeTensors.Float32View(name: "states", shape: [states.count / max(1, stateWidth), stateWidth],
+                                                         values: states)]
+                    return SafeTensors.encode(float32: views.filter { !$0.values.isEmpty }, metadata: metadata)
+                }
+            }
         }
-        add("optimizer.first", first, [first.count])
-        add("optimizer.second", second, [second.count])
-        add("states", states, [states.count / max(1, stateWidth), stateWidth])
+    }
+
+    /// The counters and records of `__metadata__`.
+    private var metadata: [String: String] {
         var metadata = ["format": "rnntrain-state", "step": String(step), "optimizer_updates": String(optimizerUpdates),
                         "skipped_steps": String(skippedSteps), "tokens": String(tokens), "elapsed_s": String(elapsed)]
         metadata["data_digest"] = dataDigest
@@ -53,7 +60,7 @@ public struct TrainingState: Equatable {
             metadata["best_step"] = String(best.step)
             metadata["validations_since_best"] = String(validationsSinceBest)
         }
-        return SafeTensors.encode(tensors, metadata: metadata)
+        return metadata
     }
 
     /// Largest counter accepted: 2^53, beyond any real run, exact as a Double, and far enough from

@@ -15,6 +15,23 @@ final class SafeTensorsTests: XCTestCase {
         values.withUnsafeBufferPointer { SafeTensors.Tensor.float32(name: name, shape: shape, values: $0) }
     }
 
+    /// Views of F32 values in place give the file that copies of them give, byte for byte, and
+    /// the reader gives the values back.
+    func testFloat32ViewsEncodeAsCopiedTensors() throws {
+        let a: [Float] = [1, -2, 3.5, 0, .greatestFiniteMagnitude, -.leastNonzeroMagnitude], b: [Float] = [42], c: [Float] = []
+        let copied = SafeTensors.encode([f32("z.a", [2, 3], a), f32("b", [], b), f32("c", [0, 3], c)], metadata: ["k": "v"])
+        let viewed = a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                c.withUnsafeBufferPointer { c in
+                    SafeTensors.encode(float32: [.init(name: "z.a", shape: [2, 3], values: a), .init(name: "b", shape: [], values: b),
+                                                 .init(name: "c", shape: [0, 3], values: c)], metadata: ["k": "v"])
+                }
+            }
+        }
+        XCTAssertEqual(viewed, copied)
+        XCTAssertEqual(try SafeTensors.decode(viewed, source: "x")["z.a"]?.floats(), a)
+    }
+
     /// Several dtypes and shapes, including a 0-element tensor and a scalar.
     private func sampleTensors() -> [SafeTensors.Tensor] {
         [
