@@ -80,12 +80,18 @@ final class SumsInFlight {
     }
 
     /// Waits for every sum, `also` (started after backward) included, calling `landed` with
-    /// the range of each sum that lands on this rank as it completes, in the order started.
+    /// the range of each sum that lands on this rank as soon as it completes. Every poll tests
+    /// every sum: Open MPI advances a non-blocking collective only when it is tested.
     func wait(also: Reduction? = nil, landed: (Range<Int>) -> Void) throws {
-        for (sum, lands) in pending {
-            try comm.wait([sum])
-            if let lands { landed(lands) }
+        try withoutActuallyEscaping(landed) { landed in
+            let watched = pending.map { sum, lands in
+                Reduction {
+                    guard try sum.test() else { return false }
+                    if let lands { landed(lands) }
+                    return true
+                }
+            }
+            try comm.wait(watched + (also.map { [$0] } ?? []))
         }
-        if let also { try comm.wait([also]) }
     }
 }
