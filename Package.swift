@@ -24,7 +24,7 @@ let package = Package(
         .target(name: "Kernels", dependencies: ["CBLAS", "CKernels", "CDNNL"]),
         .target(name: "Models", dependencies: ["Kernels", "CKernels"]),
         .target(name: "Collectives", dependencies: ["Files"]),
-        .target(name: "MPICollectives", dependencies: ["Collectives", "CMPI", "Files"]),
+        .target(name: "MPICollectives", dependencies: ["Collectives", "CMPI", "Files", "Kernels"]),
         .target(name: "Files"),
         .target(name: "NGram", dependencies: ["Files"]),
         // TensorBoard event files: TFRecord framing (CRC-32C by hand) around Event protocol

@@ -2,6 +2,7 @@
    (target attribute and cpuid, never -march=native); the scalar path is Intel's definition of
    vcvtneps2bf16 (convert_fp32_to_bfloat16 in the SDM), so both give the same bits. */
 #include "bf16.h"
+#include <math.h>
 #include <string.h>
 
 #if defined(__x86_64__)
@@ -66,5 +67,27 @@ void rk_bf16_widen_rows(long rows, long cols, const uint16_t *src, long lds, flo
             uint32_t u = (uint32_t)s[j] << 16;
             memcpy(d + j, &u, 4);
         }
+    }
+}
+
+void rk_bf16_feedback(long n, float *g, float *residual, uint16_t *wire) {
+    for (long i = 0; i < n; i++) {
+        float r = g[i] + residual[i];
+        uint16_t b = round_one(r);
+        uint32_t u = (uint32_t)b << 16;
+        float w;
+        memcpy(&w, &u, 4);
+        residual[i] = isfinite(r) ? r - w : 0;
+        if (wire) wire[i] = b; else g[i] = w;
+    }
+}
+
+void rk_bf16_sum_into(long n, const uint16_t *in, uint16_t *inout) {
+    for (long i = 0; i < n; i++) {
+        uint32_t a = (uint32_t)in[i] << 16, b = (uint32_t)inout[i] << 16;
+        float x, y;
+        memcpy(&x, &a, 4);
+        memcpy(&y, &b, 4);
+        inout[i] = round_one(x + y);
     }
 }

@@ -22,9 +22,17 @@ RK_CLONES void rk_fixed_to_float_f32(long count, const int64_t *acc, float *x, d
     for (long i = 0; i < count; i++) x[i] = (float)((double)acc[i] * inverse);
 }
 
-/* Each update rule is one body with `apply` a constant: 1 writes the update, 0 only counts the
-   values it would write that are not finite. Both wrappers inline the same expressions, so the
-   count predicts the written values exactly, and a step can be refused before anything changes. */
+/* Each update rule is one body with `apply` a constant: 1 writes the update and counts the
+   values it wrote outside the box (|weight| or |first moment| > RK_BOX, second moment > RK_BOX²,
+   or not finite), 0 writes nothing and counts the values it would write that are not finite.
+   Both wrappers inline the same expressions, so the count predicts the written values exactly,
+   and a step can be refused before anything changes. Inside the box, and with the bounds on the
+   step's gradient and settings that Optimizer.updateIsFinite checks, no result can overflow, so
+   the trainer can skip the counting pass. */
+#define RK_BOX 0x1p40f
+#define RK_BOX2 0x1p80f
+#define RK_OUT(x) (!(fabsf(x) <= RK_BOX))
+#define RK_OUT2(x) (!((x) <= RK_BOX2))
 static inline long sgd(long n, float *p, float *g, float *m, float gs, float lr, float wd, float mu, int nesterov,
                        int first, int apply) {
     long bad = 0;
@@ -32,7 +40,7 @@ static inline long sgd(long n, float *p, float *g, float *m, float gs, float lr,
         RK_INDEPENDENT
         for (long i = 0; i < n; i++) {
             float q = p[i] - lr * (gs * g[i] + wd * p[i]);
-            if (apply) { p[i] = q; g[i] = 0; } else bad += !isfinite(q);
+            if (apply) { p[i] = q; g[i] = 0; bad += RK_OUT(q); } else bad += !isfinite(q);
         }
         return bad;
     }
@@ -41,7 +49,7 @@ static inline long sgd(long n, float *p, float *g, float *m, float gs, float lr,
         float d = gs * g[i] + wd * p[i];
         float v = first ? d : mu * m[i] + d;
         float q = p[i] - lr * (nesterov ? d + mu * v : v);
-        if (apply) { m[i] = v; p[i] = q; g[i] = 0; } else bad += !isfinite(q) + !isfinite(v);
+        if (apply) { m[i] = v; p[i] = q; g[i] = 0; bad += RK_OUT(q) + RK_OUT(v); } else bad += !isfinite(q) + !isfinite(v);
     }
     return bad;
 }
@@ -57,7 +65,8 @@ static inline long adam(long n, float *p, float *g, float *m, float *v, float gs
         float mi = b1 * m[i] + (1 - b1) * d;
         float vi = b2 * v[i] + (1 - b2) * d * d;
         q = q - step * mi / (sqrtf(vi) / rootc2 + eps);
-        if (apply) { m[i] = mi; v[i] = vi; p[i] = q; g[i] = 0; } else bad += !isfinite(q) + !isfinite(mi) + !isfinite(vi);
+        if (apply) { m[i] = mi; v[i] = vi; p[i] = q; g[i] = 0; bad += RK_OUT(q) + RK_OUT(mi) + RK_OUT2(vi); }
+        else bad += !isfinite(q) + !isfinite(mi) + !isfinite(vi);
     }
     return bad;
 }
@@ -70,14 +79,14 @@ static inline long rmsprop(long n, float *p, float *g, float *v, float gs, float
         float d = gs * g[i] + wd * p[i];
         float vi = a * v[i] + (1 - a) * d * d;
         float q = p[i] - lr * d / (sqrtf(vi) + eps);
-        if (apply) { v[i] = vi; p[i] = q; g[i] = 0; } else bad += !isfinite(q) + !isfinite(vi);
+        if (apply) { v[i] = vi; p[i] = q; g[i] = 0; bad += RK_OUT(q) + RK_OUT2(vi); } else bad += !isfinite(q) + !isfinite(vi);
     }
     return bad;
 }
 
-RK_CLONES void rk_sgd_f32(long n, float *p, float *g, float *m, float gs, float lr, float wd, float mu, int nesterov,
+RK_CLONES long rk_sgd_f32(long n, float *p, float *g, float *m, float gs, float lr, float wd, float mu, int nesterov,
                           int first) {
-    sgd(n, p, g, m, gs, lr, wd, mu, nesterov, first, 1);
+    return sgd(n, p, g, m, gs, lr, wd, mu, nesterov, first, 1);
 }
 
 RK_CLONES long rk_sgd_f32_nonfinite(long n, float *p, float *g, float *m, float gs, float lr, float wd, float mu,
@@ -85,9 +94,9 @@ RK_CLONES long rk_sgd_f32_nonfinite(long n, float *p, float *g, float *m, float 
     return sgd(n, p, g, m, gs, lr, wd, mu, nesterov, first, 0);
 }
 
-RK_CLONES void rk_adam_f32(long n, float *p, float *g, float *m, float *v, float gs, float lr, float wd, int decoupled,
+RK_CLONES long rk_adam_f32(long n, float *p, float *g, float *m, float *v, float gs, float lr, float wd, int decoupled,
                            float b1, float b2, float eps, float step, float rootc2) {
-    adam(n, p, g, m, v, gs, lr, wd, decoupled, b1, b2, eps, step, rootc2, 1);
+    return adam(n, p, g, m, v, gs, lr, wd, decoupled, b1, b2, eps, step, rootc2, 1);
 }
 
 RK_CLONES long rk_adam_f32_nonfinite(long n, float *p, float *g, float *m, float *v, float gs, float lr, float wd,
@@ -95,8 +104,8 @@ RK_CLONES long rk_adam_f32_nonfinite(long n, float *p, float *g, float *m, float
     return adam(n, p, g, m, v, gs, lr, wd, decoupled, b1, b2, eps, step, rootc2, 0);
 }
 
-RK_CLONES void rk_rmsprop_f32(long n, float *p, float *g, float *v, float gs, float lr, float wd, float a, float eps) {
-    rmsprop(n, p, g, v, gs, lr, wd, a, eps, 1);
+RK_CLONES long rk_rmsprop_f32(long n, float *p, float *g, float *v, float gs, float lr, float wd, float a, float eps) {
+    return rmsprop(n, p, g, v, gs, lr, wd, a, eps, 1);
 }
 
 RK_CLONES long rk_rmsprop_f32_nonfinite(long n, float *p, float *g, float *v, float gs, float lr, float wd, float a,

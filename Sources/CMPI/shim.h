@@ -7,6 +7,7 @@ static inline MPI_Datatype cmpi_float(void) { return MPI_FLOAT; }
 static inline MPI_Datatype cmpi_double(void) { return MPI_DOUBLE; }
 static inline MPI_Datatype cmpi_int64(void) { return MPI_INT64_T; }
 static inline MPI_Datatype cmpi_byte(void) { return MPI_BYTE; }
+static inline MPI_Datatype cmpi_uint16(void) { return MPI_UINT16_T; }
 static inline MPI_Op cmpi_sum(void) { return MPI_SUM; }
 static inline void *cmpi_in_place(void) { return MPI_IN_PLACE; }
 static inline MPI_Request cmpi_request_null(void) { return MPI_REQUEST_NULL; }

@@ -65,6 +65,10 @@ public struct Checkpoint {
             where !values.isEmpty && values.count != model.layout.count {
             throw UserError("\(stateSource): \(label) has \(values.count) values, the model has \(model.layout.count) parameters")
         }
+        if !state.residuals.isEmpty, state.residuals.count != state.residualUnits * model.layout.count {
+            throw UserError("\(stateSource): reduce.residual has rows of \(state.residuals.count / max(1, state.residualUnits)) values, "
+                            + "the model has \(model.layout.count) parameters")
+        }
         if !state.states.isEmpty {
             let width = model.stateLayout.width, streams = config.train.globalBatch
             guard state.stateWidth == width, state.states.count == streams * width else {

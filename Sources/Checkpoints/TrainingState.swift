@@ -4,11 +4,14 @@ import Kernels
 
 /// `state.safetensors`: what a resume needs beyond the weights. Tensors `optimizer.first` and
 /// `optimizer.second` (the moments, when the optimizer has them) and `states` [B × state width]
-/// (the carried hidden state of every stream in global order, stream mode only); counters in
+/// (the carried hidden state of every stream in global order, stream mode only), `reduce.residual`
+/// [units × parameters] (the bf16 wire's error feedback: one row per rank in rank order, or in
+/// deterministic mode per group in global order; absent on the fp32 wire); counters in
 /// `__metadata__`, with `data_digest`, the digest of the corpus trained on (absent in checkpoints
 /// written before it existed), and `kernels_openblas` and `kernels_bf16`, the library kernels that
 /// computed it (absent before they were recorded: unknown). Nothing in it depends on the world
-/// size that wrote it.
+/// size that wrote it, except the residual rows of a bf16 wire outside deterministic mode, one per rank
+/// (a resume at another world size sums them into one, `Trainer.restore`).
 public struct TrainingState: Equatable {
     public static let name = "state.safetensors"
 
@@ -21,6 +24,9 @@ public struct TrainingState: Equatable {
     public var second: [Float] = []
     public var states: [Float] = []
     public var stateWidth = 0
+    /// The bf16 wire's residuals, `residualUnits` rows of one value per parameter.
+    public var residuals: [Float] = []
+    public var residualUnits = 0
     /// Hex digest of the training corpus's tokens; nil for a checkpoint older than the field.
     public var dataDigest: String?
     /// The kernels that computed this state; nil for a checkpoint older than the field (unknown).
@@ -37,11 +43,16 @@ public struct TrainingState: Equatable {
         first.withUnsafeBufferPointer { first in
             second.withUnsafeBufferPointer { second in
                 states.withUnsafeBufferPointer { states in
-                    let views = [SafeTensors.Float32View(name: "optimizer.first", shape: [first.count], values: first),
-                                 SafeTensors.Float32View(name: "optimizer.second", shape: [second.count], values: second),
-                                 SafeTensors.Float32View(name: "states", shape: [states.count / max(1, stateWidth), stateWidth],
-                                                         values: states)]
-                    return SafeTensors.encode(float32: views.filter { !$0.values.isEmpty }, metadata: metadata)
+                    residuals.withUnsafeBufferPointer { residuals in
+                        let views = [
+                            SafeTensors.Float32View(name: "optimizer.first", shape: [first.count], values: first),
+                            SafeTensors.Float32View(name: "optimizer.second", shape: [second.count], values: second),
+                            SafeTensors.Float32View(name: "states", shape: [states.count / max(1, stateWidth), stateWidth], values: states),
+                            SafeTensors.Float32View(name: "reduce.residual", shape: [residualUnits, residuals.count / max(1, residualUnits)],
+                                                    values: residuals),
+                        ]
+                        return SafeTensors.encode(float32: views.filter { !$0.values.isEmpty }, metadata: metadata)
+                    }
                 }
             }
         }
@@ -68,7 +79,7 @@ public struct TrainingState: Equatable {
     public static let maximumCounter = 1 << 53
 
     /// The tensors a state file may hold.
-    static let tensorNames: Set<String> = ["optimizer.first", "optimizer.second", "states"]
+    static let tensorNames: Set<String> = ["optimizer.first", "optimizer.second", "states", "reduce.residual"]
 
     /// Reads and checks a state file: counters are decimal integers in [0, 2^53], elapsed_s a finite
     /// number ≥ 0, the moments F32 vectors, the states an F32 matrix, and no other tensor. Whether
@@ -126,6 +137,10 @@ public struct TrainingState: Equatable {
         if let (values, shape) = try floats("states", rank: 2) {
             s.states = values
             s.stateWidth = shape[1]
+        }
+        if let (values, shape) = try floats("reduce.residual", rank: 2) {
+            s.residuals = values
+            s.residualUnits = shape[0]
         }
         return s
     }

@@ -27,6 +27,11 @@ public protocol Communicator: AnyObject {
     /// piece's owner.
     func startReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int) throws -> Reduction
     func startReduceSum(_ buffer: UnsafeMutableBufferPointer<Int64>, root: Int) throws -> Reduction
+    /// The same two sums of bf16 values (bit patterns): each addition is taken in Float and
+    /// rounded back to bf16 (to nearest, ties to even), so every step of the reduction rounds
+    /// once and 2 bytes per value cross the wire (`train.reduce: bf16`).
+    func startAllreduceSumBF16(_ buffer: UnsafeMutableBufferPointer<UInt16>) throws -> Reduction
+    func startReduceSumBF16(_ buffer: UnsafeMutableBufferPointer<UInt16>, root: Int) throws -> Reduction
     /// Advances reductions in flight without blocking (Open MPI moves a non-blocking collective
     /// only inside MPI calls); true when all are complete.
     func test(_ reductions: [Reduction]) throws -> Bool

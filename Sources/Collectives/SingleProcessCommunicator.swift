@@ -17,6 +17,8 @@ public final class SingleProcessCommunicator: Communicator {
     public func startAllreduceSum(_ buffer: UnsafeMutableBufferPointer<Int64>) throws -> Reduction { Reduction() }
     public func startReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int) throws -> Reduction { Reduction() }
     public func startReduceSum(_ buffer: UnsafeMutableBufferPointer<Int64>, root: Int) throws -> Reduction { Reduction() }
+    public func startAllreduceSumBF16(_ buffer: UnsafeMutableBufferPointer<UInt16>) throws -> Reduction { Reduction() }
+    public func startReduceSumBF16(_ buffer: UnsafeMutableBufferPointer<UInt16>, root: Int) throws -> Reduction { Reduction() }
     public func test(_ reductions: [Reduction]) throws -> Bool { true }
     public func wait(_ reductions: [Reduction]) throws {}
     public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws {}

@@ -141,6 +141,8 @@ extension TrainingConfig {
              "deterministic: sequences per fixed-point reduction group (world size must divide B / group)"),
         .bool("train.shard_optimizer", \.train.shardOptimizer,
               "each rank sums, clips and updates 1/W of the parameters and keeps 1/W of the optimizer moments (ZeRO stage 1); in deterministic mode the same bits as without"),
+        .choice("train.reduce", \.train.reduce,
+                "the gradient sum's wire: fp32, or bf16 (2 bytes a value, each addition in fp32 rounded back to bf16, each rank's rounding error fed back into its next gradient; deterministic: each group's, the sum stays 64-bit fixed point)"),
         .int("train.check_every", \.train.checkEvery, "steps between replica hash checks"),
         .int("train.early_stop", \.train.earlyStop, "stop after this many validations in a row without a new lowest validation loss (keeps checkpoints/best); 0 = never"),
         .double("train.step_timeout", \.train.stepTimeout, "seconds without progress before the job aborts"),

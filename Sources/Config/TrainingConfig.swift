@@ -24,6 +24,8 @@ public enum ScheduleKind: String, CaseIterable, Sendable { case constant, step, 
 
 /// What a step with a non-finite gradient norm does: drop the update, or stop the run.
 public enum NonfinitePolicy: String, CaseIterable, Sendable { case skip, abort }
+/// What the gradient sum sends: fp32 values, or bf16 values with error feedback.
+public enum ReduceWire: String, CaseIterable, Sendable { case fp32, bf16 }
 /// What a failed checkpoint write does: stop the job, or say so and train on.
 public enum CheckpointErrorPolicy: String, CaseIterable, Sendable { case stop, `continue` }
 
@@ -61,6 +63,9 @@ public struct TrainConfig: Equatable, Sendable {
     /// ZeRO stage 1: each rank sums, clips and updates only its shard of the parameters and
     /// holds only its shard of the optimizer moments; an allgather brings the weights back.
     public var shardOptimizer = false
+    /// The gradient sum's wire: fp32, or bf16 with each rank's (deterministic: each group's)
+    /// rounding error fed back into its next gradient.
+    public var reduce: ReduceWire = .fp32
     /// Steps between replica hash checks.
     public var checkEvery = 100
     /// > 0: stop once this many validations in a row have not lowered the best validation loss

@@ -41,4 +41,17 @@ public enum BF16 {
         round(rows: 1, cols: 1, &v, lds: 1, into: &r, ldd: 1)
         return widen(r)
     }
+
+    /// Error feedback (the bf16 wire): for each i, r = g[i] + residual[i] is rounded to bf16 as
+    /// `round` rounds; residual[i] ← r − bf16(r), what the rounding dropped (0 where r is not
+    /// finite); the bf16 value goes to wire[i], or with no wire back into g[i] as a Float.
+    public static func feedback(count: Int, _ g: UnsafeMutablePointer<Float>, residual: UnsafeMutablePointer<Float>,
+                                wire: UnsafeMutablePointer<UInt16>?) {
+        rk_bf16_feedback(count, g, residual, wire)
+    }
+
+    /// inout[i] ← bf16(Float(in[i]) + Float(inout[i])): one step of a sum of bf16 values.
+    public static func sum(count: Int, _ x: UnsafePointer<UInt16>, into y: UnsafeMutablePointer<UInt16>) {
+        rk_bf16_sum_into(count, x, y)
+    }
 }

@@ -2,6 +2,7 @@ import CMPI
 import Collectives
 import Files
 import Foundation
+import Kernels
 
 /// The world of an `mpirun` (or `srun`) job, through Open MPI. Errors come back as codes
 /// (MPI_ERRORS_RETURN) and are thrown with MPI's own text.
@@ -26,6 +27,8 @@ public final class MPICommunicator: Communicator {
     /// The step this rank last announced reaching, and the newest step each rank announced.
     var announced = -1
     var arrivals: [Int]
+    /// bf16 + bf16 added in Float and rounded back: the bf16 wire's reduction operator.
+    private var bf16Sum: MPI_Op?
 
     /// MPI_Init; a second MPICommunicator in one process is a programming error.
     public init() throws {
@@ -46,6 +49,12 @@ public final class MPICommunicator: Communicator {
         pongs = UnsafeMutablePointer<Int64>.allocate(capacity: max(1, size))
         ping = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
         arrivals = [Int](repeating: -1, count: size)
+        let created = MPI_Op_create({ input, output, length, _ in
+            guard let input, let output, let length else { return }
+            BF16.sum(count: Int(length.pointee), input.assumingMemoryBound(to: UInt16.self),
+                     into: output.assumingMemoryBound(to: UInt16.self))
+        }, 1, &bf16Sum)
+        guard created == cmpi_success() else { throw CollectiveError("MPI_Op_create failed with code \(created)") }
         watch.rank = rank
         watch.hosts = try Self.exchangeHosts(Self.localHost(), size: size, world: world)
     }
@@ -90,10 +99,15 @@ public final class MPICommunicator: Communicator {
         try startSum(buffer, cmpi_int64(), "MPI_Iallreduce of Int64")
     }
 
-    private func startSum<T>(_ buffer: UnsafeMutableBufferPointer<T>, _ type: MPI_Datatype, _ what: String) throws -> Reduction {
+    public func startAllreduceSumBF16(_ buffer: UnsafeMutableBufferPointer<UInt16>) throws -> Reduction {
+        try startSum(buffer, cmpi_uint16(), "MPI_Iallreduce of bf16", op: bf16Sum)
+    }
+
+    private func startSum<T>(_ buffer: UnsafeMutableBufferPointer<T>, _ type: MPI_Datatype, _ what: String,
+                             op: MPI_Op? = cmpi_sum()) throws -> Reduction {
         guard buffer.count <= Int(Int32.max) else { throw CollectiveError("\(what): \(buffer.count) elements is too many") }
         return try start(what) { [world] in
-            MPI_Iallreduce(cmpi_in_place(), buffer.baseAddress, Int32(buffer.count), type, cmpi_sum(), world, &$0)
+            MPI_Iallreduce(cmpi_in_place(), buffer.baseAddress, Int32(buffer.count), type, op, world, &$0)
         }
     }
 
@@ -108,12 +122,16 @@ public final class MPICommunicator: Communicator {
     /// MPI_Ireduce rather than MPI_Ireduce_scatter: Open MPI's non-blocking reduce-scatter
     /// (libnbc) reduces everything to rank 0 and scatters from there, while a reduce goes
     /// straight to its root.
+    public func startReduceSumBF16(_ buffer: UnsafeMutableBufferPointer<UInt16>, root: Int) throws -> Reduction {
+        try startRootedSum(buffer, root: root, cmpi_uint16(), "MPI_Ireduce of bf16", op: bf16Sum)
+    }
+
     private func startRootedSum<T>(_ buffer: UnsafeMutableBufferPointer<T>, root: Int, _ type: MPI_Datatype,
-                                   _ what: String) throws -> Reduction {
+                                   _ what: String, op: MPI_Op? = cmpi_sum()) throws -> Reduction {
         guard buffer.count <= Int(Int32.max) else { throw CollectiveError("\(what): \(buffer.count) elements is too many") }
         let send = rank == root ? cmpi_in_place() : UnsafeMutableRawPointer(buffer.baseAddress)
         return try start(what) { [world] in
-            MPI_Ireduce(send, buffer.baseAddress, Int32(buffer.count), type, cmpi_sum(), Int32(root), world, &$0)
+            MPI_Ireduce(send, buffer.baseAddress, Int32(buffer.count), type, op, Int32(root), world, &$0)
         }
     }
 

@@ -3,21 +3,23 @@ import Models
 import Kernels
 
 /// Sums the gradient over ranks in Float, in place: micro-batches add into one gradient and
-/// the last one's backward hands it over range by range.
+/// the last one's backward hands it over range by range. On the bf16 wire (`BF16Wire`, one unit:
+/// this rank) each range is rounded with error feedback and its bf16 values are summed instead.
 final class FloatSumReducer: GradientReducer {
-    private let comm: Communicator
     private let gradients: Buffer<Float>
     private let sums: SumsInFlight
+    private let closing: ClosingSum
     /// The floats whose sum lands here: all of them, or this rank's shard.
     private let mine: Range<Int>
-    private let counters = Buffer<Int64>(count: StepCounters.count)
+    let wire: BF16Wire?
     private var local = LossSum()
 
-    init(gradients: Buffer<Float>, comm: Communicator, shards: ParameterShards?) {
-        self.comm = comm
+    init(gradients: Buffer<Float>, comm: Communicator, shards: ParameterShards?, bf16Wire: Bool) {
         self.gradients = gradients
         sums = SumsInFlight(comm: comm, shards: shards)
+        closing = ClosingSum(gradients: gradients, comm: comm, shards: shards)
         mine = shards?.ranges[comm.rank] ?? 0..<gradients.count
+        wire = bf16Wire ? BF16Wire(count: gradients.count, units: 1, sends: true) : nil
     }
 
     func beginStep() {
@@ -25,29 +27,36 @@ final class FloatSumReducer: GradientReducer {
         local = LossSum()
     }
 
-    func beginMicroBatch(last: Bool) -> Model<Float>.BackwardObserver? {
+    func beginMicroBatch(_ m: Int, last: Bool) -> Model<Float>.BackwardObserver? {
         guard last else { return nil }
         let g = gradients.base, sums = sums
+        guard let wire else {
+            return Model.BackwardObserver(ready: { range in sums.start(range, of: g) }, poll: { sums.poll() })
+        }
         return Model.BackwardObserver(
-            ready: { range in sums.start(range, of: g) },
+            ready: { range in
+                wire.send(range, of: g, unit: 0)
+                sums.start(range, ofBF16: wire.wire.base)
+            },
             poll: { sums.poll() })
     }
 
-    func endMicroBatch(_ part: LossSum, last: Bool) throws {
+    func endMicroBatch(_ m: Int, _ part: LossSum, last: Bool) throws {
         try sums.throwFailure()
         local += part
     }
 
-    func finish(requests: SignalRequests) throws -> StepTotals {
-        let c = StepCounters(base: counters.base)
+    func finish(requests: SignalRequests, outOfBox: Int) throws -> StepTotals {
+        let c = closing.counters
         let loss = FixedPoint.encode(local.loss)
         c.loss = loss == Int64.max ? 0 : loss
-        c.store(local, unencodable: loss == Int64.max ? 1 : 0, requests: requests)
-        try sums.wait(with: try comm.startAllreduceSum(c.buffer))
+        c.store(local, unencodable: loss == Int64.max ? 1 : 0, requests: requests, outOfBox: outOfBox)
+        let g = gradients.base, wire = wire
+        let totals = try closing.finish(sums) { range in wire?.receive(range, into: g) }
         // Outside the shard is this rank's own gradient, unsummed: the update clears only what
         // it reads, and the next step adds into a zero gradient.
-        gradients.base.update(repeating: 0, count: mine.lowerBound)
-        (gradients.base + mine.upperBound).update(repeating: 0, count: gradients.count - mine.upperBound)
-        return c.totals()
+        g.update(repeating: 0, count: mine.lowerBound)
+        (g + mine.upperBound).update(repeating: 0, count: gradients.count - mine.upperBound)
+        return totals
     }
 }

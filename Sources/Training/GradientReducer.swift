@@ -9,15 +9,19 @@ import Models
 /// memory and TCP). The step then waits only
 /// for what backward could not hide.
 protocol GradientReducer: AnyObject {
+    /// The bf16 wire's error feedback (`train.reduce: bf16`); nil on the fp32 wire.
+    var wire: BF16Wire? { get }
     /// Before the step's first micro-batch.
     func beginStep()
-    /// Before a micro-batch's forward pass; what is to watch its backward (the last one's only).
-    func beginMicroBatch(last: Bool) -> Model<Float>.BackwardObserver?
-    /// After a micro-batch's backward, with its loss. Throws the first error of a sum started
+    /// Before micro-batch `m`'s forward pass; what is to watch its backward (the last one's only).
+    func beginMicroBatch(_ m: Int, last: Bool) -> Model<Float>.BackwardObserver?
+    /// After micro-batch `m`'s backward, with its loss. Throws the first error of a sum started
     /// during that backward, which the observer could not throw.
-    func endMicroBatch(_ part: LossSum, last: Bool) throws
-    /// After the last micro-batch: sums this rank's totals and signal requests with the
-    /// gradient, waits for every sum, and leaves the summed gradient in the model's buffer (its
-    /// shard only, when the update is sharded: the rest of the buffer is not the sum).
-    func finish(requests: SignalRequests) throws -> StepTotals
+    func endMicroBatch(_ m: Int, _ part: LossSum, last: Bool) throws
+    /// After the last micro-batch: sums this rank's totals, signal requests and count of values
+    /// its last update left outside the box (`Optimizer.updateIsFinite`) with the gradient,
+    /// waits for every sum, and leaves the summed gradient in the model's buffer (its shard only,
+    /// when the update is sharded: the rest of the buffer is not the sum). The totals carry the
+    /// summed gradient's Σ g².
+    func finish(requests: SignalRequests, outOfBox: Int) throws -> StepTotals
 }

@@ -38,10 +38,42 @@ public struct Optimizer {
     static func usesSecond(_ config: OptimizerConfig) -> Bool { config.type != .sgd }
 
     /// p ← update(p, gradientScale · g) over `range` at learning rate lr, reading the gradient
-    /// once and leaving it zero there.
-    public mutating func updateAndClearGradient(parameters: Buffer<Float>, gradients: Buffer<Float>, gradientScale: Float, lr: Double) {
+    /// once and leaving it zero there. Returns how many written weights and moments are outside
+    /// the box of `updateIsFinite` (zero lets the next step skip `nonfiniteResults`).
+    @discardableResult
+    public mutating func updateAndClearGradient(parameters: Buffer<Float>, gradients: Buffer<Float>, gradientScale: Float,
+                                                lr: Double) -> Int {
         updates += 1
-        _ = rule(parameters: parameters, gradients: gradients, gradientScale: gradientScale, lr: lr, update: updates, apply: true)
+        return rule(parameters: parameters, gradients: gradients, gradientScale: gradientScale, lr: lr, update: updates,
+                    apply: true)
+    }
+
+    /// True when the next update certainly writes only finite values, so `nonfiniteResults`
+    /// need not be asked: every weight and first moment is within ±B and every second moment
+    /// within B² (B = `UpdateRules.box`, 2^40, as the last update found them), every scaled
+    /// gradient value within B (`gradientBound` bounds |gradientScale · g|, e.g. the clipped
+    /// norm of the mean gradient, which bounds each of its entries), and the settings within
+    /// bounds under which the rule's largest intermediate stays below 2^123 (derived in
+    /// README's "The exposed tail"): lr ≤ 2^40, weight decay ≤ 2^20, lr · weight decay ≤ 2^40,
+    /// momentum ≤ 2^20, betas and alpha in [0, 1], Adam's lr/(1 − β1^t) ≤ 2^40 and its ratio to
+    /// eps ≤ 2^60, RMSprop's lr/eps ≤ 2^60. False says nothing: then ask.
+    public func updateIsFinite(gradientBound: Double, lr: Double) -> Bool {
+        let b = UpdateRules.box, lr = Double(Float(lr)).magnitude, wd = Double(Float(config.weightDecay)).magnitude
+        guard gradientBound <= b, lr <= b, wd <= 0x1p20, lr * wd <= b else { return false }
+        let eps = Double(Float(config.eps))
+        switch config.type {
+        case .sgd:
+            return Double(Float(config.momentum)).magnitude <= 0x1p20
+        case .adam, .adamw:
+            let t = Double(updates + 1)
+            let b1 = Double(Float(config.beta1)), b2 = Double(Float(config.beta2))
+            guard (0...1).contains(b1), (0..<1).contains(b2) else { return false }
+            let step = Double(Float(lr / (1 - pow(config.beta1, t))))
+            return step <= b && eps > 0 && step / eps <= 0x1p60 && Float((1 - pow(config.beta2, t)).squareRoot()) > 0
+        case .rmsprop:
+            let a = Double(Float(config.alpha))
+            return (0...1).contains(a) && eps > 0 && lr / eps <= 0x1p60
+        }
     }
 
     /// How many parameters and moments `updateAndClearGradient` with these arguments would make

@@ -7,11 +7,20 @@ import Collectives
 /// is summed onto the rank that owns the piece (`ParameterShards`): the ranges arrive in the
 /// order backward finishes them, whatever the shards, so the overlap with backward is the same,
 /// and a sum of integers (deterministic mode) is the same whichever rank takes it.
+///
+/// A range is summed in parts of at most `largestSum` values, so the last range backward hands
+/// over (the embedding, often the largest) lands part by part and the work on a landed part
+/// (decoding, the norm's block sums) overlaps the parts still on the wire.
 final class SumsInFlight {
+    /// Values per sum: 2^18 (1 MB of Float) or fewer.
+    static let largestSum = 1 << 18
+
     private let comm: Communicator
     /// nil: every rank gets every sum.
     private let shards: ParameterShards?
-    private var pending: [Reduction] = []
+    /// Each sum in flight, with the range of values it leaves summed on this rank (nil when
+    /// it lands on another rank).
+    private var pending: [(sum: Reduction, lands: Range<Int>?)] = []
     private var failure: Error?
 
     init(comm: Communicator, shards: ParameterShards?) {
@@ -26,39 +35,65 @@ final class SumsInFlight {
 
     /// Starts the sum over ranks of `range` of the buffer at `base`, in place.
     func start(_ range: Range<Int>, of base: UnsafeMutablePointer<Float>) {
-        guard let shards else {
-            return start { try comm.startAllreduceSum(UnsafeMutableBufferPointer(start: base + range.lowerBound, count: range.count)) }
-        }
-        for (owner, piece) in shards.pieces(of: range) {
-            start { try comm.startReduceSum(UnsafeMutableBufferPointer(start: base + piece.lowerBound, count: piece.count), root: owner) }
-        }
+        start(range, all: { try self.comm.startAllreduceSum($0) }, rooted: { try self.comm.startReduceSum($0, root: $1) },
+              base: base)
     }
 
     func start(_ range: Range<Int>, of base: UnsafeMutablePointer<Int64>) {
-        guard let shards else {
-            return start { try comm.startAllreduceSum(UnsafeMutableBufferPointer(start: base + range.lowerBound, count: range.count)) }
-        }
-        for (owner, piece) in shards.pieces(of: range) {
-            start { try comm.startReduceSum(UnsafeMutableBufferPointer(start: base + piece.lowerBound, count: piece.count), root: owner) }
-        }
+        start(range, all: { try self.comm.startAllreduceSum($0) }, rooted: { try self.comm.startReduceSum($0, root: $1) },
+              base: base)
     }
 
-    private func start(_ sum: () throws -> Reduction) {
-        do { pending.append(try sum()) } catch { failure = failure ?? error }
+    /// bf16 values (`Communicator.startAllreduceSumBF16`).
+    func start(_ range: Range<Int>, ofBF16 base: UnsafeMutablePointer<UInt16>) {
+        start(range, all: { try self.comm.startAllreduceSumBF16($0) },
+              rooted: { try self.comm.startReduceSumBF16($0, root: $1) }, base: base)
+    }
+
+    private func start<T>(_ range: Range<Int>, all: (UnsafeMutableBufferPointer<T>) throws -> Reduction,
+                          rooted: (UnsafeMutableBufferPointer<T>, Int) throws -> Reduction, base: UnsafeMutablePointer<T>) {
+        let owned: [(rank: Int?, range: Range<Int>)] = shards.map { $0.pieces(of: range).map { ($0.rank, $0.range) } } ?? [(nil, range)]
+        for (owner, piece) in owned {
+            for lo in stride(from: piece.lowerBound, to: piece.upperBound, by: Self.largestSum) {
+                let part = lo..<min(lo + Self.largestSum, piece.upperBound)
+                let buffer = UnsafeMutableBufferPointer(start: base + part.lowerBound, count: part.count)
+                do {
+                    if let owner {
+                        pending.append((try rooted(buffer, owner), owner == comm.rank ? part : nil))
+                    } else {
+                        pending.append((try all(buffer), part))
+                    }
+                } catch {
+                    failure = failure ?? error
+                }
+            }
+        }
     }
 
     /// Lets the sums in flight advance.
     func poll() {
-        do { _ = try comm.test(pending) } catch { failure = failure ?? error }
+        do { _ = try comm.test(pending.map(\.sum)) } catch { failure = failure ?? error }
     }
 
     func throwFailure() throws {
         if let failure { throw failure }
     }
 
-    /// Waits for every sum, `last` (started after backward) included.
-    func wait(with last: Reduction) throws {
-        pending.append(last)
-        try comm.wait(pending)
+    /// Waits for every sum, `also` (started after backward) included, calling `landed` with
+    /// the range of each sum that lands on this rank as soon as it completes. Every poll tests
+    /// every sum: Open MPI advances a non-blocking collective only when it is tested.
+    func wait(also: Reduction? = nil, landed: (Range<Int>) -> Void) throws {
+        try withoutActuallyEscaping(landed) { landed in
+            let watched = pending.map { sum, lands in
+                Reduction {
+                    guard try sum.test() else { return false }
+                    if let lands { landed(lands) }
+                    return true
+                }
+            }
+            try comm.wait(watched + (also.map { [$0] } ?? []))
+            // A backend whose sums are complete when they start waits without testing them.
+            for sum in watched { _ = try sum.test() }
+        }
     }
 }

@@ -37,8 +37,11 @@ public final class Trainer {
     let shards: ParameterShards
     /// This rank's shard of `shards`.
     let shard: Int
-    /// Σ x² of each norm block of the gradient (`BlockNorm`).
-    private let blockSums: Buffer<Double>
+    /// Weights and moments this rank's last update left outside the box of
+    /// `Optimizer.updateIsFinite`; 1 (unknown) until the trainer's first update and after a
+    /// restore. Summed over ranks with the next step's gradient: zero lets every rank skip the
+    /// pass that counts non-finite results.
+    private var outOfBox = 1
 
     public init(config: TrainingConfig, corpus: Corpus, comm: Communicator) throws {
         let (n, count) = try Trainer.microBatches(config: config, worldSize: comm.size)
@@ -64,7 +67,6 @@ public final class Trainer {
         let sharded = config.train.shardOptimizer && comm.size > 1
         shards = ParameterShards(count: model.layout.count, parts: sharded ? comm.size : 1)
         shard = sharded ? comm.rank : 0
-        blockSums = Buffer(count: BlockNorm.blockCount(model.layout.count))
         optimizer = Optimizer(config: config.optimizer, range: shards.ranges[shard])
         let source = try BatchSource(config: config, tokens: corpus.train, maskToken: corpus.vocabulary.maskToken,
                                      source: config.data.path)
@@ -77,8 +79,11 @@ public final class Trainer {
         batches = try ranges.map { try source.makeBatch(sequences: $0) }
         let width = source.carriesState ? model.stateLayout.width : 0
         carried = ranges.map { range in Buffer<Float>(count: range.count * width) }
-        reducer = config.train.deterministic ? FixedPointSumReducer(gradients: model.gradients, comm: comm, shards: sharded ? shards : nil)
-            : FloatSumReducer(gradients: model.gradients, comm: comm, shards: sharded ? shards : nil)
+        let bf16Wire = config.train.reduce == .bf16
+        reducer = config.train.deterministic
+            ? FixedPointSumReducer(gradients: model.gradients, comm: comm, shards: sharded ? shards : nil, groups: count,
+                                   bf16Wire: bf16Wire)
+            : FloatSumReducer(gradients: model.gradients, comm: comm, shards: sharded ? shards : nil, bf16Wire: bf16Wire)
     }
 
     /// Sequences per micro-batch and micro-batches per rank: B / (P · accumulate) sequences in
@@ -121,24 +126,29 @@ public final class Trainer {
         for m in microRanges.indices {
             let last = m == microRanges.count - 1
             try source.fill(&batches[m], step: step, sequences: microRanges[m])
-            let part = try forwardBackward(m, dropout: dropout, observer: reducer.beginMicroBatch(last: last))
-            try reducer.endMicroBatch(part, last: last)
+            let part = try forwardBackward(m, dropout: dropout, observer: reducer.beginMicroBatch(m, last: last))
+            try reducer.endMicroBatch(m, part, last: last)
         }
         let computed = DispatchTime.now().uptimeNanoseconds
-        let totals = try reducer.finish(requests: StopSignals.take())
+        let totals = try reducer.finish(requests: StopSignals.take(), outOfBox: outOfBox)
         let reduced = DispatchTime.now().uptimeNanoseconds
         let count = max(1, totals.count)
         let lr = config.schedule.learningRate(base: config.optimizer.lr, step: step, total: totalSteps)
-        var report = StepReport(totals: totals, count: count, gradientNorm: try gradientNorm(dividedBy: count), lr: lr,
+        // ‖g‖ of the mean gradient: the block sums' total does not depend on the world size or
+        // the sharding.
+        var report = StepReport(totals: totals, count: count, gradientNorm: totals.sumOfSquares.squareRoot() / count, lr: lr,
                                 tokens: config.train.globalBatch * config.train.seqLen)
         var gathering: UInt64?
         if report.gradientNorm.isFinite, report.loss.isFinite {
-            let scale = Float(clipFactor(&report) / count)
-            let overflowing = try sumOverShards(optimizer.nonfiniteResults(parameters: model.parameters, gradients: model.gradients,
-                                                                           gradientScale: scale, lr: lr))
+            let factor = clipFactor(&report)
+            let scale = Float(factor / count)
+            // Each |scale · g_i| ≤ scale · ‖g‖ = factor · norm, with room for rounding.
+            let certain = totals.outOfBox == 0 && optimizer.updateIsFinite(gradientBound: report.gradientNorm * factor * 1.001, lr: lr)
+            let overflowing = certain ? 0 : try sumOverShards(optimizer.nonfiniteResults(
+                parameters: model.parameters, gradients: model.gradients, gradientScale: scale, lr: lr))
             if overflowing == 0 {
-                optimizer.updateAndClearGradient(parameters: model.parameters, gradients: model.gradients,
-                                                 gradientScale: scale, lr: lr)
+                outOfBox = optimizer.updateAndClearGradient(parameters: model.parameters, gradients: model.gradients,
+                                                            gradientScale: scale, lr: lr)
                 gathering = DispatchTime.now().uptimeNanoseconds
                 try gatherParameters()
             } else {
@@ -170,19 +180,6 @@ public final class Trainer {
         let part = try model.train(batches[m], initialState: source.carriesState ? carried[m] : nil, dropout: dropout)
         if source.carriesState { carried[m].copy(from: model.finalState) }
         return part
-    }
-
-    /// ‖g‖ of the mean gradient: the summed gradient's norm over the global token count, from
-    /// block sums (`BlockNorm`), so the bits do not depend on the world size or the sharding.
-    /// Sharded, each rank sums its blocks and the others' sums arrive by a sum in which every
-    /// block has one nonzero term, which is exact.
-    private func gradientNorm(dividedBy count: Double) throws -> Double {
-        let mine = shards.blocks[shard]
-        if shards.blocks.count > 1 { blockSums.zero() }
-        BlockNorm.sumBlocks(model.gradients.base, count: model.gradients.count, blocks: mine, into: blockSums.base)
-        let sums = UnsafeMutableBufferPointer(start: blockSums.base, count: blockSums.count)
-        if shards.blocks.count > 1 { try comm.allreduceSum(sums) }
-        return BlockNorm.combine(UnsafeBufferPointer(sums)).squareRoot() / count
     }
 
     /// `count` summed over the ranks when each counted its own shard; as it is when every rank
@@ -293,6 +290,18 @@ public final class Trainer {
             s.states = all
             s.stateWidth = width
         }
+        if let wire = reducer.wire {
+            var mine: [Float] = []
+            for r in wire.residuals { mine += r.array }
+            var all = [Float](repeating: 0, count: comm.isRoot ? mine.count * comm.size : 0)
+            try mine.withUnsafeBytes { send in
+                try all.withUnsafeMutableBytes { receive in
+                    try comm.gather(send, into: comm.isRoot ? receive : nil, root: 0)
+                }
+            }
+            s.residuals = all
+            s.residualUnits = wire.residuals.count * comm.size
+        }
         return s
     }
 
@@ -336,12 +345,43 @@ public final class Trainer {
                 }
             }
         }
+        if let wire = reducer.wire { restoreResiduals(wire, from: restored) }
         optimizer.updates = restored.optimizerUpdates
+        outOfBox = 1
         state = restored
         state.first = []
         state.second = []
         state.states = []
+        state.residuals = []
         try requireFinite(source: name, "it cannot be resumed")
+    }
+
+    /// The bf16 wire's residuals from a checkpoint: this rank's rows when the checkpoint has as
+    /// many units (ranks, or deterministic groups) as this run, else the sum of its rows — the
+    /// gradient rounding held back, which no row may lose — in this run's first unit. None (an fp32
+    /// wire's checkpoint) starts from zero.
+    private func restoreResiduals(_ wire: BF16Wire, from restored: TrainingState) {
+        let units = wire.residuals.count, n = model.parameters.count
+        for r in wire.residuals { r.zero() }
+        guard !restored.residuals.isEmpty else { return }
+        let same = restored.residualUnits == units * comm.size
+        if !same, comm.isRoot {
+            StandardError.line("rnntrain: resume: the checkpoint has bf16-wire residuals of \(restored.residualUnits) "
+                               + "\(config.train.deterministic ? "groups" : "ranks"), this run \(units * comm.size): "
+                               + "their sum goes to the first, so the run goes on, not bit for bit")
+        }
+        restored.residuals.withUnsafeBufferPointer { all in
+            if same {
+                for (u, r) in wire.residuals.enumerated() {
+                    r.base.update(from: all.baseAddress! + (comm.rank * units + u) * n, count: n)
+                }
+            } else if comm.isRoot {
+                let first = wire.residuals[0].base
+                for row in 0..<restored.residualUnits {
+                    for i in 0..<n { first[i] += all[row * n + i] }
+                }
+            }
+        }
     }
 
     /// Throws when a parameter, optimizer moment or carried state is infinite or NaN, on every

@@ -58,6 +58,7 @@ final class ConfigTests: XCTestCase {
       deterministic: true
       deterministic_group: 4
       shard_optimizer: true
+      reduce: bf16
       check_every: 50
       early_stop: 4
       step_timeout: 120.5
@@ -128,6 +129,7 @@ final class ConfigTests: XCTestCase {
         c.train.deterministic = true
         c.train.deterministicGroup = 4
         c.train.shardOptimizer = true
+        c.train.reduce = .bf16
         c.train.checkEvery = 50
         c.train.earlyStop = 4
         c.train.stepTimeout = 120.5
@@ -199,6 +201,7 @@ final class ConfigTests: XCTestCase {
         XCTAssertFalse(c.train.deterministic)
         XCTAssertEqual(c.train.deterministicGroup, 1)
         XCTAssertFalse(c.train.shardOptimizer)
+        XCTAssertEqual(c.train.reduce, .fp32)
         XCTAssertEqual(c.train.checkEvery, 100)
         XCTAssertEqual(c.train.stepTimeout, 600)
         XCTAssertEqual(c.train.precision, .fp32)

@@ -22,6 +22,8 @@ private final class RankZeroOf: Communicator {
     }
     func startReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int) throws -> Reduction { Reduction() }
     func startReduceSum(_ buffer: UnsafeMutableBufferPointer<Int64>, root: Int) throws -> Reduction { Reduction() }
+    func startAllreduceSumBF16(_ buffer: UnsafeMutableBufferPointer<UInt16>) throws -> Reduction { Reduction() }
+    func startReduceSumBF16(_ buffer: UnsafeMutableBufferPointer<UInt16>, root: Int) throws -> Reduction { Reduction() }
     func test(_ reductions: [Reduction]) throws -> Bool { true }
     func wait(_ reductions: [Reduction]) throws {}
     var timeout = Double.infinity

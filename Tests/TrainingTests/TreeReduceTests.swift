@@ -46,6 +46,8 @@ private final class ThreadRank: Communicator {
     func startAllreduceSum(_ buffer: UnsafeMutableBufferPointer<Int64>) throws -> Reduction { fatalError("not point to point") }
     func startReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int) throws -> Reduction { fatalError("not point to point") }
     func startReduceSum(_ buffer: UnsafeMutableBufferPointer<Int64>, root: Int) throws -> Reduction { fatalError("not point to point") }
+    func startAllreduceSumBF16(_ buffer: UnsafeMutableBufferPointer<UInt16>) throws -> Reduction { fatalError("not point to point") }
+    func startReduceSumBF16(_ buffer: UnsafeMutableBufferPointer<UInt16>, root: Int) throws -> Reduction { fatalError("not point to point") }
     func test(_ reductions: [Reduction]) throws -> Bool { fatalError("not point to point") }
     func wait(_ reductions: [Reduction]) throws { fatalError("not point to point") }
     func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws { fatalError("not point to point") }

@@ -14,4 +14,13 @@ void rk_bf16_round_rows(long rows, long cols, const float *src, long lds, uint16
 
 /* dst [rows × cols] = src widened to float (exact). */
 void rk_bf16_widen_rows(long rows, long cols, const uint16_t *src, long lds, float *dst, long ldd);
+
+/* Error feedback of the bf16 wire: r = g[i] + residual[i] rounded to bf16 as above; residual[i]
+   becomes what the rounding dropped, r − bf16(r) (0 where r is not finite, so one bad step does
+   not poison the residual); the bf16 value goes to wire[i], or, wire NULL, back into g[i]. */
+void rk_bf16_feedback(long n, float *g, float *residual, uint16_t *wire);
+
+/* inout[i] = bf16(float(in[i]) + float(inout[i])): one step of a sum of bf16 values, added in
+   float and rounded as above (the bf16 wire's MPI reduction operator). */
+void rk_bf16_sum_into(long n, const uint16_t *in, uint16_t *inout);
 #endif

@@ -72,11 +72,14 @@ void rk_fixed_to_float_f32(long count, const int64_t *acc, float *x, double inve
    SGD: d = gs·g + wd·p; with momentum mu: v = first ? d : mu·v + d; p -= lr·(nesterov ? d + mu·v : v).
    Adam/AdamW: d = gs·g (+ wd·p for Adam; AdamW decays p by lr·wd first); m, v moments;
    p -= step·m / (sqrt(v)/rootc2 + eps), step = lr / (1 − β1^t), rootc2 = sqrt(1 − β2^t).
-   RMSprop: d = gs·g + wd·p; v = a·v + (1 − a)·d²; p -= lr·d / (sqrt(v) + eps). */
-void rk_sgd_f32(long n, float *p, float *g, float *m, float gs, float lr, float wd, float mu, int nesterov, int first);
-void rk_adam_f32(long n, float *p, float *g, float *m, float *v, float gs, float lr, float wd, int decoupled,
+   RMSprop: d = gs·g + wd·p; v = a·v + (1 − a)·d²; p -= lr·d / (sqrt(v) + eps).
+   Returns how many written weights and first moments have |x| > 2^40, second moments > 2^80,
+   or are not finite: zero means the next update, within Optimizer.updateIsFinite's bounds,
+   cannot overflow. */
+long rk_sgd_f32(long n, float *p, float *g, float *m, float gs, float lr, float wd, float mu, int nesterov, int first);
+long rk_adam_f32(long n, float *p, float *g, float *m, float *v, float gs, float lr, float wd, int decoupled,
                  float b1, float b2, float eps, float step, float rootc2);
-void rk_rmsprop_f32(long n, float *p, float *g, float *v, float gs, float lr, float wd, float a, float eps);
+long rk_rmsprop_f32(long n, float *p, float *g, float *v, float gs, float lr, float wd, float a, float eps);
 /* The same arguments: how many of the parameters and moments the update would write are not
    finite (inf or NaN); nothing is written. */
 long rk_sgd_f32_nonfinite(long n, float *p, float *g, float *m, float gs, float lr, float wd, float mu, int nesterov,
