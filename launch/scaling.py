@@ -9,9 +9,11 @@ BIN = ".build/release/rnntrain"
 ENV = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
 
 
-def bench(config, steps, batch, ranks, mpi_flags):
+def bench(config, steps, batch, ranks, mpi_flags, sets=()):
     """One `rnntrain bench --json` run; mpi_flags None means a plain single process."""
     args = [BIN, "bench", "--config", config, "--steps", str(steps), "--json", "--set", f"train.global_batch={batch}"]
+    for setting in sets:
+        args += ["--set", setting]
     if mpi_flags is not None:
         args = ["mpirun", "-np", str(ranks), "-x", "OPENBLAS_NUM_THREADS"] + mpi_flags + args
     out = subprocess.run(args, env=ENV, capture_output=True, text=True)
@@ -154,6 +156,104 @@ def project(rows, a):
     print(f"wrote {os.path.join(a.out, 'projection.csv')} and {os.path.join(a.out, 'projection.png')}")
 
 
+def links(a):
+    """Issue 23 item 5: weak scaling on 2, 4 and 8 emulated hosts whose links are shaped to each
+    rate, with the fp32 and the bf16 wire; each step split into compute, exposed communication
+    and optimizer; the α-β model fitted to the allreduce alone on 2 and 4 hosts, checked at 8,
+    then projected."""
+    batch = int(next(l.split(":")[1] for l in open(a.config) if l.strip().startswith("global_batch")))
+    precision = [f"train.precision={a.precision}"]
+    one = bench(a.config, a.steps, batch, 1, None, precision)
+    rows = []
+    hosts = [int(h) for h in a.hosts.split(",")]
+    try:
+        for rate in a.rates.split(","):
+            for P in hosts:
+                flags = cluster(P, rate)
+                for wire in ("fp32", "bf16"):
+                    r = bench(a.config, a.steps, P * batch, P, flags, precision + [f"train.reduce={wire}"])
+                    step = r["stepSeconds"]
+                    rows.append(dict(rate=rate, hosts=P, wire=wire, step_s=step, compute_s=r["computeSeconds"],
+                                     backward_s=r["backward"] * step, exposed_s=r["reductionExposed"] * step,
+                                     optimizer_s=r["optimizer"] * step, allreduce_s=r["allreduceSeconds"],
+                                     gradient_bytes=r["gradientBytes"], tokens_per_s=r["tokensPerSecond"],
+                                     efficiency=r["tokensPerSecond"] / (P * one["tokensPerSecond"])))
+                    print(f"  {rate:7s} {P} hosts {wire}: step {1e3 * step:.0f} ms = compute {1e3 * rows[-1]['compute_s']:.0f} | "
+                          f"exposed {1e3 * rows[-1]['exposed_s']:.0f} | optimizer {1e3 * rows[-1]['optimizer_s']:.0f} ms; "
+                          f"allreduce alone {1e3 * r['allreduceSeconds']:.0f} ms", flush=True)
+    finally:
+        subprocess.run(["launch/cluster", "down"], check=False)
+    os.makedirs(a.out, exist_ok=True)
+    with open(os.path.join(a.out, "links.csv"), "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
+        w.writeheader()
+        w.writerows(rows)
+    print("| rate | hosts | wire | step ms | compute ms | exposed ms | optimizer ms | efficiency | exposed fp32 ÷ bf16 |")
+    print("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for r in rows:
+        pair = [q for q in rows if q["rate"] == r["rate"] and q["hosts"] == r["hosts"]]
+        ratio = pair[0]["exposed_s"] / max(pair[1]["exposed_s"], 1e-9) if r["wire"] == "bf16" and len(pair) == 2 else None
+        print(f"| {r['rate']} | {r['hosts']} | {r['wire']} | {1e3 * r['step_s']:.0f} | {1e3 * r['compute_s']:.0f} | "
+              f"{1e3 * r['exposed_s']:.0f} | {1e3 * r['optimizer_s']:.0f} | {r['efficiency']:.2f} | {'' if ratio is None else f'{ratio:.2f}'} |")
+    fit_and_project(rows, hosts, a.out)
+
+
+def fit(points):
+    """α, β of T = 2(P−1)α + 2(P−1)/P · n/β by least squares over (P, n, T): linear in α and 1/β."""
+    xs = [(2 * (P - 1), 2 * (P - 1) / P * n) for P, n, _ in points]
+    ts = [t for _, _, t in points]
+    s11 = sum(x[0] * x[0] for x in xs); s12 = sum(x[0] * x[1] for x in xs); s22 = sum(x[1] * x[1] for x in xs)
+    b1 = sum(x[0] * t for x, t in zip(xs, ts)); b2 = sum(x[1] * t for x, t in zip(xs, ts))
+    det = s11 * s22 - s12 * s12
+    alpha, inverse_beta = (b1 * s22 - b2 * s12) / det, (s11 * b2 - s12 * b1) / det
+    return max(alpha, 0.0), 1 / max(inverse_beta, 1e-15)
+
+
+def fit_and_project(rows, hosts, out):
+    projection = []
+    for rate in sorted({r["rate"] for r in rows}):
+        fp32 = [r for r in rows if r["rate"] == rate and r["wire"] == "fp32"]
+        small = [(r["hosts"], r["gradient_bytes"], r["allreduce_s"]) for r in fp32 if r["hosts"] < max(hosts)]
+        if len(small) >= 2:
+            alpha, beta = fit(small)
+            for r in fp32:
+                if r["hosts"] == max(hosts):
+                    t = ring(r["hosts"], r["gradient_bytes"], alpha, beta)
+                    print(f"{rate}: α-β fitted on {sorted(h for h, _, _ in small)} hosts: α {1e6 * alpha:.0f} µs, β {beta / 1e6:.0f} MB/s; "
+                          f"at {r['hosts']} hosts the allreduce alone predicted {1e3 * t:.0f} ms, measured {1e3 * r['allreduce_s']:.0f} ms "
+                          f"({100 * (t - r['allreduce_s']) / r['allreduce_s']:+.0f}%)")
+        alpha, beta = fit([(r["hosts"], r["gradient_bytes"], r["allreduce_s"]) for r in fp32])
+        base = min(fp32, key=lambda r: r["hosts"])
+        for P in (16, 32, 64, 128, 256, 512):
+            row = dict(rate=rate, nodes=P)
+            for wire, n in (("fp32", base["gradient_bytes"]), ("bf16", base["gradient_bytes"] / 2)):
+                t = ring(P, n, alpha, beta)
+                work = base["compute_s"] + base["optimizer_s"]
+                row[f"efficiency_{wire}"] = work / (work + max(0.0, t - base["backward_s"]))
+            projection.append(row)
+        print(f"{rate}: fitted on all hosts α {1e6 * alpha:.0f} µs, β {beta / 1e6:.0f} MB/s; projected efficiency (overlap with backward):")
+        for row in projection:
+            if row["rate"] == rate:
+                print(f"  {row['nodes']:4d} nodes: fp32 wire {row['efficiency_fp32']:.3f}, bf16 wire {row['efficiency_bf16']:.3f}")
+    with open(os.path.join(out, "links-projection.csv"), "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(projection[0].keys()))
+        w.writeheader()
+        w.writerows(projection)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for rate in sorted({r["rate"] for r in projection}):
+        sel = [r for r in projection if r["rate"] == rate]
+        for wire, style in (("fp32", "o-"), ("bf16", "s--")):
+            ax.semilogx([r["nodes"] for r in sel], [r[f"efficiency_{wire}"] for r in sel], style, base=2, label=f"{rate}, {wire} wire")
+    ax.set_xlabel("nodes")
+    ax.set_ylabel("projected efficiency")
+    ax.set_ylim(0, 1.05)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "links-projection.png"), dpi=110)
+    print(f"wrote {out}/links.csv, links-projection.csv and links-projection.png")
+
+
 def main():
     p = argparse.ArgumentParser(prog="launch/scaling")
     p.add_argument("--config", default="configs/bench/lstm-2x512.yaml")
@@ -163,7 +263,13 @@ def main():
     p.add_argument("--project", action="store_true")
     p.add_argument("--bandwidth", type=float, default=1.0, help="projection: link Gbit/s")
     p.add_argument("--latency", type=float, default=100.0, help="projection: link latency in µs")
+    p.add_argument("--links", action="store_true", help="weak scaling on emulated hosts per link rate and wire, α-β fit")
+    p.add_argument("--hosts", default="2,4,8", help="--links: emulated host counts")
+    p.add_argument("--rates", default="10gbit,1gbit", help="--links: link rates (tc syntax)")
+    p.add_argument("--precision", default="bf16", help="--links: train.precision")
     a = p.parse_args()
+    if a.links:
+        return links(a)
     path = os.path.join(a.out, "scaling.csv")
     if a.project and os.path.exists(path):
         with open(path) as f:
