@@ -58,7 +58,12 @@ public final class TrainingRun {
                 // Preparing writes into the run directory, so the lock comes first; a start-up
                 // refused leaves it as it was: the lock withdraws, the dataset is undone.
                 lock = try agree(comm) { comm.isRoot ? try RunLock(directory: directory) : nil }
+                // Rank 0 prepares for as long as the corpus takes, which no step's bound fits:
+                // the others wait for it without one (a large corpus is prepared beforehand).
+                let stepTimeout = comm.timeout
+                comm.timeout = .infinity
                 prepared = try agree(comm) { comm.isRoot ? try RunDataset.ensure(data: config.data, runDirectory: directory) : nil }
+                comm.timeout = stepTimeout
                 if let line = prepared.flatMap({ RunDataset.describe($0, data: config.data, runDirectory: directory) }) {
                     output.line(line)
                 }

@@ -11,14 +11,10 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Time training steps of a config on synthetic tokens (use a release build).")
 
-    @Option(help: "The YAML config (see configs/bench/).")
-    var config: String
+    @OptionGroup var configFile: ConfigOptions
 
     @Option(parsing: .unconditional, help: "Timed steps, ≥ 1 (default: bench.steps of the config).")
     var steps: Int?
-
-    @Option(name: .customLong("set"), parsing: .unconditionalSingleValue, help: "Override one option, section.key=value (repeatable).")
-    var overrides: [String] = []
 
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
@@ -31,7 +27,7 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         try world.run { comm in
-            var settings = try agree(comm) { try TrainingConfig.load(path: config, overrides: overrides) }
+            var settings = try configFile.agreedSettings(comm)
             if let steps { settings.bench.steps = steps }
             let r = try Benchmark.run(config: settings, comm: comm)
             guard comm.isRoot else { return }
@@ -39,7 +35,7 @@ struct BenchCommand: ParsableCommand {
                 try StandardOutput.line(r.json.text())
                 return
             }
-            let name = URL(fileURLWithPath: config).deletingPathExtension().lastPathComponent
+            let name = URL(fileURLWithPath: configFile.config).deletingPathExtension().lastPathComponent
             let threads = ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "default"
             try StandardOutput.line("bench \(name): \(r.ranks) rank\(r.ranks == 1 ? "" : "s"), OPENBLAS_NUM_THREADS=\(threads), B \(r.globalBatch), τ \(r.seqLen), \(r.steps) timed steps")
             try StandardOutput.line("precision \(r.precision), products on \(r.productEngine)")

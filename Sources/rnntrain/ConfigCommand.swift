@@ -9,13 +9,9 @@ struct ConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "config", abstract: "Print the resolved config (the file with every --set applied) as train writes it into the run directory.")
 
-    @Option(help: "The YAML config.")
-    var config: String
-
-    @Option(name: .customLong("set"), parsing: .unconditionalSingleValue, help: "Override one option, section.key=value (repeatable).")
-    var overrides: [String] = []
+    @OptionGroup var configFile: ConfigOptions
 
     func run() throws {
-        try StandardOutput.write(TrainingConfig.load(path: config, overrides: overrides).yaml())
+        try StandardOutput.write(configFile.load().yaml())
     }
 }

@@ -25,11 +25,7 @@ struct NGramCommand: ParsableCommand {
         commandName: "ngram",
         abstract: "Estimate an interpolated modified Kneser–Ney n-gram model of the training text; writes model.arpa.")
 
-    @Option(help: "The YAML config (its data section and ngram.order).")
-    var config: String
-
-    @Option(name: .customLong("set"), parsing: .unconditionalSingleValue, help: "Override one option, section.key=value (repeatable).")
-    var overrides: [String] = []
+    @OptionGroup var configFile: ConfigOptions
 
     @Option(help: "Run directory (default: runs/<config name>-ngram).")
     var runDir: String?
@@ -43,12 +39,10 @@ struct NGramCommand: ParsableCommand {
 
     func run() throws {
         let started = Date()
-        let name = URL(fileURLWithPath: config).deletingPathExtension().lastPathComponent
+        let name = URL(fileURLWithPath: configFile.config).deletingPathExtension().lastPathComponent
         let directory = URL(fileURLWithPath: runDir ?? "runs/\(name)-ngram")
         try world.run { comm in
-            let settings = try agree(comm) { try TrainingConfig.load(path: config, overrides: overrides) }
-            // Before the corpus is read: a rank that stops while reading it is caught too.
-            comm.timeout = settings.train.stepTimeout
+            let settings = try configFile.agreedSettings(comm)
             let text = try agree(comm) { try load(settings) }
             let count = text.sentences.count
             let shard = count * comm.rank / comm.size..<count * (comm.rank + 1) / comm.size

@@ -14,11 +14,7 @@ struct PrepareCommand: ParsableCommand {
         commandName: "prepare",
         abstract: "Tokenize the config's corpus once into a prepared dataset directory, which data.path can then name.")
 
-    @Option(help: "The YAML config (its data section: path, val_path or val_fraction, tokenizer, task).")
-    var config: String
-
-    @Option(name: .customLong("set"), parsing: .unconditionalSingleValue, help: "Override one option, section.key=value (repeatable).")
-    var overrides: [String] = []
+    @OptionGroup var configFile: ConfigOptions
 
     @Option(help: "The dataset directory to create; it must not exist.")
     var out: String
@@ -31,8 +27,7 @@ struct PrepareCommand: ParsableCommand {
 
     func run() throws {
         try world.run { comm in
-            let settings = try agree(comm) { try TrainingConfig.load(path: config, overrides: overrides) }
-            comm.timeout = settings.train.stepTimeout
+            let settings = try configFile.agreedSettings(comm)
             let summary = try DatasetPreparation.prepare(data: settings.data, withMask: settings.data.task == .fillInTheMiddle,
                                                          out: URL(fileURLWithPath: out), comm: comm)
             guard comm.isRoot else { return }

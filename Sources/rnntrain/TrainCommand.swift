@@ -10,11 +10,7 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train a model from a YAML config.")
 
-    @Option(help: "The YAML config.")
-    var config: String
-
-    @Option(name: .customLong("set"), parsing: .unconditionalSingleValue, help: "Override one option, section.key=value (repeatable).")
-    var overrides: [String] = []
+    @OptionGroup var configFile: ConfigOptions
 
     @Option(help: "Run directory (default: runs/<config name>).")
     var runDir: String?
@@ -42,11 +38,11 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        let name = URL(fileURLWithPath: config).deletingPathExtension().lastPathComponent
+        let name = URL(fileURLWithPath: configFile.config).deletingPathExtension().lastPathComponent
         let directory = URL(fileURLWithPath: runDir ?? "runs/\(name)")
         StopSignals.install()
         try world.run { comm in
-            let settings = try agree(comm) { try TrainingConfig.load(path: config, overrides: overrides) }
+            let settings = try configFile.agreedSettings(comm)
             let run = try TrainingRun(config: settings, directory: directory, resume: resume,
                                       policy: ResumePolicy(freshIfInvalid: freshIfInvalid, allowOtherData: allowOtherData), comm: comm)
             try run.run()

@@ -57,19 +57,21 @@ final class MultiRankNGramTests: MultiRankTestCase {
     }
 
     /// A rank stopped while the others wait for it (in a collective or for its counts) ends the
-    /// job once they wait train.step_timeout for it, naming it, with no model written. 1 MB of
-    /// text at order 10 keeps a debug build counting for seconds after the ranks have started
-    /// (7 s in all here, 25 s under ASan): the job ends within the others' own counting, the
-    /// timeout and the abort, well inside 60 s.
+    /// job once they wait train.step_timeout for it, naming it, with no model written. Rank 1 is
+    /// stopped once it counts (its spill directory exists, after every collective of the start),
+    /// with a budget small enough that 1 MB of text at order 10 keeps it counting for seconds.
     func testAStoppedRankEndsTheJobNamingIt() throws {
         try MultiRankTestCase.corpusText(bytes: 1_000_000).write(to: corpus, atomically: true, encoding: .utf8)
         let dir = scratch.appendingPathComponent("stalled")
         let timeout = 3.0
         let job = try startTool(ranks: 2, ["ngram", "--config", try writeConfig().path, "--run-dir", dir.path,
-                                           "--set", "ngram.order=10", "--set", "train.step_timeout=\(timeout)"])
+                                           "--set", "ngram.order=10", "--set", "ngram.memory=1M",
+                                           "--set", "train.step_timeout=\(timeout)"])
         let pids = job.waitForRanks(2, timeout: 20)
         let rank1 = try XCTUnwrap(pids[1], "rank 1 never started:\n\(job.output.suffix(2000))")
-        usleep(2_000_000)  // past MPI_Init, whose own waits the stall watch does not cover
+        let spills = dir.appendingPathComponent("tmp/ngram-1-\(rank1)").path
+        XCTAssertTrue(job.wait(until: { FileManager.default.fileExists(atPath: spills) }, timeout: 60),
+                      "rank 1 never spilled:\n\(job.output.suffix(2000))")
         XCTAssertTrue(job.isRunning, "the job ended before rank 1 could be stopped:\n\(job.output.suffix(2000))")
         XCTAssertEqual(kill(rank1, SIGSTOP), 0)
         let stopped = Date()
