@@ -24,7 +24,7 @@ import matplotlib.pyplot as plt
 
 ORDERS = range(1, 11)
 CONTEXTS = (1, 2, 4, 8, 16)
-LATENT = (("rnn", "RNN 2×256"), ("gru", "GRU 2×256"), ("lstm", "LSTM 2×256"), ("lstm-3x512", "LSTM 3×512"))
+LATENT = (("rnn", "RNN 2×256"), ("gru", "GRU 2×256"), ("lstm", "LSTM 2×256"), ("lstm-2x512", "LSTM 2×512"))
 RESETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 COLUMNS = ("model", "context", "ngrams", "parameters", "bytes", "table_entries", "val_bits_per_char",
            "val_tokens", "train_seconds", "steps", "best_step", "setting")
