@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 
 /// Files written before a change still load: Tests/Fixtures/checkpoint-v1 was made by an earlier
-/// rnntrain (launch/make-compat-fixture, at the commit that added it) together with what that
+/// rnntrain (launch/maintainer/make-compat-fixture, at the commit that added it) together with what that
 /// rnntrain computed from it. The current tool must read the checkpoint, score the text to the
 /// same loss bit for bit, and resume from step 6 to exactly the step-12 files of the old,
 /// uninterrupted run. With one OpenBLAS thread and its generic Prescott kernels, as the fixture was

@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 
 /// `rnntrain export` as a user runs it: what it prints and writes, and bad input. The graph's
-/// contents are ONNXExportTests'; that ONNX Runtime computes the model from it, launch/test-onnx's.
+/// contents are ONNXExportTests'; that ONNX Runtime computes the model from it, launch/stages/onnx's.
 final class ExportCommandTests: XCTestCase {
     private func trained() throws -> (dir: URL, checkpoint: URL) {
         let dir = try scratchDirectory(self)

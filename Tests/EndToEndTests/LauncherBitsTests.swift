@@ -6,7 +6,7 @@ import XCTest
 /// own pick: Prescott on this CPU) gave other weights than `launch/mpirun` for the same config.
 /// The program now chooses: every launcher gives the same bits. Run with OPENBLAS_CORETYPE
 /// removed from the environment, as a fresh shell has it. (The Slurm launcher is compared in
-/// launch/test-slurm, which has a real Slurm.)
+/// launch/stages/slurm, which has a real Slurm.)
 final class LauncherBitsTests: MultiRankTestCase {
     func testBareBinaryPlainMpirunAndLaunchMpirunGiveTheSameBits() throws {
         let config = try writeConfig(extra: ["train": ["deterministic: true"]])

@@ -2,7 +2,7 @@ import TestSupport
 import XCTest
 
 /// `rnntrain ngram` and `rnntrain eval` of what it writes, as a user runs them. The model's
-/// numbers are checked against KenLM by launch/test-kenlm and derived by hand in NGramTests; these
+/// numbers are checked against KenLM by launch/stages/kenlm and derived by hand in NGramTests; these
 /// tests check the files, the command line and bad input.
 final class NGramCommandTests: XCTestCase {
     private func setUp(_ text: String) throws -> (dir: URL, config: URL) {

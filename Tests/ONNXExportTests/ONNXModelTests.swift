@@ -9,7 +9,7 @@ import XCTest
 /// What `ONNXModel.encode` writes, read back with swift-protobuf: the graph's interface, its
 /// operators and attributes, and its constants against the model's tensors rearranged here from
 /// PyTorch's documented layouts. That ONNX Runtime computes the model's logits from it is
-/// launch/test-onnx's check.
+/// launch/stages/onnx's check.
 final class ONNXModelTests: XCTestCase {
     private let tokens = ["a", "b", "c", "d", "e"]
 

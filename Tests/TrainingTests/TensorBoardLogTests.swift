@@ -7,7 +7,7 @@ import XCTest
 
 /// `log.tensorboard` through `TrainingRun`: the event file holds every number of every
 /// metrics.jsonl record under its tag at the record's step, and each session writes a file of its
-/// own that starts at the session's first step. (launch/test-tensorboard reads the same files
+/// own that starts at the session's first step. (launch/stages/tensorboard reads the same files
 /// with TensorBoard itself.)
 final class TensorBoardLogTests: XCTestCase {
     private var corpusPath = ""

@@ -1,8 +1,8 @@
 """Reads a run's TensorBoard event files with TensorBoard's own reader and checks them against
 the run's metrics.jsonl: every number of every record, at its step, in step order, no step
-missing or twice. Run by launch/test-tensorboard with .venv-check's python.
+missing or twice. Run by launch/stages/tensorboard with .venv-check's python.
 
-    tensorboard_read.py METRICS_JSONL TB_DIR
+    tensorboard-read.py METRICS_JSONL TB_DIR
 
 metrics.jsonl is the truth, read the way a restart makes it: a resumed session trains again the
 steps after its checkpoint and logs them again, so a record whose step is not after the one

@@ -1,6 +1,6 @@
 """KenLM's score of a text under an ARPA model, as JSON: the mean natural-log loss per token
 and the token count, with rnntrain's tokens written as its words.txt names them.
-  kenlm_score.py MODEL_DIR TEXT
+  kenlm-score.py MODEL_DIR TEXT
 word models: each line a sentence (KenLM's <s> context, </s> predicted and counted); char and
 byte models: the text as one stream from <s>, nothing predicted after its last token. Each token's
 log10 probability is KenLM's (full_scores); they are summed here in double, since Model.score sums

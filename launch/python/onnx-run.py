@@ -15,7 +15,7 @@ chosen by rnntrain's counter hash with seed 0 and epoch 0 (written again here fr
 WindowBatches' description), zero initial state; `loss` is over the masked positions,
 `accuracy` the share of them whose most likely token is right.
 
-Usage: onnx_run.py MODEL.onnx TEXT [--fixed FIXED.onnx] [--mask-rate R]"""
+Usage: onnx-run.py MODEL.onnx TEXT [--fixed FIXED.onnx] [--mask-rate R]"""
 import argparse
 import json
 import sys

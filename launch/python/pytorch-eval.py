@@ -1,6 +1,6 @@
 """Scores a text with a checkpoint's model.safetensors loaded into PyTorch (strict), as
 `rnntrain eval` does for a language model: one stream, full context, mean nats per predicted
-token. Prints one JSON object. Usage: pytorch_eval.py CHECKPOINT_DIR TEXT_FILE"""
+token. Prints one JSON object. Usage: pytorch-eval.py CHECKPOINT_DIR TEXT_FILE"""
 import json
 import sys
 

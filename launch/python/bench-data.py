@@ -1,6 +1,6 @@
 """The measurements of launch/bench-data: prepared datasets at 100 MB and 4 GB.
 
-python3 launch/bench_data.py WORK TOOL CONFIG SIZES...
+python3 launch/python/bench-data.py WORK TOOL CONFIG SIZES...
 
 WORK holds the corpora (Tiny Shakespeare concatenated to each size, made by launch/bench-data)
 and everything written here; TOOL is the release rnntrain; CONFIG the model trained (the

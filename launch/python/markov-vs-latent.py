@@ -1,6 +1,6 @@
 """The report of launch/markov-vs-latent, from what its commands printed into OUT.
 
-python3 launch/markov_vs_latent.py OUT   ->   OUT/markov-vs-latent.{csv,md}, budget.{csv,png},
+python3 launch/python/markov-vs-latent.py OUT   ->   OUT/markov-vs-latent.{csv,md}, budget.{csv,png},
                                               context.{csv,png}, sweep.csv
 
 Every number comes from the tool's own output: `rnntrain ngram`'s JSON line (n-grams kept,
@@ -251,7 +251,7 @@ def write_csv(path, rows, columns):
 
 def main():
     if len(sys.argv) != 2:
-        print("usage: markov_vs_latent.py OUT", file=sys.stderr)
+        print("usage: markov-vs-latent.py OUT", file=sys.stderr)
         sys.exit(2)
     out = Path(sys.argv[1])
     table = rows_of(out)

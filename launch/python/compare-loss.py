@@ -1,6 +1,6 @@
 """rnntrain eval's JSON against a trusted tool's score of the same text, for the launch/*-check
 scripts: the same number of tokens, and mean losses within a relative tolerance.
-    python3 launch/compare_loss.py CHECK TOOL TOLERANCE OURS_JSON THEIRS_JSON
+    python3 launch/python/compare-loss.py CHECK TOOL TOLERANCE OURS_JSON THEIRS_JSON
 Prints the comparison; exits 1 with "CHECK: FAIL" when they differ."""
 import json
 import sys

@@ -2,7 +2,7 @@
 times (embedding, stacked RNN, linear decoder; cross-entropy, backward, clip_grad_norm_, Adam) on
 random tokens, for launch/bench-all and launch/bench-precision to compare against.
 
-Usage: python launch/pytorch_step_bench.py THREADS [--bf16] [--batch-mult K] CONFIG.yaml ...
+Usage: python launch/python/pytorch-step-bench.py THREADS [--bf16] [--batch-mult K] CONFIG.yaml ...
   --bf16          torch.autocast("cpu", dtype=torch.bfloat16) around the forward pass (oneDNN's bf16
                   kernels on CPUs with AVX512_BF16); the loss, master weights and Adam stay fp32.
   --batch-mult K  K times the config's train.global_batch (K ranks of rnntrain at the same global batch).

@@ -1,6 +1,6 @@
 """Seconds from a training command's start to its `training …` line and to its first step's
 line (`step 1/…`; run it with `--set log.every=1`), read from its standard output as it comes;
-the command is killed then. Usage: python3 launch/first_step.py rnntrain train ... --set log.every=1"""
+the command is killed then. Usage: python3 launch/python/first-step.py rnntrain train ... --set log.every=1"""
 import subprocess
 import sys
 import time
@@ -18,5 +18,5 @@ for line in process.stdout:
 process.kill()
 process.wait()
 if first is None:
-    sys.exit(f"first_step.py: no step line from {' '.join(sys.argv[1:])}")
+    sys.exit(f"first-step.py: no step line from {' '.join(sys.argv[1:])}")
 print(f"training line {banner:.3f} s, first step {first:.3f} s")
