@@ -21,10 +21,12 @@ let package = Package(
         .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
         // Elementwise kernels in C: clang vectorises them and target_clones picks AVX-512/AVX2 at load time.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
-        .target(name: "Kernels", dependencies: ["CBLAS", "CKernels", "CDNNL"]),
-        .target(name: "Models", dependencies: ["Kernels", "CKernels"]),
-        .target(name: "Collectives", dependencies: ["Files"]),
-        .target(name: "MPICollectives", dependencies: ["Collectives", "CMPI", "Files", "Kernels"]),
+        // The one clock every duration is measured on.
+        .target(name: "Clock"),
+        .target(name: "Kernels", dependencies: ["CBLAS", "CKernels", "CDNNL", "Clock"]),
+        .target(name: "Models", dependencies: ["Kernels", "CKernels", "Clock"]),
+        .target(name: "Collectives", dependencies: ["Files", "Clock"]),
+        .target(name: "MPICollectives", dependencies: ["Collectives", "CMPI", "Files", "Kernels", "Clock"]),
         .target(name: "Files"),
         .target(name: "NGram", dependencies: ["Files"]),
         // TensorBoard event files: TFRecord framing (CRC-32C by hand) around Event protocol
@@ -40,13 +42,13 @@ let package = Package(
         .target(name: "CMappedFiles"),
         // Prepared datasets: a corpus tokenized once (`rnntrain prepare`) and read memory-mapped.
         .target(name: "PreparedData", dependencies: [
-            "Checkpoints", "TextData", "Collectives", "Config", "Files", "CMappedFiles", .product(name: "Crypto", package: "swift-crypto"),
+            "Checkpoints", "TextData", "Collectives", "Config", "Files", "CMappedFiles", "Clock", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // Swapping a run's prepared dataset for a new one in one step: renameat2, which Swift cannot see.
         .target(name: "CRename"),
         .target(name: "Training", dependencies: [
             "PreparedData", "Checkpoints", "TextData", "Config", "Models", "Kernels", "CKernels", "Collectives", "Files", "TensorBoard",
-            "CRename",
+            "CRename", "Clock",
         ]),
         // The ONNX graph of a checkpoint's model (`rnntrain export`); onnx.pb.swift is generated, committed.
         .target(name: "ONNXExport", dependencies: [
@@ -54,7 +56,7 @@ let package = Package(
         ], exclude: ["onnx.proto"]),
         .executableTarget(name: "rnntrain", dependencies: [
             "Training", "PreparedData", "Checkpoints", "TextData", "Config", "Models", "Kernels", "Collectives", "MPICollectives", "Files", "NGram",
-            "ONNXExport",
+            "ONNXExport", "Clock",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),

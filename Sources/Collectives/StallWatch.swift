@@ -1,4 +1,4 @@
-import Dispatch
+import Clock
 import Foundation
 
 /// How a backend waits in a collective without hanging the job: it polls the collective, lets
@@ -25,12 +25,12 @@ public struct StallWatch {
     /// it had announced that it reached this step's collectives.
     public func wait(in operation: String, until done: () throws -> Bool, answeringPings answerPings: () throws -> Void,
                      unresponsiveRanks: () throws -> [(rank: Int, arrived: Bool)]) throws {
-        let start = Self.now()
+        let start = ContinuousClock.now
         // A short backoff: a sum over shared memory completes in microseconds.
         var pause: UInt32 = 1
         while try !done() {
             try answerPings()
-            let waited = Self.now() - start
+            let waited = start.secondsAgo
             if waited > timeout {
                 let silent = try unresponsiveRanks()
                 throw StallError(step: step, seconds: waited, operation: operation, missing: silent.map(\.rank),
@@ -41,8 +41,6 @@ public struct StallWatch {
         }
     }
 
-    /// Seconds on the monotonic clock the rest of rnntrain times with.
-    public static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
 }
 
 /// A collective waited longer than the timeout.

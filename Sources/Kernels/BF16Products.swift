@@ -1,5 +1,5 @@
 import CDNNL
-import Dispatch
+import Clock
 
 /// The matrix products of one Float model in bf16, as PyTorch's autocast computes them: both
 /// operands rounded to bf16 (`BF16.round`), products exact and summed in fp32, C in fp32.
@@ -59,9 +59,9 @@ public final class BF16Products {
 
     /// Refreshes the bf16 copy of the parameters: once per pass, after the optimizer changed them.
     public func roundParameters() {
-        let start = DispatchTime.now().uptimeNanoseconds
+        let start = ContinuousClock.now
         BF16.round(rows: 1, cols: parameterCount, parameters, lds: parameterCount, into: parameterCopy.base, ldd: parameterCount)
-        conversionSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+        conversionSeconds += start.secondsAgo
     }
 
     /// C [m × n] = op(A) · op(B) + beta · C (beta 0 or 1), row-major as `gemm`, with A and B
@@ -74,12 +74,12 @@ public final class BF16Products {
             if beta == 0 { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
             return
         }
-        let start = DispatchTime.now().uptimeNanoseconds
+        let start = ContinuousClock.now
         let (a16, lda16) = operand(a, rows: transA ? k : m, cols: transA ? m : k, ld: lda, scratch: &scratchA)
         let (b16, ldb16) = operand(b, rows: transB ? n : k, cols: transB ? k : n, ld: ldb, scratch: &scratchB)
         switch engine {
         case .onednn:
-            conversionSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+            conversionSeconds += start.secondsAgo
             let key = ProductKey(transA: transA, transB: transB, m: m, n: n, k: k, lda: lda16, ldb: ldb16, ldc: ldc,
                                  accumulate: beta == 1)
             let product = self.product(key)
@@ -91,7 +91,7 @@ public final class BF16Products {
         case .emulated:
             let wa = widened(a16, rows: transA ? k : m, cols: transA ? m : k, ld: lda16, into: &wideA)
             let wb = widened(b16, rows: transB ? n : k, cols: transB ? k : n, ld: ldb16, into: &wideB)
-            conversionSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+            conversionSeconds += start.secondsAgo
             Kernels.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: wa, lda: transA ? m : k,
                          b: wb, ldb: transB ? k : n, beta: beta, c: c, ldc: ldc)
         }

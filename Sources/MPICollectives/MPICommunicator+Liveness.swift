@@ -1,4 +1,5 @@
 import CMPI
+import Clock
 import Collectives
 import Foundation
 
@@ -75,8 +76,8 @@ extension MPICommunicator {
             receives[other] = receive
         }
         var answered = Set<Int>()
-        let start = StallWatch.now()
-        while answered.count < receives.count, StallWatch.now() - start < grace {
+        let start = ContinuousClock.now
+        while answered.count < receives.count, start.secondsAgo < grace {
             try answerPings()
             for (other, var request) in receives where !answered.contains(other) {
                 var flag: Int32 = 0

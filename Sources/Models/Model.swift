@@ -1,4 +1,4 @@
-import Dispatch
+import Clock
 import Kernels
 
 /// A language model over a chunk of τ steps: embedding, recurrent stack (or the windowed MLP),
@@ -94,13 +94,13 @@ public final class Model<T: Scalar> {
         if let g = initialStateGradient, g.count != batch.sequences * stateLayout.width {
             throw ModelError.shapeMismatch("initial state gradient has \(g.count) entries, n × state width = \(batch.sequences * stateLayout.width)")
         }
-        let start = DispatchTime.now().uptimeNanoseconds
+        let start = ContinuousClock.now
         let loss = try forward(batch, initialState: initialState, dropout: dropout, training: true)
-        let middle = DispatchTime.now().uptimeNanoseconds
+        let middle = ContinuousClock.now
         backward(batch, initialStateGradient: initialStateGradient)
-        let end = DispatchTime.now().uptimeNanoseconds
-        timing.forward += Double(middle - start) * 1e-9
-        timing.backward += Double(end - middle) * 1e-9
+        let end = ContinuousClock.now
+        timing.forward += (middle - start).seconds
+        timing.backward += (end - middle).seconds
         return loss
     }
 

@@ -1,4 +1,3 @@
-import Dispatch
 import Kernels
 
 /// The matrix products of one model, in its precision: `gemm` in T on OpenBLAS (fp32, and

@@ -1,4 +1,4 @@
-import Dispatch
+import Clock
 import Kernels
 
 /// One direction of one recurrent layer over a chunk of τ steps and n sequences: the scan over
@@ -232,9 +232,9 @@ final class RecurrentDirection<T: Scalar> {
             blocks[key] = block
         }
         if block.pass != pass {
-            let start = DispatchTime.now().uptimeNanoseconds
+            let start = ContinuousClock.now
             block.product.pack(b: b.f32, ldb: hidden, transposed: transposed)
-            products.packingSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+            products.packingSeconds += start.secondsAgo
             block.pass = pass
         }
         return block.product

@@ -1,4 +1,5 @@
 import Checkpoints
+import Clock
 import Collectives
 import Config
 import Crypto
@@ -55,7 +56,7 @@ public enum DatasetPreparation {
 
     private static func prepareOnRanks(data: DataConfig, withMask: Bool, out: URL, comm: Communicator,
                                        pieceBytes: Int) throws -> Summary {
-        let started = DispatchTime.now().uptimeNanoseconds
+        let started = ContinuousClock.now
         let progress = PrepareProgress()
         defer { progress.finish() }
         let plan = try agree(comm) {
@@ -69,12 +70,12 @@ public enum DatasetPreparation {
         var ownSeconds = 0.0
 
         // Pass 1: counts.
-        var passStart = DispatchTime.now().uptimeNanoseconds
+        var passStart = ContinuousClock.now
         let counted = try agree(comm) {
             progress.start("counting", total: myBytes)
             return try plan.count(mine.train, mine.validation, pieceBytes: pieceBytes) { progress.update($0) }
         }
-        ownSeconds += Double(DispatchTime.now().uptimeNanoseconds - passStart) * 1e-9
+        ownSeconds += passStart.secondsAgo
         let kind = data.tokenizer
         let merged = try comm.treeReduce(counted.train, encode: { $0.serialized() },
                                          decode: { try TextCounts(serialized: $0, kind: kind) },
@@ -111,7 +112,7 @@ public enum DatasetPreparation {
             // training part, and its validation part when its training part is all of it.
             let digest = CorpusDigest()
             let inline = (train: comm.isRoot, validation: comm.isRoot && trainCounts[0] == trainTotal)
-            passStart = DispatchTime.now().uptimeNanoseconds
+            passStart = ContinuousClock.now
             try agree(comm) {
                 progress.start("encoding", total: myBytes)
                 let encoder = TokenEncoder(vocabulary)
@@ -140,7 +141,7 @@ public enum DatasetPreparation {
                     if !comm.isRoot { try file.sync() }
                 }
             }
-            ownSeconds += Double(DispatchTime.now().uptimeNanoseconds - passStart) * 1e-9
+            ownSeconds += passStart.secondsAgo
             let seconds = try comm.allgather(ownSeconds)
             let bytes = try comm.allgather(Int64(myBytes))
 
@@ -183,7 +184,7 @@ public enum DatasetPreparation {
             }
             return Summary(textBytes: plan.textBytes, trainTokens: trainTotal, validationTokens: validationTotal,
                            vocabularySize: vocabulary.count, width: width,
-                           seconds: Double(DispatchTime.now().uptimeNanoseconds - started) * 1e-9,
+                           seconds: started.secondsAgo,
                            rankRates: zip(bytes, seconds).map { Double($0) / max($1, 1e-9) })
         } catch {
             if comm.isRoot { try? FileIO.removeTree(temporary) }

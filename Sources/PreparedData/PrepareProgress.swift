@@ -1,5 +1,5 @@
+import Clock
 import Collectives
-import Dispatch
 import Files
 import Foundation
 import Glibc
@@ -12,8 +12,8 @@ final class PrepareProgress {
     private let shown: Bool
     private var phase = ""
     private var total = 0
-    private var started: UInt64 = 0
-    private var lastDrawn: UInt64 = 0
+    private var started = ContinuousClock.now
+    private var lastDrawn: Instant?
 
     init(enabled: Bool = isatty(STDERR_FILENO) != 0 && !Launcher.isMPI) {
         shown = enabled
@@ -23,17 +23,17 @@ final class PrepareProgress {
     func start(_ phase: String, total: Int) {
         self.phase = phase
         self.total = total
-        started = DispatchTime.now().uptimeNanoseconds
-        lastDrawn = 0
+        started = ContinuousClock.now
+        lastDrawn = nil
     }
 
     /// `done` of the phase's bytes are done.
     func update(_ done: Int) {
         guard shown else { return }
-        let now = DispatchTime.now().uptimeNanoseconds
-        guard now - lastDrawn >= 100_000_000 || done == total else { return }
+        let now = ContinuousClock.now
+        guard lastDrawn.map({ now - $0 >= .milliseconds(100) }) ?? true || done == total else { return }
         lastDrawn = now
-        let seconds = Double(now - started) * 1e-9
+        let seconds = (now - started).seconds
         let rate = seconds > 0 ? Double(done) / 1e6 / seconds : 0
         write(String(format: "\r\u{1B}[Kprepare: %@ %.1f/%.1f MB, %.0f MB/s", phase, Double(done) / 1e6, Double(total) / 1e6, rate))
     }

@@ -1,6 +1,6 @@
+import Clock
 import Collectives
 import Config
-import Dispatch
 import Files
 import Foundation
 import Kernels
@@ -76,9 +76,9 @@ public enum Benchmark {
         let conversionsBefore = trainer.model.conversionSeconds
         var times: [Double] = []
         for _ in 0..<config.bench.steps {
-            let start = DispatchTime.now().uptimeNanoseconds
+            let start = ContinuousClock.now
             _ = try trainer.trainStep()
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+            times.append(start.secondsAgo)
         }
         let t = trainer.timing, steps = Double(t.steps)
         // The median step: this machine's neighbours make the mean wander by several percent.
@@ -165,12 +165,12 @@ public enum Benchmark {
         for i in 0..<b.count { b[i] = Float(i % 5) * 0.01 }
         var best = Double.infinity
         for _ in 0..<3 {
-            let start = DispatchTime.now().uptimeNanoseconds
+            let start = ContinuousClock.now
             for g in float {
                 gemm(transA: g.transA, transB: g.transB, m: g.m, n: g.n, k: g.k, alpha: 1, a: a.base, lda: g.lda,
                      b: b.base, ldb: g.ldb, beta: g.beta ? 1 : 0, c: c.base, ldc: g.ldc)
             }
-            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+            best = min(best, start.secondsAgo)
         }
         return best
     }
@@ -181,9 +181,9 @@ public enum Benchmark {
         var times: [Double] = []
         for _ in 0..<5 {
             try comm.barrier()
-            let start = DispatchTime.now().uptimeNanoseconds
+            let start = ContinuousClock.now
             try comm.allreduceSum(UnsafeMutableBufferPointer(start: g.base, count: g.count))
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+            times.append(start.secondsAgo)
         }
         return times.sorted()[2]
     }

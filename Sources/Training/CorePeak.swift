@@ -1,5 +1,5 @@
 import CKernels
-import Dispatch
+import Clock
 
 /// What one core can compute at most, measured rather than read from a data sheet: the clock
 /// under load (turbo, a virtual machine's share) is what bounds a step, and no table knows it.
@@ -44,9 +44,9 @@ public enum CorePeak {
     /// of 3 (a neighbour's interruption only ever slows a run down).
     static func rate(seconds: Double, _ loop: (Int) -> Run) -> Double? {
         func timed(_ iterations: Int) -> (run: Run, seconds: Double) {
-            let start = DispatchTime.now().uptimeNanoseconds
+            let start = ContinuousClock.now
             let run = loop(iterations)
-            return (run, Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+            return (run, start.secondsAgo)
         }
         let probeIterations = 1 << 14
         let probe = timed(probeIterations)

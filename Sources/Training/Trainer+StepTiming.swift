@@ -1,3 +1,5 @@
+import Clock
+
 extension Trainer {
     /// Seconds per phase, summed over the steps since `timing` was last reset (benchmarks).
     public struct StepTiming {
@@ -10,13 +12,13 @@ extension Trainer {
         public var total = 0.0
         public var steps = 0
 
-        /// One step, from the uptime nanoseconds at its start and at the end of each phase;
-        /// `gathering` is when the weights' allgather began (`finished` when there was none).
-        mutating func add(started: UInt64, computed: UInt64, reduced: UInt64, gathering: UInt64, finished: UInt64) {
-            compute += Double(computed - started) * 1e-9
-            reduction += Double(reduced - computed + finished - gathering) * 1e-9
-            update += Double(gathering - reduced) * 1e-9
-            total += Double(finished - started) * 1e-9
+        /// One step, from the instants at its start and at the end of each phase; `gathering` is
+        /// when the weights' allgather began (`finished` when there was none).
+        mutating func add(started: Instant, computed: Instant, reduced: Instant, gathering: Instant, finished: Instant) {
+            compute += (computed - started).seconds
+            reduction += (reduced - computed).seconds + (finished - gathering).seconds
+            update += (gathering - reduced).seconds
+            total += (finished - started).seconds
             steps += 1
         }
     }

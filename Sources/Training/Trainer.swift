@@ -1,7 +1,7 @@
 import Checkpoints
+import Clock
 import Collectives
 import Config
-import Dispatch
 import Files
 import Foundation
 import Kernels
@@ -119,7 +119,7 @@ public final class Trainer {
     public func trainStep() throws -> StepReport {
         let step = state.step
         comm.step = step + 1
-        let started = DispatchTime.now().uptimeNanoseconds
+        let started = ContinuousClock.now
         if source.carriesState, step % source.stepsPerEpoch == 0 { resetCarriedStates() }
         let dropout = DropoutKey(seed: config.train.seed, step: UInt64(step))
         reducer.beginStep()
@@ -129,16 +129,16 @@ public final class Trainer {
             let part = try forwardBackward(m, dropout: dropout, observer: reducer.beginMicroBatch(m, last: last))
             try reducer.endMicroBatch(m, part, last: last)
         }
-        let computed = DispatchTime.now().uptimeNanoseconds
+        let computed = ContinuousClock.now
         let totals = try reducer.finish(requests: StopSignals.take(), outOfBox: outOfBox)
-        let reduced = DispatchTime.now().uptimeNanoseconds
+        let reduced = ContinuousClock.now
         let count = max(1, totals.count)
         let lr = config.schedule.learningRate(base: config.optimizer.lr, step: step, total: totalSteps)
         // ‖g‖ of the mean gradient: the block sums' total does not depend on the world size or
         // the sharding.
         var report = StepReport(totals: totals, count: count, gradientNorm: totals.sumOfSquares.squareRoot() / count, lr: lr,
                                 tokens: config.train.globalBatch * config.train.seqLen)
-        var gathering: UInt64?
+        var gathering: Instant?
         if report.gradientNorm.isFinite, report.loss.isFinite {
             let factor = clipFactor(&report)
             let scale = Float(factor / count)
@@ -149,7 +149,7 @@ public final class Trainer {
             if overflowing == 0 {
                 outOfBox = optimizer.updateAndClearGradient(parameters: model.parameters, gradients: model.gradients,
                                                             gradientScale: scale, lr: lr)
-                gathering = DispatchTime.now().uptimeNanoseconds
+                gathering = ContinuousClock.now
                 try gatherParameters()
             } else {
                 try skip(&report, step: step, cause: "the update would make \(overflowing) weights or optimizer moments infinite or NaN (gradient norm \(report.gradientNorm), lr \(lr))")
@@ -157,7 +157,7 @@ public final class Trainer {
         } else {
             try skip(&report, step: step, cause: "the gradient norm is \(report.gradientNorm)")
         }
-        let finished = DispatchTime.now().uptimeNanoseconds
+        let finished = ContinuousClock.now
         timing.add(started: started, computed: computed, reduced: reduced, gathering: gathering ?? finished, finished: finished)
         state.step += 1
         state.tokens += report.tokens

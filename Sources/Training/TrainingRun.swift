@@ -1,7 +1,7 @@
 import Checkpoints
+import Clock
 import Collectives
 import Config
-import Dispatch
 import Files
 import Foundation
 import Kernels
@@ -29,7 +29,7 @@ public final class TrainingRun {
     let kernels: ComputeKernels
     /// Rank 0's hold on the run directory, for the life of the run (nil on other ranks).
     private let lock: RunLock?
-    private let started = DispatchTime.now().uptimeNanoseconds
+    private let started = ContinuousClock.now
     var elapsedBefore = 0.0
     /// The checkpoint resumed from is at or beyond the last step: `run()` has nothing to do.
     private var upToDate = false
@@ -133,12 +133,7 @@ public final class TrainingRun {
         if comm.isRoot { output.line(line) }
     }
 
-    private var elapsed: Double { elapsedBefore + Self.seconds(since: started) }
-
-    /// Seconds on the monotonic clock the trainer and the benchmark time steps with.
-    private static func seconds(since start: UInt64) -> Double {
-        Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
-    }
+    private var elapsed: Double { elapsedBefore + started.secondsAgo }
 
     /// Trains to the last step, logging every `log.every` steps, validating every
     /// `log.eval_every`, and writing a checkpoint every `checkpoint.every` steps and at the end.
@@ -147,7 +142,7 @@ public final class TrainingRun {
         let total = trainer.totalSteps
         let metrics = comm.isRoot ? try MetricsLog(url: directory.appendingPathComponent("metrics.jsonl")) : nil
         let progress = ProgressLine(output: output)
-        var interval = (loss: 0.0, steps: 0, tokens: 0, clipped: 0, start: DispatchTime.now().uptimeNanoseconds)
+        var interval = (loss: 0.0, steps: 0, tokens: 0, clipped: 0, start: ContinuousClock.now)
         var timing = trainer.timing
         var warned = false
         log("training \(trainer.model.layout.count) parameters on \(comm.size) rank\(comm.size == 1 ? "" : "s"), steps \(trainer.step + 1)...\(total)")
@@ -166,7 +161,7 @@ public final class TrainingRun {
             let newBest = tracksBest && valLoss.map(trainer.recordValidation) == true
             let patienceSpent = config.train.earlyStop > 0 && trainer.state.validationsSinceBest >= config.train.earlyStop
             if step % config.log.every == 0 || step == total || validation != nil {
-                let seconds = Self.seconds(since: interval.start)
+                let seconds = interval.start.secondsAgo
                 let rate = Double(interval.tokens) / max(seconds, 1e-9)
                 let loss = interval.steps > 0 ? interval.loss / Double(interval.steps) : .nan
                 let times = try RankTimes.gather(since: timing, now: trainer.timing, comm: comm)
@@ -196,7 +191,7 @@ public final class TrainingRun {
                     try metrics?.append(record)
                     tensorboard?.append(record)
                 }
-                interval = (0, 0, 0, 0, DispatchTime.now().uptimeNanoseconds)
+                interval = (0, 0, 0, 0, ContinuousClock.now)
             }
             let scheduled = (config.checkpoint.every > 0 && step % config.checkpoint.every == 0) || step == total
             if scheduled || newBest || patienceSpent || report.checkpointRequested || report.stopSignal != 0 {

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Dispatch
+import Clock
 import Files
 import Foundation
 import Kernels
@@ -75,9 +75,9 @@ struct GEMMBenchCommand: ParsableCommand {
             var best = [Double](repeating: .infinity, count: engines.count)
             for repetition in 0...repetitions {
                 for (e, engine) in engines.enumerated() {
-                    let start = DispatchTime.now().uptimeNanoseconds
+                    let start = ContinuousClock.now
                     engine()
-                    let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+                    let seconds = start.secondsAgo
                     if repetition > 0 { best[e] = min(best[e], seconds) }
                 }
             }
@@ -112,9 +112,9 @@ struct GEMMBenchCommand: ParsableCommand {
                  b: direct ? w.base : copy.base, ldb: direct ? k : stride, beta: beta, c: c.base + t * m * n, ldc: n)
         }))
         for precision in MatmulPrecision.allCases {
-            let start = DispatchTime.now().uptimeNanoseconds
+            let start = ContinuousClock.now
             let p = try PackedMatmul(rows: m, inner: k, columns: n, precision: precision)
-            let setup = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+            let setup = start.secondsAgo
             engines.append(GEMMBenchEngine(kernel: p.implementation, setup: setup, pack: {
                 p.pack(b: w.base, ldb: k, transposed: true)
             }, product: { t in
@@ -124,14 +124,14 @@ struct GEMMBenchCommand: ParsableCommand {
         var best = [(total: Double, pack: Double)](repeating: (.infinity, .infinity), count: engines.count)
         for repetition in 0...repetitions {
             for (e, engine) in engines.enumerated() {
-                let start = DispatchTime.now().uptimeNanoseconds
+                let start = ContinuousClock.now
                 engine.pack()
-                let packed = DispatchTime.now().uptimeNanoseconds
+                let packed = ContinuousClock.now
                 for t in 0..<uses { engine.product(t) }
-                let end = DispatchTime.now().uptimeNanoseconds
+                let end = ContinuousClock.now
                 guard repetition > 0 else { continue }
-                best[e].total = min(best[e].total, Double(end - start) * 1e-9)
-                best[e].pack = min(best[e].pack, Double(packed - start) * 1e-9)
+                best[e].total = min(best[e].total, (end - start).seconds)
+                best[e].pack = min(best[e].pack, (packed - start).seconds)
             }
         }
         return zip(engines, best).map { ($1.total, $1.pack, $0.kernel, $0.setup) }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Clock
 import Collectives
 import Config
 import Files
@@ -38,7 +39,7 @@ struct NGramCommand: ParsableCommand {
     }
 
     func run() throws {
-        let started = Date()
+        let started = ContinuousClock.now
         let name = URL(fileURLWithPath: configFile.config).deletingPathExtension().lastPathComponent
         let directory = URL(fileURLWithPath: runDir ?? "runs/\(name)-ngram")
         try world.run { comm in
@@ -128,7 +129,7 @@ struct NGramCommand: ParsableCommand {
     }
 
     private func estimateAndWrite(_ counts: NGramCounts, settings: TrainingConfig, text: Text, directory: URL,
-                                  countings: [Counting], started: Date) throws {
+                                  countings: [Counting], started: Instant) throws {
         let budget = settings.ngram.memory
         if budget > 0, counts.bytes > budget {
             let total = (1...counts.order).reduce(0) { $0 + counts.count(ofOrder: $1) }
@@ -147,7 +148,7 @@ struct NGramCommand: ParsableCommand {
             warn("ngram: \(error.description); such orders use lmplz's fallback discounts \(fallback.one) \(fallback.two) \(fallback.threePlus)")
         }
         try NGramLanguageModel.write(model, words: text.words, config: settings, to: directory)
-        let seconds = Date().timeIntervalSince(started)
+        let seconds = started.secondsAgo
 
         let lm = NGramLanguageModel(model: model, vocabulary: text.corpus.vocabulary)
         let validation = lm.loss(try text.corpus.validation.all)
