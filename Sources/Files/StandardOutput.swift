@@ -31,7 +31,12 @@ public enum StandardOutput {
 public enum StandardError {
     /// Writes `text` and a newline.
     public static func line(_ text: String) {
-        var text = text + "\n"
+        write(text + "\n")
+    }
+
+    /// Writes `text` as it is (a progress line rewritten with "\r").
+    public static func write(_ text: String) {
+        var text = text
         _ = text.withUTF8 { FileIO.writeAll(2, UnsafeRawBufferPointer($0)) }
     }
 }

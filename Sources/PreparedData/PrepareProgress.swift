@@ -35,16 +35,11 @@ final class PrepareProgress {
         lastDrawn = now
         let seconds = (now - started).seconds
         let rate = seconds > 0 ? Double(done) / 1e6 / seconds : 0
-        write(String(format: "\r\u{1B}[Kprepare: %@ %.1f/%.1f MB, %.0f MB/s", phase, Double(done) / 1e6, Double(total) / 1e6, rate))
+        StandardError.write(String(format: "\r\u{1B}[Kprepare: %@ %.1f/%.1f MB, %.0f MB/s", phase, Double(done) / 1e6, Double(total) / 1e6, rate))
     }
 
     /// Clears the line before other output.
     func finish() {
-        if shown { write("\r\u{1B}[K") }
-    }
-
-    private func write(_ text: String) {
-        var text = text
-        _ = text.withUTF8 { FileIO.writeAll(STDERR_FILENO, UnsafeRawBufferPointer($0)) }
+        if shown { StandardError.write("\r\u{1B}[K") }
     }
 }
