@@ -10,16 +10,16 @@ final class HelpTests: XCTestCase {
     }
 }
 
-/// README's config table is the one `rnntrain options` prints from the option definitions.
+/// docs/configuration.md's option table is the one `rnntrain options` prints from the option definitions.
 final class ReadmeTableTests: XCTestCase {
     func testReadmeListsEveryOptionAsTheToolDoes() throws {
         let r = try Tool.rnntrain(["options"])
         XCTAssertEqual(r.status, 0)
         let rows = r.stdout.split(separator: "\n").filter { $0.hasPrefix("| `") }
         XCTAssertGreaterThan(rows.count, 40, "the table lists every option")
-        let readme = try String(contentsOf: Tool.root.appendingPathComponent("README.md"), encoding: .utf8)
+        let page = try String(contentsOf: Tool.root.appendingPathComponent("docs/configuration.md"), encoding: .utf8)
         for row in rows {
-            XCTAssertTrue(readme.contains(row), "README lacks or differs in: \(row)")
+            XCTAssertTrue(page.contains(row), "docs/configuration.md lacks or differs in: \(row)")
         }
     }
 }

@@ -8,7 +8,7 @@ import XCTest
 final class NetworkFaultTests: MultiRankTestCase {
     let script = Tool.root.appendingPathComponent("launch/cluster")
     let stepTimeout = 5.0
-    /// The promise of the README's table.
+    /// The promise of the table in docs/faults-and-security.md (Surviving the cluster).
     var bound: TimeInterval { stepTimeout + 30 }
     var clusters: [String] = []
 

@@ -74,7 +74,7 @@ final class TensorBoardLogTests: XCTestCase {
         XCTAssertTrue(records.contains { $0["val_loss"] != nil }, "no validation record: the test misses val_loss")
     }
 
-    /// Tags are unique and end in their metrics key, the form the README documents.
+    /// Tags are unique and end in their metrics key, the form docs/onnx-and-tensorboard.md documents.
     func testTagsNameTheirKeys() {
         XCTAssertEqual(Set(TensorBoardLog.tags.values).count, TensorBoardLog.tags.count)
         for (key, tag) in TensorBoardLog.tags { XCTAssertTrue(tag.hasSuffix("/" + key), tag) }
