@@ -2,12 +2,12 @@ import Models
 import Yams
 
 /// One row of the table: the single place where each option has its key, default and meaning.
-/// The parser accepts exactly these keys, `yaml()` writes them in this order, and the README
-/// table is printed from them, so the three cannot drift apart.
+/// The parser accepts exactly these keys, `yaml()` writes them in this order, and the table of
+/// docs/configuration.md is printed from them, so the three cannot drift apart.
 public struct ConfigOption: Sendable {
     /// `section.name`, as written in YAML and in `--set`, e.g. "train.seq_len".
     public let key: String
-    /// One line for the README and `--help`.
+    /// One line for docs/configuration.md and `--help`.
     public let meaning: String
     /// The value in `TrainingConfig()`, as YAML.
     public let defaultValue: String
@@ -108,7 +108,7 @@ extension ConfigOption {
 }
 
 extension TrainingConfig {
-    /// Every option, grouped by section; this order is the order of `yaml()` and of the README.
+    /// Every option, grouped by section; this order is the order of `yaml()` and of docs/configuration.md.
     public static let options: [ConfigOption] = [
         .choice("model.cell", \.model.cell, "recurrent cell: rnn, lstm, gru, or mlp (windowed baseline, no hidden state)"),
         .choice("model.activation", \.model.activation, "φ of the vanilla RNN and of the MLP's hidden layer: tanh or relu"),
@@ -194,7 +194,7 @@ extension TrainingConfig {
     static let optionsByKey: [String: ConfigOption] =
         Dictionary(uniqueKeysWithValues: options.map { ($0.key, $0) })
 
-    /// `| key | default | meaning |`, one row per option, for the README.
+    /// `| key | default | meaning |`, one row per option, for docs/configuration.md.
     public static func markdownTable() -> String {
         // A `|` inside a cell would split it; escape it.
         func cell(_ text: String) -> String { text.replacingOccurrences(of: "|", with: "\\|") }

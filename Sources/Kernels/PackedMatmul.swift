@@ -7,7 +7,7 @@ public enum MatmulPrecision: String, CaseIterable, Sendable {
     /// A and B rounded to bfloat16, to nearest with ties to even (oneDNN's conversion; it also
     /// flushes subnormal values to zero): B once per `pack`, A on every product. Products of two
     /// bf16 values are exact in fp32, so only the fp32 sums round. The gain is speed: 4.1–4.7×
-    /// oneDNN's fp32 at the step shapes on this machine's AMX (README, GEMM engines), about 2× on
+    /// oneDNN's fp32 at the step shapes on this machine's AMX (docs/performance.md, GEMM engines), about 2× on
     /// the AVX-512 BF16 of an AMD Zen 4 (measured peaks of one core: fp32 FMA 116.7, `vdpbf16ps` 232.7 GFLOP/s).
     case bf16
 
@@ -20,7 +20,7 @@ public enum MatmulPrecision: String, CaseIterable, Sendable {
 /// W_hhᵀ, where OpenBLAS repacks W_hh inside every call. Measured by `rnntrain gemm-bench` with
 /// one thread at [64 × 512]·[512 × 2048] (lstm-2x512's step, W_hh packed once per 100
 /// products), GFLOP/s OpenBLAS sgemm (SkylakeX kernels) / fp32 here / bf16 here:
-/// 117.9 / 132.9 / 618.3 (README, GEMM engines).
+/// 117.9 / 132.9 / 618.3 (docs/performance.md, GEMM engines).
 ///
 /// Float only: Double, for the gradient check and the tests, stays on OpenBLAS (`gemm`).
 /// m, k and n are fixed per instance, because the packed layout depends on all three; A and C

@@ -5,7 +5,7 @@ import Files
 /// predicted like a word; `unknown` (<unk>) has no special rule here beyond being written under
 /// that name in ARPA files, where KenLM maps words it does not know to it.
 public struct NGramVocabulary: Equatable, Sendable {
-    /// The README's model limit: dense per-token tables of this size still fit in memory.
+    /// docs/ngram.md's model limit: dense per-token tables of this size still fit in memory.
     public static let maximumSize = 1 << 24
 
     public let size: Int

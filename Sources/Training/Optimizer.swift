@@ -54,7 +54,7 @@ public struct Optimizer {
     /// gradient value within B (`gradientBound` bounds |gradientScale · g|, e.g. the clipped
     /// norm of the mean gradient, which bounds each of its entries), and the settings within
     /// bounds under which the rule's largest intermediate stays below 2^123 (derived in
-    /// README's "The exposed tail"): lr ≤ 2^40, weight decay ≤ 2^20, lr · weight decay ≤ 2^40,
+    /// docs/distributed.md, "The exposed tail"): lr ≤ 2^40, weight decay ≤ 2^20, lr · weight decay ≤ 2^40,
     /// momentum ≤ 2^20, betas and alpha in [0, 1], Adam's lr/(1 − β1^t) ≤ 2^40 and its ratio to
     /// eps ≤ 2^60, RMSprop's lr/eps ≤ 2^60. False says nothing: then ask.
     public func updateIsFinite(gradientBound: Double, lr: Double) -> Bool {

@@ -11,8 +11,8 @@ final class HelpTests: XCTestCase {
 }
 
 /// docs/configuration.md's option table is the one `rnntrain options` prints from the option definitions.
-final class ReadmeTableTests: XCTestCase {
-    func testReadmeListsEveryOptionAsTheToolDoes() throws {
+final class OptionTableTests: XCTestCase {
+    func testDocsListEveryOptionAsTheToolDoes() throws {
         let r = try Tool.rnntrain(["options"])
         XCTAssertEqual(r.status, 0)
         let rows = r.stdout.split(separator: "\n").filter { $0.hasPrefix("| `") }
