@@ -31,7 +31,7 @@ public final class Trainer {
     /// Stream mode: the carried state of each micro-batch [microSize × state width].
     private let carried: [Buffer<Float>]
     /// Sums the step over ranks: in Float, or in fixed point in deterministic mode.
-    private let reducer: GradientReducer
+    let reducer: GradientReducer
     /// The update's split of the parameters: one shard per rank (`train.shard_optimizer`), or
     /// one shard, the whole buffer, that every rank updates alike.
     let shards: ParameterShards
@@ -53,7 +53,7 @@ public final class Trainer {
         modelConfig.vocabulary = corpus.vocabulary.count
         do {
             try modelConfig.validate()
-            try MemoryBudget.check(MemoryBudget.need(config: config, model: modelConfig, sequences: n,
+            try MemoryBudget.check(MemoryBudget.need(config: config, model: modelConfig, sequences: n, microBatches: count,
                                                      tokens: corpus.inMemory ? corpus.train.count + corpus.validation.count : 0,
                                                      shards: config.train.shardOptimizer ? comm.size : 1),
                                    machine: MemoryBudget.machine(), sequences: n, steps: config.train.seqLen)

@@ -12,18 +12,22 @@ final class MemoryBudgetTests: XCTestCase {
         for overrides in [["optimizer.type=adam"], ["optimizer.type=sgd", "optimizer.momentum=0"],
                           ["optimizer.type=rmsprop", "train.deterministic=true", "model.dropout=0.3"],
                           ["model.cell=gru", "model.bidirectional=true", "data.mode=windows", "data.task=fill-in-the-middle",
-                           "optimizer.type=sgd", "optimizer.momentum=0.9"]] {
+                           "optimizer.type=sgd", "optimizer.momentum=0.9"],
+                          ["train.reduce=bf16"], ["train.reduce=bf16", "train.deterministic=true", "train.deterministic_group=2"]] {
             let trainer = try TrainingTestFixtures.trainer(self, overrides)
             let config = trainer.config
             _ = try trainer.trainStep()
             let o = trainer.optimizer
             let fixed = config.train.deterministic ? 8 * trainer.model.layout.count : 0
-            let allocated = trainer.model.parameters.bytes + trainer.model.gradients.bytes + o.first.bytes + o.second.bytes + fixed
-            let need = MemoryBudget.need(config: config, model: trainer.model.config, sequences: trainer.microSize)
+            let wire = trainer.reducer.wire.map { $0.residuals.reduce($0.wire.bytes) { $0 + $1.bytes } } ?? 0
+            let allocated = trainer.model.parameters.bytes + trainer.model.gradients.bytes + o.first.bytes + o.second.bytes + fixed + wire
+            let need = MemoryBudget.need(config: config, model: trainer.model.config, sequences: trainer.microSize,
+                                         microBatches: trainer.microRanges.count)
             XCTAssertEqual(need.state, Double(allocated), "\(overrides)")
             XCTAssertEqual(need.activations, Double(trainer.model.workspaceBytes), "\(overrides)")
             // Sharded over 4 ranks, each holds a quarter of the moments.
-            let sharded = MemoryBudget.need(config: config, model: trainer.model.config, sequences: trainer.microSize, shards: 4)
+            let sharded = MemoryBudget.need(config: config, model: trainer.model.config, sequences: trainer.microSize,
+                                            microBatches: trainer.microRanges.count, shards: 4)
             XCTAssertEqual(need.state - sharded.state, Double(o.first.bytes + o.second.bytes) * 3 / 4, accuracy: 1, "\(overrides)")
         }
     }
