@@ -54,8 +54,10 @@ let package = Package(
         .target(name: "ONNXExport", dependencies: [
             "Models", "Kernels", "TextData", "Files", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ], exclude: ["onnx.proto"]),
+        // An n-gram model's run directory: written, verified, read back, scored and sampled.
+        .target(name: "NGramFiles", dependencies: ["NGram", "Checkpoints", "Config", "Files", "Kernels", "TextData", "Training"]),
         .executableTarget(name: "rnntrain", dependencies: [
-            "Training", "PreparedData", "Checkpoints", "TextData", "Config", "Models", "Kernels", "Collectives", "MPICollectives", "Files", "NGram",
+            "Training", "PreparedData", "Checkpoints", "TextData", "Config", "Models", "Kernels", "Collectives", "MPICollectives", "Files", "NGram", "NGramFiles",
             "ONNXExport", "Clock",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),

@@ -4,6 +4,7 @@ import Collectives
 import Config
 import Files
 import Foundation
+import NGramFiles
 import Kernels
 import Models
 import PreparedData

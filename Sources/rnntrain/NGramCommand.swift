@@ -5,6 +5,7 @@ import Config
 import Files
 import Foundation
 import NGram
+import NGramFiles
 import PreparedData
 import TextData
 import Training

@@ -2,6 +2,7 @@ import ArgumentParser
 import Checkpoints
 import Files
 import Foundation
+import NGramFiles
 import Kernels
 import TextData
 import Training

@@ -14,7 +14,7 @@ extension NGramLanguageModel {
     /// that is not one (a file's backoffs whose product overflows a Double: infinite or NaN
     /// probabilities, or none above 0 to draw) → UserError, where the draw would silently pick
     /// the last token.
-    func generate(prime: [Int32], length: Int, temperature: Double, topK: Int, seed: UInt64,
+    public func generate(prime: [Int32], length: Int, temperature: Double, topK: Int, seed: UInt64,
                   emit: (String) throws -> Void) throws {
         var rng = SplitMix64(seed: seed)
         let start = vocabulary.sentenceStart, end = vocabulary.sentenceEnd

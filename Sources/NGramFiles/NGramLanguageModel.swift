@@ -12,13 +12,13 @@ import TextData
 /// `SHA256SUMS` over the three, as a checkpoint has (`sha256sum -c SHA256SUMS` checks it by hand).
 /// A bare ARPA file (another tool's, or one copied out of such a directory) is read too, its
 /// vocabulary from its 1-grams (`init(arpaFile:tokenizer:)`).
-struct NGramLanguageModel {
-    static let modelName = "model.arpa", wordsName = "words.txt", configName = "config.yaml"
+public struct NGramLanguageModel {
+    public static let modelName = "model.arpa", wordsName = "words.txt", configName = "config.yaml"
 
-    let model: NGramModel
-    let vocabulary: Vocabulary
+    public let model: NGramModel
+    public let vocabulary: Vocabulary
 
-    init(model: NGramModel, vocabulary: Vocabulary) {
+    public init(model: NGramModel, vocabulary: Vocabulary) {
         self.model = model
         self.vocabulary = vocabulary
     }
@@ -26,7 +26,7 @@ struct NGramLanguageModel {
     /// Writes the files into `directory`, each atomically. The old manifest is removed first and
     /// the new one written last, so a write cut short leaves a directory without `SHA256SUMS`,
     /// refused as such, never a mix of old and new files that verifies.
-    static func write(_ model: NGramModel, words: [String], config: TrainingConfig, to directory: URL) throws {
+    public static func write(_ model: NGramModel, words: [String], config: TrainingConfig, to directory: URL) throws {
         try FileIO.makeDirectories(directory)
         let manifest = directory.appendingPathComponent(CheckpointStore.manifestName)
         try FileIO.removeTree(manifest)
@@ -41,7 +41,7 @@ struct NGramLanguageModel {
     /// beside `words.txt` or `SHA256SUMS`), is read with its checks; any other file is a bare
     /// ARPA file, read with the tokenizer `tokenizer` or the one its 1-grams imply. `tokenizer`
     /// for anything but a bare file → UserError: the directory records its own.
-    static func open(_ path: String, tokenizer: TokenizerKind?) throws -> NGramLanguageModel? {
+    public static func open(_ path: String, tokenizer: TokenizerKind?) throws -> NGramLanguageModel? {
         let url = URL(fileURLWithPath: path)
         let manager = FileManager.default
         var isDirectory: ObjCBool = false
@@ -64,7 +64,7 @@ struct NGramLanguageModel {
 
     /// Reads the files after checking them against `SHA256SUMS` (each file bounded; the ARPA
     /// reader checks the model against the words).
-    init(directory: URL) throws {
+    public init(directory: URL) throws {
         let files = try CheckpointStore.read(directory)
         func file(_ name: String) throws -> [UInt8] {
             guard let bytes = files[name] else { throw UserError("\(directory.appendingPathComponent(name).path): missing") }
@@ -97,7 +97,7 @@ struct NGramLanguageModel {
     /// words (`Vocabulary(arpaUnigrams:kind:)`), tokenized by `tokenizer` or the tokenizer they
     /// imply. There is no manifest to check: the file is the user's own, as for KenLM's `query`;
     /// the reader's checks are the same. Every error names the file.
-    init(arpaFile path: String, tokenizer: TokenizerKind?) throws {
+    public init(arpaFile path: String, tokenizer: TokenizerKind?) throws {
         let bytes = try FileIO.readNamed(path, kind: "ARPA file", limit: CheckpointStore.maximumFileBytes)
         do {
             let unigrams = try NGramModel.arpaUnigrams(bytes)
@@ -111,7 +111,7 @@ struct NGramLanguageModel {
     /// The summed natural-log loss of `tokens` and how many tokens it covers, as KenLM scores a
     /// text: word models sentence by sentence (each from `<s>`, its `</s>` predicted and counted),
     /// char and byte models as one stream from `<s>` (nothing after the last token predicted).
-    func loss(_ tokens: [Int32]) -> (nats: Double, count: Int) {
+    public func loss(_ tokens: [Int32]) -> (nats: Double, count: Int) {
         let start = vocabulary.sentenceStart, end = vocabulary.sentenceEnd
         var log10Sum = 0.0, count = 0
         for sentence in vocabulary.sentences(tokens) {
