@@ -3,7 +3,7 @@
 /// gradient-check matrix, the forward-math, PyTorch-layout and memory tests, which all enumerate
 /// `forms`.
 public enum CellRegistry {
-    static let all: [any RecurrentCell.Type] = [RNNCell.self, LSTMCell.self, GRUCell.self, GRULinearBeforeResetCell.self]
+    static let all: [any RecurrentCell.Type] = [RNNCell.self, LSTMCell.self, GRUCell.self, GRULinearBeforeResetCell.self, MGUCell.self]
 }
 
 extension CellRegistry {
