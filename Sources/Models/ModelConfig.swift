@@ -1,7 +1,45 @@
-/// The recurrent cell (or the windowed MLP baseline, which has no hidden state), by its config
-/// name. What each computes is in Cells/ (see `CellRegistry`) and WindowedMLP.swift.
-public enum Cell: String, Codable, CaseIterable, Sendable {
-    case rnn, lstm, gru, mlp
+/// `model.cell`: a recurrent cell's config name (each cell in Cells/ declares its own, see
+/// `CellRegistry`), or `mlp`, the windowed MLP baseline with no hidden state (WindowedMLP.swift).
+/// Read and written as that string by configs, checkpoints' config.yaml and safetensors
+/// `__metadata__`; a name no registered cell has is refused.
+public struct Cell: RawRepresentable, Hashable, Codable, CaseIterable, Sendable, CustomStringConvertible {
+    public let rawValue: String
+
+    public static let rnn = Cell(named: "rnn")
+    public static let lstm = Cell(named: "lstm")
+    public static let gru = Cell(named: "gru")
+    public static let mlp = Cell(named: "mlp")
+
+    /// The registered cells' names in registry order, then mlp.
+    public static var allCases: [Cell] {
+        var seen = Set<Cell>()
+        return CellRegistry.forms.map(\.cell).filter { seen.insert($0).inserted } + [.mlp]
+    }
+
+    /// nil unless `rawValue` is in `allCases`.
+    public init?(rawValue: String) {
+        guard let known = Cell.allCases.first(where: { $0.rawValue == rawValue }) else { return nil }
+        self = known
+    }
+
+    /// A cell's own declaration of its name, unchecked.
+    init(named name: String) { rawValue = name }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let name = try container.decode(String.self)
+        guard let cell = Cell(rawValue: name) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "no cell is named \(name)")
+        }
+        self = cell
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+
+    public var description: String { rawValue }
 }
 
 /// φ of the vanilla RNN and of the MLP's hidden layer.

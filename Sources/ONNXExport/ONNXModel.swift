@@ -21,8 +21,12 @@ public enum ONNXModel {
     static let maximumBytes = Int(Int32.max)
 
     /// The model's graph, τ fixed at `steps` or symbolic (`nil`); n is always symbolic.
-    /// Throws when the weights alone exceed what one ONNX file holds.
+    /// Throws when ONNX has no operator for the cell, or the weights alone exceed what one ONNX file holds.
     public static func encode(_ model: Model<Float>, vocabulary: Vocabulary, steps: Int?, source: String) throws -> [UInt8] {
+        let c = model.config
+        guard c.cell == .mlp || CellRegistry.kind(for: c).onnx != nil else {
+            throw UserError("\(source): ONNX has no operator for the \(c.cell) cell, so its model cannot be exported")
+        }
         // Every tensor as the graph stores it: a tied decoder weight a second time.
         let weightBytes = 4 * model.layout.tensors.reduce(0) { $0 + $1.count }
         guard weightBytes < maximumBytes - (1 << 20) else {
@@ -38,7 +42,8 @@ public enum ONNXModel {
         if c.cell == .mlp {
             MLPGraph.build(model, into: &g, steps: dimension)
         } else {
-            RecurrentGraph.build(model, into: &g, steps: dimension)
+            // `encode` has refused a cell without an operator.
+            RecurrentGraph.build(model, operator: CellRegistry.kind(for: c).onnx!, into: &g, steps: dimension)
         }
         var m = Onnx_ModelProto()
         m.irVersion = Int64(irVersion)

@@ -1,18 +1,18 @@
 import Kernels
 import Models
 
-/// The recurrent language model as ONNX nodes: `Gather` (embedding), one ONNX `LSTM`, `GRU` or
-/// `RNN` node per layer, `MatMul` and `Add` (decoder).
+/// The recurrent language model as ONNX nodes: `Gather` (embedding), one node of the cell's
+/// operator (ONNX's `LSTM`, `GRU` or `RNN`) per layer, `MatMul` and `Add` (decoder).
 ///
 /// Inputs `tokens` [τ × n] (int64), `h0` [L·D × n × h] and, for the LSTM, `c0` [L·D × n × h];
 /// outputs `logits` [τ × n × V], then `hn` and `cn` like `h0` and `c0`. Row l·D + k of a state is
 /// layer l, direction k (0 forward, 1 backward), as PyTorch's h_0 and h_n are laid out, so `hn`
 /// of one chunk is `h0` of the next.
 enum RecurrentGraph {
-    static func build(_ model: Model<Float>, into g: inout GraphBuilder, steps: GraphBuilder.Dimension) {
+    static func build(_ model: Model<Float>, operator op: ONNXOperator, into g: inout GraphBuilder, steps: GraphBuilder.Dimension) {
         let c = model.config, h = c.hidden, D = c.directions, L = c.layers, V = c.vocabulary
         let n = GraphBuilder.Dimension.symbolic("n")
-        let cellParts = c.cell == .lstm ? ["h", "c"] : ["h"]
+        let cellParts = CellRegistry.kind(for: c).state
         g.input("tokens", .int64, [steps, n], doc: "token ids, time-major [τ × n]")
         for part in cellParts {
             g.input("\(part)0", .float, [.fixed(L * D), n, .fixed(h)],
@@ -24,7 +24,7 @@ enum RecurrentGraph {
         g.constant("axis0", [1], int64s: [0])
         var finals: [String: [String]] = [:]
         for l in 0..<L {
-            let (W, R, B) = weights(model, layer: l, into: &g)
+            let (W, R, B) = weights(model, layer: l, blocks: op.blocks, into: &g)
             var inputs = [x, W, R, B, ""]  // no sequence_lens: every sequence runs all τ steps
             var outputs = ["l\(l).Y"]
             let start = g.constant("l\(l).first", [1], int64s: [Int64(l * D)])
@@ -34,7 +34,7 @@ enum RecurrentGraph {
                 outputs.append("l\(l).\(part)n")
                 finals[part, default: []].append("l\(l).\(part)n")
             }
-            g.node(opType(c.cell), inputs, outputs, attributes(c))
+            g.node(op.type, inputs, outputs, attributes(c, op))
             // Y [τ × D × n × h] → [τ × n × D·h], the directions side by side as the next layer reads them.
             if D == 1 {
                 x = g.node("Squeeze", ["l\(l).Y", g.constant("l\(l).axis1", [1], int64s: [1])], ["l\(l).out"])
@@ -50,36 +50,27 @@ enum RecurrentGraph {
         }
     }
 
-    static func opType(_ cell: Cell) -> String {
-        switch cell {
-        case .lstm: "LSTM"
-        case .gru: "GRU"
-        case .rnn: "RNN"
-        case .mlp: preconditionFailure("the MLP has no recurrent layer")
-        }
-    }
-
-    /// hidden_size and direction; the RNN's φ per direction; the GRU's variant. The LSTM's and
-    /// GRU's activations are ONNX's defaults (σ, tanh, tanh), which are the cells'.
-    static func attributes(_ c: ModelConfig) -> [Onnx_AttributeProto] {
-        var a = [Attribute.int("hidden_size", c.hidden), Attribute.string("direction", c.bidirectional ? "bidirectional" : "forward")]
-        switch c.cell {
-        case .rnn: a.append(Attribute.strings("activations", Array(repeating: c.activation == .relu ? "Relu" : "Tanh", count: c.directions)))
-        case .gru: a.append(Attribute.int("linear_before_reset", c.gruVariant == .linearBeforeReset ? 1 : 0))
-        case .lstm, .mlp: break
-        }
-        return a
+    /// hidden_size and direction, then the operator's own (the RNN's φ per direction, the GRU's
+    /// variant). The LSTM's and GRU's activations are ONNX's defaults (σ, tanh, tanh), which are the cells'.
+    static func attributes(_ c: ModelConfig, _ op: ONNXOperator) -> [Onnx_AttributeProto] {
+        [Attribute.int("hidden_size", c.hidden), Attribute.string("direction", c.bidirectional ? "bidirectional" : "forward")]
+            + op.attributes(c).map { name, value in
+                switch value {
+                case .int(let v): Attribute.int(name, v)
+                case .strings(let v): Attribute.strings(name, v)
+                }
+            }
     }
 
     /// Layer l's W [D × G·h × d], R [D × G·h × h] and B [D × 2·G·h] (W's bias, then R's), gate
     /// blocks in ONNX's order, directions forward then backward.
-    static func weights(_ model: Model<Float>, layer l: Int, into g: inout GraphBuilder) -> (String, String, String) {
+    static func weights(_ model: Model<Float>, layer l: Int, blocks: [Int], into g: inout GraphBuilder) -> (String, String, String) {
         let c = model.config, h = c.hidden, D = c.directions
-        let G = GateOrder.onnxBlocks(for: c.cell).count * h
+        let G = blocks.count * h
         var w: [Float] = [], r: [Float] = [], b: [Float] = []
         for k in 0..<D {
             let s = ParameterLayout.suffix(layer: l, direction: k)
-            func reordered(_ name: String) -> [Float] { GateOrder.reorder(Parameters.values(model, "rnn.\(name)_\(s)"), cell: c.cell, hidden: h) }
+            func reordered(_ name: String) -> [Float] { GateOrder.reorder(Parameters.values(model, "rnn.\(name)_\(s)"), blocks: blocks, hidden: h) }
             w += reordered("weight_ih")
             r += reordered("weight_hh")
             b += reordered("bias_ih") + reordered("bias_hh")

@@ -18,7 +18,7 @@ struct GradCheckCommand: ParsableCommand {
     @Flag(help: "Bidirectional layers.")
     var bidirectional = false
 
-    @Flag(help: "The whole matrix: five cells × layers {1, 2} × {uni, bi}, the MLP, tied weights.")
+    @Flag(help: "The whole matrix: every cell above but the MLP × layers {1, 2} × {uni, bi}, the MLP, tied weights.")
     var all = false
 
     func validate() throws {

@@ -9,12 +9,14 @@ import XCTest
 final class ModelDropoutTests: XCTestCase {
     let key = DropoutKey(seed: 77, step: 5)
 
-    /// A 2-layer bidirectional LSTM uses all three sites (embedding, between layers, before the
-    /// decoder) with widths E and 2h; the MLP its two, with its history split alongside.
+    /// A 2-layer bidirectional model of every registered cell uses all three sites (embedding,
+    /// between layers, before the decoder) with widths E and 2h; the MLP its two, with its
+    /// history split alongside.
     private var configs: [(String, ModelConfig)] {
-        [("lstm 2 layers bidirectional", makeConfig(.lstm, layers: 2, bidirectional: true, vocabulary: 6,
-                                                    embedding: 4, hidden: 3, dropout: 0.5)),
-         ("mlp", makeMLPConfig(vocabulary: 6, dropout: 0.5))]
+        CellRegistry.forms.map { form in
+            ("\(form) 2 layers bidirectional", makeConfig(form, layers: 2, bidirectional: true, vocabulary: 6,
+                                                           embedding: 4, hidden: 3, dropout: 0.5))
+        } + [("mlp", makeMLPConfig(vocabulary: 6, dropout: 0.5))]
     }
 
     func testFourSequencesEqualTwoBatchesOfTwoDouble() throws {

@@ -39,12 +39,14 @@ final class ParameterLayoutTests: XCTestCase {
         XCTAssertEqual(mlp["hidden.weight"].shape, [4, 15])
     }
 
-    /// Every registered cell has nn.RNN/LSTM/GRU's four tensors per direction with PyTorch's gate
-    /// count (RNN 1, LSTM 4, GRU 3): a cell registered without an entry here fails.
+    /// Every registered cell has nn.RNN/LSTM/GRU's four tensors per direction, with the gate count
+    /// of the PyTorch module it names (from PyTorch's documentation: RNN 1, LSTM 4, GRU 3), or of
+    /// its own gates when PyTorch has no such cell.
     func testEveryRegisteredCellHasPyTorchShapes() {
-        let pytorchGates: [Cell: Int] = [.rnn: 1, .lstm: 4, .gru: 3]
+        let pytorchGates = ["nn.RNN": 1, "nn.LSTM": 4, "nn.GRU": 3]
         for form in CellRegistry.forms {
-            guard let G = pytorchGates[form.cell] else { XCTFail("no PyTorch layout known for \(form.name)"); continue }
+            let kind = CellRegistry.kind(for: makeConfig(form))
+            let G = kind.pytorchModule.map { pytorchGates[$0] ?? -1 } ?? kind.gates.count
             let h = 3, layout = ParameterLayout(config: makeConfig(form, layers: 2, bidirectional: true, embedding: 5, hidden: h))
             for s in ["l0", "l0_reverse", "l1", "l1_reverse"] {
                 XCTAssertEqual(layout["rnn.weight_ih_\(s)"].shape, [G * h, s.hasPrefix("l0") ? 5 : 2 * h], "\(form.name) \(s)")

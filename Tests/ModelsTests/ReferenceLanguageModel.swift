@@ -1,9 +1,10 @@
 import Foundation
 import Models
 
-/// A second implementation of the model's forward pass in plain Double loops, written from
-/// the cells' equations and PyTorch's parameter layouts (weight_ih [G·h × d], x Wᵀ; gate order
-/// LSTM i|f|g|o, GRU r|z|n), sharing no code with Models beyond reading tensors by name.
+/// A second implementation of the model's forward pass in plain Double loops, from PyTorch's
+/// parameter layouts (weight_ih [G·h × d], x Wᵀ) and, for a recurrent step, the equations each
+/// cell states in plain Double (`CellKind.reference`): it shares no code with the kernels,
+/// the products or the scan of Models.
 struct ReferenceLanguageModel {
     let config: ModelConfig
     let tensors: [String: [Double]]
@@ -40,53 +41,26 @@ struct ReferenceLanguageModel {
     }
 
     private func add(_ a: [Double], _ b: [Double]) -> [Double] { zip(a, b).map { $0 + $1 } }
-    private func σ(_ x: Double) -> Double { 1 / (1 + exp(-x)) }
-    private func part(_ v: [Double], _ k: Int, _ h: Int) -> [Double] { Array(v[(k * h)..<((k + 1) * h)]) }
 
     private func embedding(_ token: Int32) -> [Double] {
         let E = config.embedding
         return token < 0 ? [Double](repeating: 0, count: E) : Array(w("encoder.weight")[(Int(token) * E)..<(Int(token) * E + E)])
     }
 
-    /// One step of one direction: (h, c) from x and (h_{t-1}, c_{t-1}).
-    private func step(_ s: String, x: [Double], h: [Double], c: [Double]) -> (h: [Double], c: [Double]) {
-        let H = config.hidden
-        let xi = add(times(w("rnn.weight_ih_\(s)"), x), w("rnn.bias_ih_\(s)"))
-        let hh = add(times(w("rnn.weight_hh_\(s)"), h), w("rnn.bias_hh_\(s)"))
-        switch config.cell {
-        case .rnn:
-            let a = add(xi, hh)
-            return (a.map { config.activation == .relu ? max($0, 0) : tanh($0) }, c)
-        case .lstm:
-            let a = add(xi, hh)
-            let i = part(a, 0, H).map(σ), f = part(a, 1, H).map(σ), g = part(a, 2, H).map(tanh), o = part(a, 3, H).map(σ)
-            let cNew = (0..<H).map { f[$0] * c[$0] + i[$0] * g[$0] }
-            return ((0..<H).map { o[$0] * tanh(cNew[$0]) }, cNew)
-        case .gru:
-            let r = add(part(xi, 0, H), part(hh, 0, H)).map(σ)
-            let z = add(part(xi, 1, H), part(hh, 1, H)).map(σ)
-            let n: [Double]
-            let Whn = Array(w("rnn.weight_hh_\(s)")[(2 * H * H)...]), bhn = part(w("rnn.bias_hh_\(s)"), 2, H)
-            if config.gruVariant == .linearBeforeReset {
-                // n = tanh(x W_in + b_in + r ⊙ (h W_hn + b_hn))
-                let inner = add(times(Whn, h), bhn)
-                n = (0..<H).map { tanh(part(xi, 2, H)[$0] + r[$0] * inner[$0]) }
-            } else {
-                // n = tanh(x W_in + b_in + b_hn + (r ⊙ h) W_hn)
-                let rh = (0..<H).map { r[$0] * h[$0] }
-                n = add(add(part(xi, 2, H), bhn), times(Whn, rh)).map(tanh)
-            }
-            return ((0..<H).map { z[$0] * h[$0] + (1 - z[$0]) * n[$0] }, c)
-        case .mlp:
-            fatalError("no recurrent step in the MLP")
-        }
+    /// One step of one direction: the state's parts from x and the previous parts, by the
+    /// equations the cell states (`CellKind.reference`), on this model's products.
+    private func step(_ s: String, x: [Double], state: [[Double]]) -> [[Double]] {
+        let weights = ReferenceWeights(hidden: config.hidden, ih: w("rnn.weight_ih_\(s)"), hh: w("rnn.weight_hh_\(s)"),
+                                       biasIH: w("rnn.bias_ih_\(s)"), biasHH: w("rnn.bias_hh_\(s)"), times: times)
+        return CellRegistry.kind(for: config).reference(weights, config: config, x: x, state: state)
     }
 
     /// `initialState` [n × width], per sequence: for each layer, for each direction, h then (LSTM) c.
     func run(_ batch: Batch, initialState: [Double]?) -> Output {
         let n = batch.sequences, steps = batch.steps, H = config.hidden
         let D = config.cell == .mlp ? 1 : config.directions, L = config.cell == .mlp ? 0 : config.layers
-        let per = config.cell == .lstm ? 2 * H : H, width = L * D * per
+        let parts = config.cell == .mlp ? 0 : CellRegistry.kind(for: config).state.count
+        let per = parts * H, width = L * D * per
         let state = initialState ?? [Double](repeating: 0, count: n * width)
         var finalState = [Double](repeating: 0, count: n * width)
         // Decoder inputs y[t][i].
@@ -116,13 +90,14 @@ struct ReferenceLanguageModel {
                     let column = (l * D + d) * per
                     for i in 0..<n {
                         let row = Array(state[(i * width + column)..<(i * width + column + per)])
-                        var h = Array(row[0..<H]), c = config.cell == .lstm ? Array(row[H...]) : []
+                        var parts = (0..<parts).map { Array(row[($0 * H)..<(($0 + 1) * H)]) }
                         for t in d == 0 ? Array(0..<steps) : (0..<steps).reversed() {
-                            (h, c) = step(s, x: x[t][i], h: h, c: c)
-                            out[t][i] += h
+                            parts = step(s, x: x[t][i], state: parts)
+                            out[t][i] += parts[0]
                         }
-                        for j in 0..<H { finalState[i * width + column + j] = h[j] }
-                        for j in 0..<c.count { finalState[i * width + column + H + j] = c[j] }
+                        for (k, part) in parts.enumerated() {
+                            for j in 0..<H { finalState[i * width + column + k * H + j] = part[j] }
+                        }
                     }
                 }
                 x = out

@@ -112,6 +112,22 @@ final class ONNXModelTests: XCTestCase {
         }
     }
 
+    /// A cell with an ONNX operator becomes that operator's node; one without is refused in one
+    /// line naming the cell, and nothing is encoded.
+    func testEveryCellIsExportedAsItsOperatorOrRefused() throws {
+        for form in CellRegistry.forms {
+            let m = try model { form.apply(to: &$0) }
+            if let op = CellRegistry.kind(for: m.config).onnx {
+                let p = try decoded(m, steps: 3)
+                XCTAssertEqual(p.graph.node.filter { $0.opType == op.type }.count, 1, form.name)
+            } else {
+                XCTAssertThrowsError(try decoded(m, steps: 3), form.name) { error in
+                    XCTAssertEqual("\(error)", "test: ONNX has no operator for the \(form.cell) cell, so its model cannot be exported")
+                }
+            }
+        }
+    }
+
     func testTheMLPReadsAHistoryAndAZeroRowForNoToken() throws {
         let m = try model { $0.cell = .mlp; $0.context = 4; $0.activation = .relu }
         let p = try decoded(m, steps: 6)

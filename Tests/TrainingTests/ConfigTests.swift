@@ -388,7 +388,7 @@ final class ConfigTests: XCTestCase {
             ("train:\n  seed: -1\n", ["train.seed", "non-negative"]),
             ("train:\n  seed: 0.5\n", ["train.seed", "non-negative integer"]),
             ("data:\n  path: [a, b]\n", ["data.path", "string"]),
-            ("model:\n  cell: transformer\n", ["model.cell", "rnn, lstm, gru, mlp", "\"transformer\""]),
+            ("model:\n  cell: transformer\n", ["model.cell", Cell.allCases.map(\.rawValue).joined(separator: ", "), "\"transformer\""]),
             ("data:\n  task: FIM\n", ["data.task", "lm, fill-in-the-middle"]),
             ("model:\n  cell:\n", ["model.cell", "got nothing"]),
             ("train: 5\n", ["train", "mapping", "\"5\""]),

@@ -16,15 +16,19 @@ config, vocabulary = json.loads(meta["model"]), json.loads(meta["vocabulary"])
 
 
 def refuse(why):
-    print(f"pytorch_eval: {checkpoint}: {why}", file=sys.stderr)
+    print(f"pytorch-eval: {checkpoint}: {why}", file=sys.stderr)
     sys.exit(2)
 
 
-if meta["tokenizer"] != "char" or config["cell"] == "mlp" or config["bidirectional"]:
-    refuse("only causal char-level RNN, LSTM and GRU models")
+# The cells PyTorch has a module for (each cell's `pytorchModule` in Sources/Models/Cells).
+MODULES = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
+if meta["tokenizer"] != "char" or config["bidirectional"]:
+    refuse("only causal char-level models")
+if config["cell"] not in MODULES:
+    refuse(f"PyTorch has no module for the {config['cell']} cell")
 if config["cell"] == "gru" and config["gruVariant"] != "linear-before-reset":
     refuse("nn.GRU is the linear-before-reset GRU; this model uses the notes' variant")
-cell = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[config["cell"]]
+cell = MODULES[config["cell"]]
 options = {"nonlinearity": config["activation"]} if config["cell"] == "rnn" else {}
 
 

@@ -1,18 +1,22 @@
 /// Every recurrent cell. A cell registered here is built by `Model`, counted by `MemoryEstimate`,
-/// and checked by the gradient-check matrix, the forward-math, PyTorch-layout and memory tests,
-/// which all enumerate `forms`.
+/// named by `model.cell`, exported to ONNX if it has an operator, and checked by the
+/// gradient-check matrix, the forward-math, PyTorch-layout and memory tests, which all enumerate
+/// `forms`.
 public enum CellRegistry {
-    static let all: [any RecurrentCell.Type] = [RNNCell.self, LSTMCell.self, GRUCell.self, GRULinearBeforeResetCell.self]
+    static let all: [any RecurrentCell.Type] = [RNNCell.self, LSTMCell.self, GRUCell.self, GRULinearBeforeResetCell.self, MGUCell.self]
 }
 
 extension CellRegistry {
     /// The cell `config` asks for; the config must name a recurrent cell.
     static func cell(for config: ModelConfig) -> any RecurrentCell.Type {
-        guard let cell = all.first(where: { $0.computes(config) }) else {
+        guard let cell = all.first(where: { $0.forms.contains { $0.matches(config) } }) else {
             preconditionFailure("no registered cell computes \(config.cell) \(config.gruVariant)")
         }
         return cell
     }
+
+    /// What the cell `config` asks for declares; the config must name a recurrent cell.
+    public static func kind(for config: ModelConfig) -> any CellKind.Type { cell(for: config) }
 
     /// Every configuration of every registered cell, in registry order.
     public static var forms: [CellForm] { all.flatMap { $0.forms } }

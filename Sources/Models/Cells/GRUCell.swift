@@ -1,4 +1,5 @@
 import CKernels
+import Foundation
 import Kernels
 
 /// The GRU as the notes write it, gates laid out r|z|n (PyTorch's order; n is the candidate H̃):
@@ -6,9 +7,10 @@ import Kernels
 /// The reset acts before the recurrent matmul, so each step takes two GEMMs: r|z from h_{t-1},
 /// then n from r ⊙ h_{t-1}. Kernels in gru.c.
 struct GRUCell: RecurrentCell {
-    static let forms = [CellForm("gru", .gru, gruVariant: .resetBeforeMatmul)]
-    static func computes(_ config: ModelConfig) -> Bool { config.cell == .gru && config.gruVariant == .resetBeforeMatmul }
-    static let gateCount = 3
+    static let forms = [CellForm("gru", gruVariant: .resetBeforeMatmul)]
+    static let gates = ["r", "z", "n"]
+    /// ONNX's GRU takes z|r|h (h being n); its default placement of the reset is this one.
+    static let onnx: ONNXOperator? = ONNXOperator("GRU", blocks: [1, 0, 2]) { _ in [("linear_before_reset", .int(0))] }
 
     static func saved(_ s: ScanShape) -> [ArenaEntry] {
         [.scalars("resetHidden", s.steps * s.sequences * s.hidden), .scalars("dResetHidden", s.sequences * s.hidden)]
@@ -46,6 +48,14 @@ struct GRUCell: RecurrentCell {
         d.addRecurrentWeightGradient(d.dgates.base + 2 * h, rows: 2 * h, count: h,
                                      times: d.saved[Self.resetHidden].base, gradients: gp)
         d.addFoldedBiasGradient(gradients: gp)
+    }
+
+    static func reference(_ w: ReferenceWeights, config: ModelConfig, x: [Double], state: [[Double]]) -> [[Double]] {
+        let xi = w.input(x), h = state[0]
+        let r = sum(xi[0], w.recurrent(h, block: 0)).map(sigmoid), z = sum(xi[1], w.recurrent(h, block: 1)).map(sigmoid)
+        // n = tanh(x W_in + b_in + (r ⊙ h) W_hn + b_hn)
+        let n = sum(xi[2], w.recurrent(h.indices.map { r[$0] * h[$0] }, block: 2)).map(tanh)
+        return [h.indices.map { z[$0] * h[$0] + (1 - z[$0]) * n[$0] }]
     }
 }
 

@@ -1,4 +1,5 @@
 import CKernels
+import Foundation
 import Kernels
 
 /// The GRU as cuDNN and PyTorch's nn.GRU compute it, gates laid out r|z|n: the reset applies
@@ -7,8 +8,10 @@ import Kernels
 /// GEMM into a buffer of its own. Kernels in gru_lbr.c.
 struct GRULinearBeforeResetCell: RecurrentCell {
     static let forms = [CellForm("gru-linear-before-reset", .gru, gruVariant: .linearBeforeReset)]
-    static func computes(_ config: ModelConfig) -> Bool { config.cell == .gru && config.gruVariant == .linearBeforeReset }
-    static let gateCount = 3
+    static let gates = ["r", "z", "n"]
+    static let pytorchModule: String? = "nn.GRU"
+    /// ONNX's GRU takes z|r|h (h being n).
+    static let onnx: ONNXOperator? = ONNXOperator("GRU", blocks: [1, 0, 2]) { _ in [("linear_before_reset", .int(1))] }
     static let foldsRecurrentBias = false
 
     static func saved(_ s: ScanShape) -> [ArenaEntry] {
@@ -47,6 +50,15 @@ struct GRULinearBeforeResetCell: RecurrentCell {
         let G = d.gateWidth, dgh = d.saved[Self.dRecurrentGates].base
         d.addRecurrentWeightGradient(dgh, rows: 0, count: G, times: d.previous, gradients: gp)
         T.columnSumAdd(rows: d.steps * d.sequences, cols: G, x: dgh, ld: G, out: gp + d.biasHH)
+    }
+
+    static func reference(_ w: ReferenceWeights, config: ModelConfig, x: [Double], state: [[Double]]) -> [[Double]] {
+        let xi = w.input(x), h = state[0]
+        let r = sum(xi[0], w.recurrent(h, block: 0)).map(sigmoid), z = sum(xi[1], w.recurrent(h, block: 1)).map(sigmoid)
+        // n = tanh(x W_in + b_in + r ⊙ (h W_hn + b_hn))
+        let inner = w.recurrent(h, block: 2)
+        let n = h.indices.map { tanh(xi[2][$0] + r[$0] * inner[$0]) }
+        return [h.indices.map { z[$0] * h[$0] + (1 - z[$0]) * n[$0] }]
     }
 }
 

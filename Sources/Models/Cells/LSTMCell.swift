@@ -1,14 +1,17 @@
 import CKernels
+import Foundation
 import Kernels
 
 /// The LSTM, gates laid out i|f|g|o (PyTorch's order; g is the input node C̃):
 /// C_t = F_t ⊙ C_{t-1} + I_t ⊙ C̃_t, H_t = O_t ⊙ tanh(C_t). Kernels in lstm.c.
 struct LSTMCell: RecurrentCell {
-    static let forms = [CellForm("lstm", .lstm)]
-    static func computes(_ config: ModelConfig) -> Bool { config.cell == .lstm }
-    static let gateCount = 4
+    static let forms = [CellForm("lstm")]
+    static let gates = ["i", "f", "g", "o"]
     /// h, then the memory cell c, laid out like h.
-    static let stateParts = 2
+    static let state = ["h", "c"]
+    static let pytorchModule: String? = "nn.LSTM"
+    /// ONNX's LSTM takes i|o|f|c (c being g).
+    static let onnx: ONNXOperator? = ONNXOperator("LSTM", blocks: [0, 3, 1, 2])
 
     /// tanh(C_t), which backward needs and forward has at hand.
     static func saved(_ s: ScanShape) -> [ArenaEntry] { [.scalars("tanhCells", s.steps * s.sequences * s.hidden)] }
@@ -38,6 +41,14 @@ struct LSTMCell: RecurrentCell {
     func addRecurrentGradients<T: Scalar>(_ d: RecurrentDirection<T>, gradients gp: UnsafeMutablePointer<T>) {
         d.addRecurrentWeightGradient(d.dgates.base, rows: 0, count: d.gateWidth, times: d.previous, gradients: gp)
         d.addFoldedBiasGradient(gradients: gp)
+    }
+
+    static func reference(_ w: ReferenceWeights, config: ModelConfig, x: [Double], state: [[Double]]) -> [[Double]] {
+        let xi = w.input(x), h = state[0], c = state[1]
+        let a = (0..<4).map { sum(xi[$0], w.recurrent(h, block: $0)) }
+        let i = a[0].map(sigmoid), f = a[1].map(sigmoid), g = a[2].map(tanh), o = a[3].map(sigmoid)
+        let cNew = h.indices.map { f[$0] * c[$0] + i[$0] * g[$0] }
+        return [h.indices.map { o[$0] * tanh(cNew[$0]) }, cNew]
     }
 }
 

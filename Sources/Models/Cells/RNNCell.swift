@@ -1,11 +1,15 @@
+import Foundation
 import Kernels
 
 /// The vanilla RNN, H_t = φ(X_t W_xh + H_{t-1} W_hh + b_h), φ ∈ {tanh, relu}: one gate block,
 /// and φ's kernels are the MLP's activation kernels (kernels.h), so it has no C file of its own.
 struct RNNCell: RecurrentCell {
     static let forms = [CellForm("rnn-tanh", .rnn, activation: .tanh), CellForm("rnn-relu", .rnn, activation: .relu)]
-    static func computes(_ config: ModelConfig) -> Bool { config.cell == .rnn }
-    static let gateCount = 1
+    static let gates = ["h"]
+    static let pytorchModule: String? = "nn.RNN"
+    static let onnx: ONNXOperator? = ONNXOperator("RNN", blocks: [0]) { c in
+        [("activations", .strings(Array(repeating: c.activation == .relu ? "Relu" : "Tanh", count: c.directions)))]
+    }
 
     let relu: Bool
 
@@ -27,5 +31,10 @@ struct RNNCell: RecurrentCell {
     func addRecurrentGradients<T: Scalar>(_ d: RecurrentDirection<T>, gradients gp: UnsafeMutablePointer<T>) {
         d.addRecurrentWeightGradient(d.dgates.base, rows: 0, count: d.gateWidth, times: d.previous, gradients: gp)
         d.addFoldedBiasGradient(gradients: gp)
+    }
+
+    static func reference(_ w: ReferenceWeights, config: ModelConfig, x: [Double], state: [[Double]]) -> [[Double]] {
+        let a = sum(w.input(x)[0], w.recurrent(state[0], block: 0))
+        return [a.map { config.activation == .relu ? max($0, 0) : tanh($0) }]
     }
 }

@@ -12,15 +12,7 @@ import Kernels
 /// the one input-projection GEMM of all τ steps; the kernels add `RecurrentDirection.bias`.
 /// Backward writes ∂loss/∂pre-activations over the same memory (`dgates` aliases `gates`), and
 /// ∂loss/∂h_{t-1} into `stateGradients[0]` for the next step back.
-protocol RecurrentCell {
-    /// The configurations this cell computes, by name (`rnn-tanh`, `rnn-relu`).
-    static var forms: [CellForm] { get }
-    /// Whether `config` asks for this cell.
-    static func computes(_ config: ModelConfig) -> Bool
-    /// G, the gate blocks of h per hidden unit.
-    static var gateCount: Int { get }
-    /// Parts of the carried state, each h wide: 1 (h) or 2 (h, then c).
-    static var stateParts: Int { get }
+protocol RecurrentCell: CellKind {
     /// Whether the kernels' bias is b_ih + b_hh (else b_ih alone: b_hh is the cell's to place).
     static var foldsRecurrentBias: Bool { get }
     /// Buffers the cell keeps per direction beyond gates and states, in the order `saved` holds them.
@@ -40,7 +32,10 @@ protocol RecurrentCell {
 }
 
 extension RecurrentCell {
-    static var stateParts: Int { 1 }
+    /// G, the gate blocks of h per hidden unit.
+    static var gateCount: Int { gates.count }
+    /// Parts of the carried state, each h wide.
+    static var stateParts: Int { state.count }
     static var foldsRecurrentBias: Bool { true }
     static func saved(_ shape: ScanShape) -> [ArenaEntry] { [] }
 }
@@ -59,21 +54,32 @@ struct Step<T: Scalar> {
 /// A configuration a cell computes and the name the gradient check and the tests call it by.
 public struct CellForm: Equatable, Sendable, CustomStringConvertible {
     public let name: String
+    /// The config's `model.cell`.
     public let cell: Cell
-    public let activation: Activation
-    public let gruVariant: GRUVariant
+    /// The φ and GRU variant the form fixes; nil where the cell reads neither, so any matches.
+    public let activation: Activation?
+    public let gruVariant: GRUVariant?
 
-    init(_ name: String, _ cell: Cell, activation: Activation = .tanh, gruVariant: GRUVariant = .resetBeforeMatmul) {
+    /// `cell` defaults to the cell named `name`.
+    init(_ name: String, _ cell: Cell? = nil, activation: Activation? = nil, gruVariant: GRUVariant? = nil) {
         self.name = name
-        self.cell = cell
+        self.cell = cell ?? Cell(named: name)
         self.activation = activation
         self.gruVariant = gruVariant
     }
 
+    /// Whether `config` is this form.
+    func matches(_ config: ModelConfig) -> Bool {
+        config.cell == cell && activation.map { $0 == config.activation } != false
+            && gruVariant.map { $0 == config.gruVariant } != false
+    }
+
+    /// Sets the config's cell, and its φ and GRU variant to the form's or their defaults.
     public func apply(to config: inout ModelConfig) {
+        let defaults = ModelConfig()
         config.cell = cell
-        config.activation = activation
-        config.gruVariant = gruVariant
+        config.activation = activation ?? defaults.activation
+        config.gruVariant = gruVariant ?? defaults.gruVariant
     }
 
     public var description: String { name }
