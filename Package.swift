@@ -60,6 +60,8 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // Assertions on the UserError (or AgreedError) a call throws, for the test targets of the modules that throw them.
+        .target(name: "ErrorAssertions", dependencies: ["Files", "Collectives"], path: "Tests/ErrorAssertions"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Models", "CKernels", "TestSupport"]),
         .testTarget(name: "NGramTests", dependencies: ["NGram", "TestSupport"]),
         .testTarget(name: "TensorBoardTests", dependencies: ["TensorBoard", "Files", "TestSupport"]),
@@ -67,7 +69,10 @@ let package = Package(
             "ONNXExport", "Models", "Config", "TextData", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "PreparedData", "Checkpoints", "TextData", "Config", "Files", "TensorBoard", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: [
+            "Training", "PreparedData", "Checkpoints", "TextData", "Config", "Models", "Kernels", "Collectives", "Files", "TensorBoard",
+            "ErrorAssertions", "TestSupport",
+        ]),
         // Runs the built rnntrain binary (and mpirun) as a user would.
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),
     ],
