@@ -69,6 +69,7 @@ let package = Package(
             "ONNXExport", "Models", "Config", "TextData", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"]),
+        .testTarget(name: "FilesTests", dependencies: ["Files", "ErrorAssertions", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: [
             "Training", "PreparedData", "Checkpoints", "TextData", "Config", "Models", "Kernels", "Collectives", "Files", "TensorBoard",
             "ErrorAssertions", "TestSupport",
