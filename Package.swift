@@ -71,6 +71,7 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"]),
         .testTarget(name: "FilesTests", dependencies: ["Files", "ErrorAssertions", "TestSupport"]),
         .testTarget(name: "CollectivesTests", dependencies: ["Collectives"]),
+        .testTarget(name: "ConfigTests", dependencies: ["Config", "Models", "Files", "ErrorAssertions", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: [
             "Training", "PreparedData", "Checkpoints", "TextData", "Config", "Models", "Kernels", "Collectives", "Files", "TensorBoard",
             "ErrorAssertions", "TestSupport",
