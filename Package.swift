@@ -72,6 +72,7 @@ let package = Package(
         .testTarget(name: "FilesTests", dependencies: ["Files", "ErrorAssertions", "TestSupport"]),
         .testTarget(name: "CollectivesTests", dependencies: ["Collectives"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Models", "Files", "ErrorAssertions", "TestSupport"]),
+        .testTarget(name: "TextDataTests", dependencies: ["TextData", "Config", "Models", "Files", "ErrorAssertions"]),
         .testTarget(name: "TrainingTests", dependencies: [
             "Training", "PreparedData", "Checkpoints", "TextData", "Config", "Models", "Kernels", "Collectives", "Files", "TensorBoard",
             "ErrorAssertions", "TestSupport",
