@@ -73,6 +73,11 @@ let package = Package(
         .testTarget(name: "CollectivesTests", dependencies: ["Collectives"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Models", "Files", "ErrorAssertions", "TestSupport"]),
         .testTarget(name: "TextDataTests", dependencies: ["TextData", "Config", "Models", "Files", "ErrorAssertions"]),
+        // FuzzTests throws mutated files at every reader of a checkpoint, the config's and the
+        // prepared token file's (PreparedData's TokenFileHeader) too.
+        .testTarget(name: "CheckpointsTests", dependencies: [
+            "Checkpoints", "PreparedData", "TextData", "Config", "Models", "Kernels", "Files", "ErrorAssertions", "TestSupport",
+        ]),
         .testTarget(name: "TrainingTests", dependencies: [
             "Training", "PreparedData", "Checkpoints", "TextData", "Config", "Models", "Kernels", "Collectives", "Files", "TensorBoard",
             "ErrorAssertions", "TestSupport",
