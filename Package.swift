@@ -78,6 +78,9 @@ let package = Package(
         .testTarget(name: "CheckpointsTests", dependencies: [
             "Checkpoints", "PreparedData", "TextData", "Config", "Models", "Kernels", "Files", "ErrorAssertions", "TestSupport",
         ]),
+        .testTarget(name: "PreparedDataTests", dependencies: [
+            "PreparedData", "Checkpoints", "TextData", "Config", "Files", "ErrorAssertions", "TestSupport",
+        ]),
         .testTarget(name: "TrainingTests", dependencies: [
             "Training", "PreparedData", "Checkpoints", "TextData", "Config", "Models", "Kernels", "Collectives", "Files", "TensorBoard",
             "ErrorAssertions", "TestSupport",
