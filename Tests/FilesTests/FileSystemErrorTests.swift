@@ -7,7 +7,7 @@ import XCTest
 
 /// Every file-system failure reads "<path>: <the system's reason>", met on a real full or
 /// read-only tmpfs, whether the error came from FileIO, AppendingFile or Foundation (the metrics log
-/// on such file systems: MetricsLogFileSystemTests).
+/// on such file systems: FileSystemMetricsLogTests).
 final class FileSystemErrorTests: XCTestCase {
     /// The reason as strerror(3) words it, looked up here rather than spelt in the test.
     private func reason(_ code: Int32) -> String { String(cString: strerror(code)) }

@@ -6,7 +6,7 @@ import TestSupport
 import XCTest
 
 /// The metrics log on a full or read-only tmpfs: the message is "<path>: <the system's reason>".
-final class MetricsLogFileSystemTests: XCTestCase {
+final class FileSystemMetricsLogTests: XCTestCase {
     /// The reason as strerror(3) words it, looked up here rather than spelt in the test.
     private func reason(_ code: Int32) -> String { String(cString: strerror(code)) }
 
