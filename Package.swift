@@ -62,6 +62,8 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // Assertions on the UserError (or AgreedError) a call throws, for the test targets of the modules that throw them.
+        .target(name: "ErrorAssertions", dependencies: ["Files", "Collectives"], path: "Tests/ErrorAssertions"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Models", "CKernels", "TestSupport"]),
         .testTarget(name: "NGramTests", dependencies: ["NGram", "TestSupport"]),
         .testTarget(name: "TensorBoardTests", dependencies: ["TensorBoard", "Files", "TestSupport"]),
@@ -69,7 +71,22 @@ let package = Package(
             "ONNXExport", "Models", "Config", "TextData", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "PreparedData", "Checkpoints", "TextData", "Config", "Files", "TensorBoard", "TestSupport"]),
+        .testTarget(name: "FilesTests", dependencies: ["Files", "ErrorAssertions", "TestSupport"]),
+        .testTarget(name: "CollectivesTests", dependencies: ["Collectives"]),
+        .testTarget(name: "ConfigTests", dependencies: ["Config", "Models", "Files", "ErrorAssertions", "TestSupport"]),
+        .testTarget(name: "TextDataTests", dependencies: ["TextData", "Config", "Models", "Files", "ErrorAssertions"]),
+        // FuzzTests throws mutated files at every reader of a checkpoint, the config's and the
+        // prepared token file's (PreparedData's TokenFileHeader) too.
+        .testTarget(name: "CheckpointsTests", dependencies: [
+            "Checkpoints", "PreparedData", "TextData", "Config", "Models", "Kernels", "Files", "ErrorAssertions", "TestSupport",
+        ]),
+        .testTarget(name: "PreparedDataTests", dependencies: [
+            "PreparedData", "Checkpoints", "TextData", "Config", "Files", "ErrorAssertions", "TestSupport",
+        ]),
+        .testTarget(name: "TrainingTests", dependencies: [
+            "Training", "PreparedData", "Checkpoints", "TextData", "Config", "Models", "Kernels", "Collectives", "Files", "TensorBoard",
+            "ErrorAssertions", "TestSupport",
+        ]),
         // Runs the built rnntrain binary (and mpirun) as a user would.
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),
     ],

@@ -1,5 +1,7 @@
 import Config
+import ErrorAssertions
 import Foundation
+import TestSupport
 @testable import Training
 import XCTest
 
@@ -63,7 +65,7 @@ final class MemoryBudgetTests: XCTestCase {
     /// A Slurm job or a container limits memory through its control group, and a limit anywhere
     /// above the process's group applies: the smallest one counts, "max" and v1's "no limit" do not.
     func testControlGroupLimitsAreFoundOnTheWayToTheRoot() throws {
-        let root = try TrainingTestFixtures.temporaryDirectory(self, "cgroup").path
+        let root = try temporaryDirectory(self, "cgroup").path
         func write(_ value: String, _ path: String) throws {
             try FileManager.default.createDirectory(atPath: root + path, withIntermediateDirectories: true)
             try Data((value + "\n").utf8).write(to: URL(fileURLWithPath: root + path + "/" + (path.hasPrefix("/memory") ? "memory.limit_in_bytes" : "memory.max")))

@@ -1,7 +1,9 @@
 @testable import Checkpoints
 import Collectives
 @testable import Config
+import ErrorAssertions
 import Foundation
+import TestSupport
 import Training
 import XCTest
 
@@ -23,7 +25,7 @@ final class ResumeTests: XCTestCase {
     }
 
     private func runDirectory() throws -> URL {
-        try TrainingTestFixtures.temporaryDirectory(self, "run").appendingPathComponent("run")
+        try temporaryDirectory(self, "run").appendingPathComponent("run")
     }
 
     @discardableResult

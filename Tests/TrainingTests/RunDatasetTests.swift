@@ -1,4 +1,5 @@
 @testable import Config
+import ErrorAssertions
 import Files
 import Foundation
 import Glibc

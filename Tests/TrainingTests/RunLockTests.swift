@@ -1,5 +1,7 @@
+import ErrorAssertions
 import Foundation
 import Glibc
+import TestSupport
 @testable import Training
 import XCTest
 
@@ -9,7 +11,7 @@ final class RunLockTests: XCTestCase {
     private var root: URL!
 
     override func setUpWithError() throws {
-        root = try TrainingTestFixtures.temporaryDirectory(self, "lock")
+        root = try temporaryDirectory(self, "lock")
     }
 
     private func contents(_ url: URL) throws -> String {

@@ -1,3 +1,4 @@
+import ErrorAssertions
 import Foundation
 import Kernels
 import Models

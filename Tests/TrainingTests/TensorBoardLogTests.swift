@@ -2,6 +2,7 @@ import Collectives
 import Files
 import Foundation
 @testable import TensorBoard
+import TestSupport
 @testable import Training
 import XCTest
 
@@ -15,7 +16,7 @@ final class TensorBoardLogTests: XCTestCase {
 
     override func setUpWithError() throws {
         corpusPath = try TrainingTestFixtures.corpusFile(self)
-        directory = try TrainingTestFixtures.temporaryDirectory(self, "run").appendingPathComponent("run")
+        directory = try temporaryDirectory(self, "run").appendingPathComponent("run")
     }
 
     private func train(steps: Int, resume: String?) throws {

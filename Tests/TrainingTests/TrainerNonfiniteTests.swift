@@ -1,5 +1,6 @@
-import Foundation
+import ErrorAssertions
 import Files
+import Foundation
 import Training
 import XCTest
 

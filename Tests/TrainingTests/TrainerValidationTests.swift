@@ -1,5 +1,6 @@
 import Collectives
 import Foundation
+import TestSupport
 import Training
 import XCTest
 
@@ -56,7 +57,7 @@ private final class RankZeroOf: Communicator {
 /// tokens). It must never fail on a text it has judged long enough.
 final class TrainerValidationTests: XCTestCase {
     private func trainer(validation: String, ranks: Int, _ overrides: [String] = []) throws -> Trainer {
-        let directory = try TrainingTestFixtures.temporaryDirectory(self, "validation")
+        let directory = try temporaryDirectory(self, "validation")
         let train = directory.appendingPathComponent("train.txt"), val = directory.appendingPathComponent("val.txt")
         try Data(TrainingTestFixtures.text.utf8).write(to: train)
         try Data(validation.utf8).write(to: val)

@@ -5,6 +5,7 @@ import Foundation
 import Kernels
 import Models
 @testable import TextData
+import TestSupport
 import Training
 import XCTest
 
@@ -26,15 +27,6 @@ enum TrainingTestFixtures {
     the man made ten red hats and none had a seam.
 
     """
-
-    /// A fresh directory under the temporary directory, removed when `test` ends.
-    static func temporaryDirectory(_ test: XCTestCase, _ label: String) throws -> URL {
-        let url = FileManager.default.temporaryDirectory
-            .appendingPathComponent("rnntrain-\(label)-\(UUID().uuidString)", isDirectory: true)
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        test.addTeardownBlock { try? FileManager.default.removeItem(at: url) }
-        return url
-    }
 
     /// Writes `text` to a new file in a temporary directory; returns its path.
     static func corpusFile(_ test: XCTestCase, _ text: String = TrainingTestFixtures.text) throws -> String {
@@ -141,21 +133,4 @@ func assertClose(_ actual: [Float], _ expected: [Double], relative: Double, abso
         XCTFail("\(what): element \(i) is \(actual[i]), expected \(expected[i]) (difference \(worst.difference))",
                 file: file, line: line)
     }
-}
-
-/// The description of the error `body` throws (a UserError, or an AgreedError carrying one);
-/// fails the test and returns "" when it throws nothing.
-func thrownMessage(file: StaticString = #filePath, line: UInt = #line, _ body: () throws -> Void) -> String {
-    do {
-        try body()
-    } catch let error as UserError {
-        return error.description
-    } catch let error as AgreedError {
-        return error.description
-    } catch {
-        XCTFail("expected a UserError, got \(type(of: error)): \(error)", file: file, line: line)
-        return "\(error)"
-    }
-    XCTFail("expected an error, got success", file: file, line: line)
-    return ""
 }

@@ -2,7 +2,6 @@
 import Files
 import Foundation
 import Models
-@testable import Training
 import XCTest
 
 final class ConfigTests: XCTestCase {

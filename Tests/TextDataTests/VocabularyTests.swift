@@ -1,6 +1,6 @@
 @testable import Config
+import ErrorAssertions
 @testable import TextData
-import Training
 import XCTest
 
 final class VocabularyTests: XCTestCase {

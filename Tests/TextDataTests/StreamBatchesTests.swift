@@ -1,8 +1,8 @@
 @testable import Config
+import ErrorAssertions
 import Foundation
 import Models
 @testable import TextData
-import Training
 import XCTest
 
 /// Stream mode on the tokens 0 ..< T, where a token's value is its position: stream s starts at

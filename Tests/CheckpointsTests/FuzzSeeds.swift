@@ -3,7 +3,6 @@
 import Foundation
 import Models
 @testable import TextData
-@testable import Training
 
 /// Valid inputs for every reader, built in the test from tiny models so the mutation fuzzer (and
 /// HostileInputTests) start from files the real writers produce: a checkpoint's model.safetensors,

@@ -1,7 +1,7 @@
 @testable import Config
+import ErrorAssertions
 import Foundation
 @testable import TextData
-import Training
 import XCTest
 
 final class CorpusTests: XCTestCase {

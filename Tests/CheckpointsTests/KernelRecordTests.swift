@@ -1,4 +1,5 @@
 import Checkpoints
+import ErrorAssertions
 import Kernels
 import XCTest
 

@@ -1,7 +1,6 @@
 @testable import Checkpoints
 import Files
 import Foundation
-import Training
 import XCTest
 
 final class SafeTensorsTests: XCTestCase {

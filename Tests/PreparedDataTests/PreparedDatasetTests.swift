@@ -1,5 +1,6 @@
 import Checkpoints
 @testable import Config
+import ErrorAssertions
 import Files
 import Foundation
 @testable import PreparedData

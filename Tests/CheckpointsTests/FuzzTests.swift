@@ -5,8 +5,8 @@ import Files
 import Foundation
 import Glibc
 import PreparedData
+import TestSupport
 @testable import TextData
-@testable import Training
 import XCTest
 
 /// The seeded mutation fuzzer of every reader a checkpoint or config goes through: each mutated
@@ -71,7 +71,7 @@ final class FuzzTests: XCTestCase {
         let first = try environment["RNNTRAIN_FUZZ_FIRST"].map { try XCTUnwrap(Int($0), "RNNTRAIN_FUZZ_FIRST") } ?? 0
         print("fuzz: seed \(seed), inputs \(first)..<\(first + total) (replay one: RNNTRAIN_FUZZ_SEED=\(seed) RNNTRAIN_FUZZ_FIRST=<i> RNNTRAIN_FUZZ_ITERATIONS=1)")
 
-        let directory = try TrainingTestFixtures.temporaryDirectory(self, "fuzz")
+        let directory = try temporaryDirectory(self, "fuzz")
         let seeds = Corpus()
         CrashReport.install(seed: seed, path: directory.deletingLastPathComponent().appendingPathComponent("rnntrain-fuzz-crash.bin").path)
         defer { CrashReport.uninstall() }

@@ -1,7 +1,7 @@
 @testable import Checkpoints
+import ErrorAssertions
 import Files
 import Foundation
-import Training
 import XCTest
 
 final class CheckpointStoreTests: XCTestCase {

@@ -1,12 +1,13 @@
+import ErrorAssertions
 import Files
 import Foundation
 import Glibc
-@testable import Training
 import TestSupport
 import XCTest
 
 /// Every file-system failure reads "<path>: <the system's reason>", met on a real full or
-/// read-only tmpfs, whether the error came from FileIO, AppendingFile or Foundation.
+/// read-only tmpfs, whether the error came from FileIO, AppendingFile or Foundation (the metrics log
+/// on such file systems: FileSystemMetricsLogTests).
 final class FileSystemErrorTests: XCTestCase {
     /// The reason as strerror(3) words it, looked up here rather than spelt in the test.
     private func reason(_ code: Int32) -> String { String(cString: strerror(code)) }
@@ -51,21 +52,6 @@ final class FileSystemErrorTests: XCTestCase {
         XCTAssertEqual(UserError.describing(UserError("a.yaml: no such file")), "a.yaml: no such file")
         XCTAssertEqual(UserError.describing(Multiline()) { _ in "from the caller" }, "from the caller")
         XCTAssertEqual(UserError.describing(POSIXError(.EACCES)), reason(EACCES))
-    }
-
-    func testMetricsAppendOnAFullDiskNamesTheFile() throws {
-        let fs = try SmallFileSystem(self)
-        try fs.fill()
-        let url = fs.url.appendingPathComponent("metrics.jsonl")
-        let log = try MetricsLog(url: url)
-        assertUserError(try log.append([("step", .number(1))]), mentions: ["\(url.path): \(reason(ENOSPC))"])
-    }
-
-    func testMetricsInARunDirectoryOnAReadOnlyFileSystem() throws {
-        let fs = try SmallFileSystem(self)
-        try fs.remountReadOnly()
-        let url = fs.url.appendingPathComponent("metrics.jsonl")
-        assertUserError(try MetricsLog(url: url), mentions: ["\(url.path): \(reason(EROFS))"])
     }
 
     func testAtomicWriteOnAFullDiskNamesTheFileNotItsTemporary() throws {

@@ -1,7 +1,7 @@
+import ErrorAssertions
 import Foundation
 import Models
 @testable import TextData
-import Training
 import XCTest
 
 /// Windows mode on the tokens 0 ..< T (a token's value is its position, so a window's first

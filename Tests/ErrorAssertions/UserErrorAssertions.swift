@@ -1,10 +1,9 @@
 import Files
-import Training
 import XCTest
 
 /// Asserts that `body` throws a UserError whose message contains every one of `parts`.
-func assertUserError<T>(_ body: @autoclosure () throws -> T, mentions parts: [String],
-                        file: StaticString = #filePath, line: UInt = #line) {
+public func assertUserError<T>(_ body: @autoclosure () throws -> T, mentions parts: [String],
+                               file: StaticString = #filePath, line: UInt = #line) {
     do {
         _ = try body()
         XCTFail("expected a UserError mentioning \(parts)", file: file, line: line)

@@ -1,6 +1,5 @@
 @testable import Checkpoints
 import Foundation
-import Training
 import XCTest
 
 final class SHA256Tests: XCTestCase {

@@ -1,14 +1,10 @@
-import Checkpoints
-import Collectives
 @testable import Config
 import Files
-import Foundation
-import Kernels
-@testable import Training
 import XCTest
 
-/// `train.precision`: read and refused like every choice, free to change on resume, agreed on by
-/// every rank, and handed to each model the trainer or a checkpoint builds.
+/// `train.precision`: read and refused like every choice, free to change on resume (agreed on by
+/// every rank and handed to the trainer's model: TrainerPrecisionTests; to a checkpoint's model:
+/// CheckpointPrecisionTests).
 final class PrecisionSettingTests: XCTestCase {
     private func parse(_ yaml: String, _ overrides: [String] = []) throws -> TrainingConfig {
         try TrainingConfig.parse(yaml: yaml, source: "config.yaml", overrides: overrides)
@@ -45,33 +41,5 @@ final class PrecisionSettingTests: XCTestCase {
         XCTAssertNoThrow(try ConfigCompatibility.check(saved: saved, current: current, source: "ckpt"))
         current.model.hidden += 1
         XCTAssertThrowsError(try ConfigCompatibility.check(saved: saved, current: current, source: "ckpt"))
-    }
-
-    func testRanksMustAgreeOnThePrecision() throws {
-        var config = TrainingConfig()
-        let corpus = try TrainingTestFixtures.corpus(try TrainingTestFixtures.config(path: try TrainingTestFixtures.corpusFile(self)))
-        let fp32 = try SettingsAgreement.fingerprint(config: config, corpus: corpus)
-        config.train.precision = .bf16
-        let bf16 = try SettingsAgreement.fingerprint(config: config, corpus: corpus)
-        XCTAssertEqual(fp32["train.precision"], "fp32")
-        XCTAssertEqual(bf16["train.precision"], "bf16")
-    }
-
-    func testTheTrainersModelComputesInTheConfiguredPrecision() throws {
-        XCTAssertEqual(try TrainingTestFixtures.trainer(self).model.precision, .fp32)
-        XCTAssertEqual(try TrainingTestFixtures.trainer(self, ["train.precision=bf16"]).model.precision, .bf16)
-    }
-
-    /// The fixture was written before train.precision existed: fp32 by default, either on request,
-    /// the same weights both ways.
-    func testACheckpointLoadsInEitherPrecision() throws {
-        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/checkpoint-v1/step-00000006").path
-        let saved = try Checkpoint.load(path)
-        XCTAssertEqual(saved.model.precision, .fp32)
-        let bf16 = try Checkpoint.load(path, precision: .bf16)
-        XCTAssertEqual(bf16.model.precision, .bf16)
-        XCTAssertEqual(bf16.config.train.precision, .fp32, "the override does not rewrite the saved config")
-        XCTAssertEqual(TrainingTestFixtures.bits(bf16.model.parameters), TrainingTestFixtures.bits(saved.model.parameters))
     }
 }

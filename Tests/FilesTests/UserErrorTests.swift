@@ -1,5 +1,4 @@
 import Files
-import Training
 import XCTest
 
 final class UserErrorTests: XCTestCase {
