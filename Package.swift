@@ -46,10 +46,19 @@ let package = Package(
         ]),
         // Swapping a run's prepared dataset for a new one in one step: renameat2, which Swift cannot see.
         .target(name: "CRename"),
+        // The training step: the trainer, the gradient reducers, the optimizer and its schedule,
+        // evaluation and sampling.
         .target(name: "Training", dependencies: [
-            "PreparedData", "Checkpoints", "TextData", "Config", "Models", "Kernels", "CKernels", "Collectives", "Files", "TensorBoard",
+            "PreparedData", "Checkpoints", "TextData", "Config", "Models", "Kernels", "CKernels", "Collectives", "Files", "Clock",
+        ]),
+        // The run around the step: its directory and lock, resume, the prepared RUN/data, metrics,
+        // TensorBoard, the progress line and every rank's times.
+        .target(name: "Runs", dependencies: [
+            "Training", "PreparedData", "Checkpoints", "TextData", "Config", "Models", "Kernels", "Collectives", "Files", "TensorBoard",
             "CRename", "Clock",
         ]),
+        // `rnntrain bench`: timed steps on synthetic tokens and the core's measured peaks.
+        .target(name: "Benchmarks", dependencies: ["Training", "Config", "Models", "Kernels", "CKernels", "Collectives", "TextData", "Files", "Clock"]),
         // The ONNX graph of a checkpoint's model (`rnntrain export`); onnx.pb.swift is generated, committed.
         .target(name: "ONNXExport", dependencies: [
             "Models", "Kernels", "TextData", "Files", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -57,13 +66,19 @@ let package = Package(
         // An n-gram model's run directory: written, verified, read back, scored and sampled.
         .target(name: "NGramFiles", dependencies: ["NGram", "Checkpoints", "Config", "Files", "Kernels", "TextData", "Training"]),
         .executableTarget(name: "rnntrain", dependencies: [
-            "Training", "PreparedData", "Checkpoints", "TextData", "Config", "Models", "Kernels", "Collectives", "MPICollectives", "Files", "NGram", "NGramFiles",
+            "Training", "Runs", "Benchmarks", "PreparedData", "Checkpoints", "TextData", "Config", "Models", "Kernels", "Collectives",
+            "MPICollectives", "Files", "NGram", "NGramFiles",
             "ONNXExport", "Clock",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         // Assertions on the UserError (or AgreedError) a call throws, for the test targets of the modules that throw them.
         .target(name: "ErrorAssertions", dependencies: ["Files", "Collectives"], path: "Tests/ErrorAssertions"),
+        // A small corpus, its config and a trainer, for the tests of the step and of the run.
+        .target(name: "TrainingSupport", dependencies: [
+            "Training", "Config", "TextData", "Models", "Kernels", "Collectives", "Files", "TestSupport",
+        ],
+                path: "Tests/TrainingSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Models", "CKernels", "TestSupport"]),
         .testTarget(name: "NGramTests", dependencies: ["NGram", "TestSupport"]),
         .testTarget(name: "TensorBoardTests", dependencies: ["TensorBoard", "Files", "TestSupport"]),
@@ -84,9 +99,14 @@ let package = Package(
             "PreparedData", "Checkpoints", "TextData", "Config", "Files", "ErrorAssertions", "TestSupport",
         ]),
         .testTarget(name: "TrainingTests", dependencies: [
-            "Training", "PreparedData", "Checkpoints", "TextData", "Config", "Models", "Kernels", "Collectives", "Files", "TensorBoard",
-            "ErrorAssertions", "TestSupport",
+            "Training", "Runs", "PreparedData", "Checkpoints", "TextData", "Config", "Models", "Kernels", "Collectives", "Files",
+            "ErrorAssertions", "TestSupport", "TrainingSupport",
         ]),
+        .testTarget(name: "RunsTests", dependencies: [
+            "Runs", "Training", "PreparedData", "Checkpoints", "TextData", "Config", "Models", "Kernels", "Collectives", "Files",
+            "TensorBoard", "ErrorAssertions", "TestSupport", "TrainingSupport",
+        ]),
+        .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks", "Training"]),
         // Runs the built rnntrain binary (and mpirun) as a user would.
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),
     ],

@@ -8,7 +8,7 @@ import TextData
 /// Refuses a run, before anything is allocated, whose model needs more memory than this
 /// machine has for each of its ranks. Without the check the allocation fails with a crash, or
 /// succeeds lazily and the OOM killer ends the job hours later.
-enum MemoryBudget {
+public enum MemoryBudget {
     /// What one rank holds for the whole run, in bytes.
     struct Need {
         /// Parameters, gradients, optimizer state, the deterministic fixed-point sum and the bf16
@@ -41,7 +41,7 @@ enum MemoryBudget {
     /// The memory this process may use: physical memory, or less when a control group limits it
     /// (a Slurm job's `--mem`, a container); and the number of ranks the launcher placed on this
     /// node (Open MPI and MPICH say; 1 when neither does).
-    static func machine() -> (bytes: Double, ranks: Int) {
+    public static func machine() -> (bytes: Double, ranks: Int) {
         let physical = Double(sysconf(Int32(_SC_PHYS_PAGES))) * Double(sysconf(Int32(_SC_PAGESIZE)))
         let membership = (try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8)) ?? ""
         let limit = cgroupLimit(membership: membership, root: "/sys/fs/cgroup") ?? .infinity
@@ -101,7 +101,7 @@ enum MemoryBudget {
     /// this machine allows each rank: otherwise the OOM killer ends the job, not this one line.
     /// The size is that of the joined text of the files each path lists (`TextFiles`); a path
     /// that cannot be listed is left to the reader, and a prepared dataset is mapped, not read.
-    static func checkText(config: DataConfig, machine: (bytes: Double, ranks: Int)) throws {
+    public static func checkText(config: DataConfig, machine: (bytes: Double, ranks: Int)) throws {
         var size = 0.0
         for path in [config.path, config.valPath] where !path.isEmpty && !PreparedDataset.isDataset(path) {
             if let files = try? TextFiles.list(path) { size += Double(files.size) }

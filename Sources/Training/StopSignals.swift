@@ -45,4 +45,6 @@ public enum StopSignals {
 public struct Interrupted: Error, CustomStringConvertible {
     public let status: Int32
     public var description: String { "stopped by signal \(status - 128)" }
+
+    public init(status: Int32) { self.status = status }
 }

@@ -12,6 +12,8 @@ extension Trainer {
         public var total = 0.0
         public var steps = 0
 
+        public init() {}
+
         /// One step, from the instants at its start and at the end of each phase; `gathering` is
         /// when the weights' allgather began (`finished` when there was none).
         mutating func add(started: Instant, computed: Instant, reduced: Instant, gathering: Instant, finished: Instant) {

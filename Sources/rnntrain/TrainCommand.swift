@@ -2,6 +2,7 @@ import ArgumentParser
 import Collectives
 import Config
 import Foundation
+import Runs
 import Training
 
 /// `rnntrain train`: train from a YAML config into a run directory.

@@ -1,4 +1,5 @@
 import Training
+import TrainingSupport
 import XCTest
 
 /// Deterministic mode sums the gradient in fixed point, range by range as backward finishes

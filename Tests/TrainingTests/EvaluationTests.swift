@@ -4,6 +4,7 @@ import Kernels
 import Models
 @testable import TextData
 import Training
+import TrainingSupport
 import XCTest
 
 /// Held-out loss: streams read with carried state, and fill-in-the-middle over masked positions.

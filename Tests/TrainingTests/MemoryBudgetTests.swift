@@ -3,6 +3,7 @@ import ErrorAssertions
 import Foundation
 import TestSupport
 @testable import Training
+import TrainingSupport
 import XCTest
 
 /// The memory a run asks for, counted from the config before anything is allocated.

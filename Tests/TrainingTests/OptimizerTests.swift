@@ -1,7 +1,9 @@
 @testable import Config
 import Foundation
 import Kernels
+import TestSupport
 import Training
+import TrainingSupport
 import XCTest
 
 /// Three updates of every rule on a 5-element buffer against the algorithms of the torch.optim

@@ -1,5 +1,7 @@
 import Foundation
+import TestSupport
 import Training
+import TrainingSupport
 import XCTest
 
 /// `train.accumulate` splits each step's global batch into micro-batches without changing the

@@ -1,6 +1,8 @@
 import Foundation
 import Kernels
+import TestSupport
 import Training
+import TrainingSupport
 import XCTest
 
 /// Clipping by the global norm: g ← min(1, θ/‖g‖)·g, ‖g‖ over all parameters of the mean

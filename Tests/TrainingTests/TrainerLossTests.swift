@@ -1,5 +1,6 @@
 import Foundation
 import Training
+import TrainingSupport
 import XCTest
 
 /// The loss a step reports is the mean cross-entropy over the scored tokens of the global batch

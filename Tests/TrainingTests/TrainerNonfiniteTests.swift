@@ -2,6 +2,7 @@ import ErrorAssertions
 import Files
 import Foundation
 import Training
+import TrainingSupport
 import XCTest
 
 /// A step whose gradient norm is not finite: `clip.nonfinite: skip` drops the update (parameters

@@ -1,6 +1,8 @@
 @testable import Config
 import Foundation
+@testable import Runs
 @testable import Training
+import TrainingSupport
 import XCTest
 
 /// `train.precision`: agreed on by every rank, and handed to the model the trainer builds.

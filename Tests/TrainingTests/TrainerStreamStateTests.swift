@@ -1,6 +1,7 @@
 import Foundation
 import Kernels
 import Training
+import TrainingSupport
 import XCTest
 
 /// Stream mode carries each stream's hidden state from step to step (truncated BPTT), and starts

@@ -2,6 +2,7 @@ import Collectives
 import Foundation
 import TestSupport
 import Training
+import TrainingSupport
 import XCTest
 
 /// Rank 0's view of a world of `size` ranks in one process: collectives leave rank 0's buffers

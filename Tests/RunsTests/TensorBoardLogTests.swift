@@ -1,9 +1,11 @@
 import Collectives
 import Files
 import Foundation
+@testable import Runs
 @testable import TensorBoard
 import TestSupport
 @testable import Training
+import TrainingSupport
 import XCTest
 
 /// `log.tensorboard` through `TrainingRun`: the event file holds every number of every

@@ -1,5 +1,6 @@
 import Collectives
 import Foundation
+import Training
 
 /// Where every rank's time went over a log interval, per step: its compute (forward, backward)
 /// and its wait for the gradient sum after its own backward ended. Gathered once per log line

@@ -2,6 +2,7 @@ import Config
 import Files
 import Foundation
 import TensorBoard
+import Training
 
 /// Rank 0's TensorBoard view of `metrics.jsonl` (`log.tensorboard`): each record's numbers as
 /// scalars at the record's step, one event (one write) per log interval, in a new event file per

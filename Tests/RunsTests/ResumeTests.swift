@@ -3,8 +3,10 @@ import Collectives
 @testable import Config
 import ErrorAssertions
 import Foundation
+@testable import Runs
 import TestSupport
 import Training
+import TrainingSupport
 import XCTest
 
 /// Resuming through `TrainingRun`: a run stopped and resumed ends bit-identical to one run

@@ -1,5 +1,6 @@
 import Files
 import Foundation
+import Training
 
 /// Rank 0's lines on standard output during training, written with checked writes.
 ///

@@ -1,5 +1,6 @@
 import CKernels
 import Clock
+import Training
 
 /// What one core can compute at most, measured rather than read from a data sheet: the clock
 /// under load (turbo, a virtual machine's share) is what bounds a step, and no table knows it.

@@ -1,3 +1,4 @@
+@testable import Benchmarks
 import Foundation
 import Training
 import XCTest

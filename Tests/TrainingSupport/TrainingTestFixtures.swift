@@ -13,10 +13,10 @@ import XCTest
 // plain-Double reference computations. Kept small so every model a test builds runs in
 // milliseconds in a debug build.
 
-enum TrainingTestFixtures {
+public enum TrainingTestFixtures {
     /// 15 distinct characters (a c d e h m n o r s t ␠ . ; \n), varied enough that no chunk
     /// repeats another. 8 lines, 392 characters.
-    static let text = """
+    public static let text = """
     a cat and a rat sat on the mat.
     the hat ate a red cone; then the cat ran.
     no rat had sent the cat a storm.
@@ -29,7 +29,7 @@ enum TrainingTestFixtures {
     """
 
     /// Writes `text` to a new file in a temporary directory; returns its path.
-    static func corpusFile(_ test: XCTestCase, _ text: String = TrainingTestFixtures.text) throws -> String {
+    public static func corpusFile(_ test: XCTestCase, _ text: String = TrainingTestFixtures.text) throws -> String {
         let url = try temporaryDirectory(test, "corpus").appendingPathComponent("train.txt")
         try Data(text.utf8).write(to: url)
         return url.path
@@ -37,7 +37,7 @@ enum TrainingTestFixtures {
 
     /// A tiny LSTM run in stream mode with plain SGD, no clipping, no validation; `overrides`
     /// (`section.key=value`, applied in order) change it.
-    static func config(path: String, _ overrides: [String] = []) throws -> TrainingConfig {
+    public static func config(path: String, _ overrides: [String] = []) throws -> TrainingConfig {
         let yaml = """
         model:
           cell: lstm
@@ -73,21 +73,21 @@ enum TrainingTestFixtures {
     }
 
     /// A single-process Trainer for `config(path:overrides)` on `text`.
-    static func trainer(_ test: XCTestCase, text: String = TrainingTestFixtures.text,
+    public static func trainer(_ test: XCTestCase, text: String = TrainingTestFixtures.text,
                         _ overrides: [String] = []) throws -> Trainer {
         let config = try config(path: try corpusFile(test, text), overrides)
         return try Trainer(config: config, corpus: try corpus(config), comm: SingleProcessCommunicator())
     }
 
     /// The whole global batch of training step `step` as the trainer's source makes it.
-    static func globalBatch(_ trainer: Trainer, step: Int) throws -> Batch {
+    public static func globalBatch(_ trainer: Trainer, step: Int) throws -> Batch {
         let all = 0..<trainer.config.train.globalBatch
         var batch = try trainer.source.makeBatch(sequences: all)
         try trainer.source.fill(&batch, step: step, sequences: all)
         return batch
     }
 
-    static func corpus(_ config: TrainingConfig) throws -> Corpus {
+    public static func corpus(_ config: TrainingConfig) throws -> Corpus {
         try Corpus.load(path: config.data.path, valPath: config.data.valPath, valFraction: config.data.valFraction,
                         tokenizer: config.data.tokenizer, minCount: config.data.minCount,
                         withMask: config.data.task == .fillInTheMiddle)
@@ -95,7 +95,7 @@ enum TrainingTestFixtures {
 
     /// Σ over scored rows of −log softmax(logits)[target], in Double, with the scored count.
     /// Rows are time-major [τ·n × V]; a row is scored when its target is ≥ 0 and its mask (if any) is non-zero.
-    static func crossEntropy(logits: UnsafeBufferPointer<Float>, vocabulary V: Int, targets: [Int32],
+    public static func crossEntropy(logits: UnsafeBufferPointer<Float>, vocabulary V: Int, targets: [Int32],
                              mask: [UInt8]? = nil) -> (loss: Double, count: Int) {
         precondition(logits.count == targets.count * V, "logits do not match the targets")
         var loss = 0.0, count = 0
@@ -109,13 +109,13 @@ enum TrainingTestFixtures {
         return (loss, count)
     }
 
-    static func bits(_ buffer: Buffer<Float>) -> [UInt32] { buffer.array.map(\.bitPattern) }
+    public static func bits(_ buffer: Buffer<Float>) -> [UInt32] { buffer.array.map(\.bitPattern) }
 }
 
 /// Fails unless every |actual − expected| ≤ absolute + relative·|expected|; reports the worst
 /// element and where it is.
-func assertClose(_ actual: [Float], _ expected: [Double], relative: Double, absolute: Double,
-                 _ what: String = "", file: StaticString = #filePath, line: UInt = #line) {
+public func assertClose(_ actual: [Float], _ expected: [Double], relative: Double, absolute: Double,
+                        _ what: String = "", file: StaticString = #filePath, line: UInt = #line) {
     guard actual.count == expected.count else {
         XCTFail("\(what): \(actual.count) values, expected \(expected.count)", file: file, line: line)
         return

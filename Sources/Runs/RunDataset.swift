@@ -1,11 +1,12 @@
+import CRename
 import Collectives
 import Config
-import CRename
 import Files
 import Foundation
 import Glibc
 import PreparedData
 import TextData
+import Training
 
 /// A text `data.path` is prepared once into the run directory, `RUN/data` (a `PreparedDataset`),
 /// and trained from mapped, so that neither a rank's memory nor the start-up grows with the corpus.

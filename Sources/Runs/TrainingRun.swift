@@ -8,6 +8,7 @@ import Kernels
 import Models
 import PreparedData
 import TextData
+import Training
 
 /// A run directory and the loop around the trainer: lock, resume, log, validate, checkpoint.
 ///

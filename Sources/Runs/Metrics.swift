@@ -1,5 +1,6 @@
 import Files
 import Foundation
+import Training
 
 /// `metrics.jsonl`: one JSON object per log interval, appended with one write per line so a
 /// crash leaves at most a partial last line.

@@ -1,6 +1,7 @@
 import ErrorAssertions
 import Foundation
 import Glibc
+@testable import Runs
 import TestSupport
 @testable import Training
 import XCTest

@@ -4,6 +4,7 @@ import Config
 import Files
 import Foundation
 import Kernels
+import Training
 
 /// What a resume may do that it refuses by default, because each can silently waste a run.
 public struct ResumePolicy: Sendable {

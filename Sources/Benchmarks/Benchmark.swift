@@ -6,6 +6,7 @@ import Foundation
 import Kernels
 import Models
 import TextData
+import Training
 
 /// Timed training steps on synthetic tokens: throughput, where the time goes, how close the
 /// step is to its own GEMMs, and memory against the analytic minimum.

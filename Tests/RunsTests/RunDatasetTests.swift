@@ -4,6 +4,7 @@ import Files
 import Foundation
 import Glibc
 import PreparedData
+@testable import Runs
 @testable import Training
 import XCTest
 

@@ -1,5 +1,6 @@
 import Files
 import Foundation
+@testable import Runs
 @testable import Training
 import XCTest
 

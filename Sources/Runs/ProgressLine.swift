@@ -1,5 +1,6 @@
 import Collectives
 import Foundation
+import Training
 
 /// The terminal view of a run: one line per log interval, redrawn in place on a TTY.
 /// `step 120/5000 | loss 1.842 | val 1.901 | |g| 2.31 (clipped) | lr 2e-3 | 31.4k tok/s | ETA 4m10s`

@@ -5,6 +5,7 @@ import Files
 import Foundation
 import Kernels
 import TextData
+import Training
 
 /// Ranks must agree on everything that decides which collectives run and when — steps, logging,
 /// checkpoints, batch shape, the model, the data itself — or one would wait forever in a

@@ -1,8 +1,9 @@
 import ErrorAssertions
 import Foundation
 import Glibc
-@testable import Training
+@testable import Runs
 import TestSupport
+@testable import Training
 import XCTest
 
 /// The metrics log on a full or read-only tmpfs: the message is "<path>: <the system's reason>".

@@ -1,6 +1,7 @@
 import Files
 import Foundation
 import Glibc
+import Training
 
 /// One run per run directory: an exclusive flock(2) on `run.lock` in it, held while the run lives.
 ///
