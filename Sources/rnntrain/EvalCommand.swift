@@ -4,9 +4,9 @@ import Collectives
 import Config
 import Files
 import Foundation
-import NGramFiles
 import Kernels
 import Models
+import NGramFiles
 import PreparedData
 import TextData
 import Training
@@ -27,7 +27,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Checkpoint directory, or an n-gram model: the run directory of rnntrain ngram, its model.arpa, or any ARPA file.")
     var checkpoint: String
 
-    @Option(help: "Text file to evaluate on, or a prepared dataset (its validation tokens, mapped).")
+    @Option(help: "Text to evaluate on (a file, a directory of files or a glob, joined as data.path is), or a prepared dataset (its validation tokens, mapped).")
     var data: String
 
     @Option(help: "Reset a recurrent model's state to zero every K tokens (context 1 to K), to measure how much past it uses; default: never.")
@@ -84,7 +84,7 @@ struct EvalCommand: ParsableCommand {
             }
             return corpus.validation
         }
-        let bytes = try FileIO.readNamed(data, kind: "text file")
+        let bytes = try TextFiles.list(data).read()
         let (tokens, unknown) = try vocabulary.encode(bytes, source: data)
         if unknown > 0 { warn("\(data): \(unknown) tokens not in the vocabulary were skipped or mapped to <unk>") }
         return tokens
@@ -92,7 +92,7 @@ struct EvalCommand: ParsableCommand {
 
     /// An n-gram model, scored as KenLM scores the text.
     private func evaluate(_ lm: NGramLanguageModel) throws {
-        let bytes = try FileIO.readNamed(data, kind: "text file")
+        let bytes = try TextFiles.list(data).read()
         let (tokens, unknown) = try lm.vocabulary.encode(bytes, source: data)
         if unknown > 0 { warn("\(data): \(unknown) tokens not in the vocabulary were skipped or mapped to <unk>") }
         let (nats, count) = lm.loss(tokens)

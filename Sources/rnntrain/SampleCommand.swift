@@ -2,8 +2,8 @@ import ArgumentParser
 import Checkpoints
 import Files
 import Foundation
-import NGramFiles
 import Kernels
+import NGramFiles
 import TextData
 import Training
 

@@ -70,6 +70,25 @@ final class EvalSampleInspectTests: XCTestCase {
 
     /// `--reset-every K`: a block as long as the text is full context; refused where there is no
     /// state to reset (an n-gram model, a windowed MLP) and for K < 1.
+    /// `--data` names a directory or a glob as `data.path` does: its files joined in path order,
+    /// a "\n" after a file that lacks one, scored as the one text they make.
+    func testEvalOfADirectoryOrGlobScoresTheJoinedText() throws {
+        let checkpoint = try lmCheckpoint()
+        let parts = dir.appendingPathComponent("parts")
+        try FileManager.default.createDirectory(at: parts, withIntermediateDirectories: true)
+        let lines = trainingText.split(separator: "\n", omittingEmptySubsequences: false)
+        let first = lines.prefix(lines.count / 2).joined(separator: "\n"), second = lines.dropFirst(lines.count / 2).joined(separator: "\n")
+        _ = try write(second, to: parts.appendingPathComponent("b.txt"))
+        _ = try write(first, to: parts.appendingPathComponent("a.txt"))
+        let joined = try write(first + "\n" + second, to: dir.appendingPathComponent("joined.txt"))
+        let whole = try eval(checkpoint, joined)
+        for source in [parts, parts.appendingPathComponent("*.txt")] {
+            let r = try eval(checkpoint, source)
+            XCTAssertEqual(number(r["loss"]), number(whole["loss"]), source.path)
+            XCTAssertEqual(number(r["tokens"]), number(whole["tokens"]), source.path)
+        }
+    }
+
     func testEvalWithTheStateResetEveryKTokens() throws {
         let checkpoint = try lmCheckpoint()
         let args = ["eval", "--checkpoint", checkpoint.path, "--data", text.path]
