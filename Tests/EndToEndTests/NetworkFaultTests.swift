@@ -48,7 +48,8 @@ final class NetworkFaultTests: MultiRankTestCase {
         _ = try command("/usr/sbin/ip", ["netns", "del", probe])
         clusters.append(name)
         let up = try cluster(name, ["up", "\(hosts)", "--rate", "1gbit"])
-        guard up.status == 0 else { throw XCTSkip("launch/cluster up failed:\n\(up.output)") }
+        // Namespaces work here, so a cluster that does not come up is a failure, not a skip.
+        guard up.status == 0 else { throw ClusterError(description: "launch/cluster up failed:\n\(up.output)") }
         let flags = try cluster(name, ["flags"]).stdout.split(whereSeparator: \.isWhitespace).map(String.init)
         let at = try XCTUnwrap(flags.firstIndex(of: "--hostfile"))
         let hostsFile = URL(fileURLWithPath: flags[at + 1]).deletingLastPathComponent().appendingPathComponent("hosts")
@@ -240,4 +241,8 @@ final class NetworkFaultTests: MultiRankTestCase {
         XCTAssertTrue(r.stdout.contains("on 2 ranks"), r.stdout)
         XCTAssertNotNil(checkpoints(runDir).last)
     }
+}
+
+private struct ClusterError: Error, CustomStringConvertible {
+    let description: String
 }
