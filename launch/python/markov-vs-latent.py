@@ -235,7 +235,9 @@ def plot_context(context, path):
 
 
 def samples(out):
-    ngram, latent, prime = load_text(out / "samples.txt").split("\n")[:3]
+    # The prime is the rest of the file, newlines and all, less the one printf ended it with.
+    ngram, latent, prime = load_text(out / "samples.txt").split("\n", 2)
+    prime = prime[:-1] if prime.endswith("\n") else prime
     text = [f"Primed with {json.dumps(prime)}, 300 characters at temperature 0.8, seed 7.", ""]
     for name in (ngram, latent):
         text += [f"{name}:", "", "```", load_text(out / "models" / f"{name}.sample.txt").rstrip("\n"), "```", ""]
