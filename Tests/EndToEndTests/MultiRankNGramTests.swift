@@ -58,10 +58,13 @@ final class MultiRankNGramTests: MultiRankTestCase {
 
     /// A rank stopped while the others wait for it (in a collective or for its counts) ends the
     /// job once they wait train.step_timeout for it, naming it, with no model written. Rank 1 is
-    /// stopped once it counts (its spill directory exists, after every collective of the start),
-    /// with a budget small enough that 1 MB of text at order 10 keeps it counting for seconds.
+    /// stopped once it counts (its spill directory exists, after every collective of the start).
+    /// 400 kB of text at order 10 within a budget of 1 MB spills a run every 1,600 positions, so
+    /// both ranks count for a while (rank 1 must not finish first: rank 0 would then be the one
+    /// waited for); rank 0 finishes its own shard before it waits. 120 s is the bound of a hang,
+    /// well above that under ASan.
     func testAStoppedRankEndsTheJobNamingIt() throws {
-        try MultiRankTestCase.corpusText(bytes: 1_000_000).write(to: corpus, atomically: true, encoding: .utf8)
+        try MultiRankTestCase.corpusText(bytes: 400_000).write(to: corpus, atomically: true, encoding: .utf8)
         let dir = scratch.appendingPathComponent("stalled")
         let timeout = 3.0
         let job = try startTool(ranks: 2, ["ngram", "--config", try writeConfig().path, "--run-dir", dir.path,
@@ -75,7 +78,7 @@ final class MultiRankNGramTests: MultiRankTestCase {
         XCTAssertTrue(job.isRunning, "the job ended before rank 1 could be stopped:\n\(job.output.suffix(2000))")
         XCTAssertEqual(kill(rank1, SIGSTOP), 0)
         let stopped = Date()
-        let ended = job.wait(timeout: 60)
+        let ended = job.wait(timeout: 120)
         let seconds = Date().timeIntervalSince(stopped)
         if !ended { job.killTree() }
         XCTAssertTrue(ended, "still running \(Int(seconds)) s after rank 1 stopped:\n\(job.output.suffix(3000))")
