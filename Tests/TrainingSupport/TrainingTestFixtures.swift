@@ -1,10 +1,10 @@
 import Collectives
-@testable import Config
+import Config
 import Files
 import Foundation
 import Kernels
 import Models
-@testable import TextData
+import TextData
 import TestSupport
 import Training
 import XCTest
