@@ -109,6 +109,9 @@ public final class Model<T: Scalar> {
 
     private func prepare(steps: Int, sequences: Int) -> Workspace<T> {
         if let ws = workspace, ws.steps == steps, ws.sequences == sequences { return ws }
+        // The old arena goes first: validation's short last chunk would otherwise hold both at
+        // once, the peak of a whole run (27 MB above the steps' for a 2 × 256 LSTM, B = 32).
+        workspace = nil
         let ws = Workspace<T>(config: config, layout: layout, steps: steps, sequences: sequences, products: products)
         workspace = ws
         zeroState = Buffer(count: sequences * stateLayout.width)
