@@ -132,7 +132,7 @@ public enum Benchmark {
     /// Forward FLOPs per token of a model (multiply-adds counted as 2).
     public static func forwardFLOPsPerToken(_ m: ModelConfig) -> Double {
         let V = Double(m.vocabulary), h = Double(m.hidden)
-        if m.cell == .mlp {
+        if m.isWindowedMLP {
             return 2 * Double(m.context * m.embedding) * h + 2 * h * V
         }
         var f = 0.0

@@ -23,7 +23,7 @@ public enum ModelFile {
     /// before JSON+Writing existed, so a model file keeps its bytes: `JSON.fields` for the config,
     /// and `/` escaped in the vocabulary.
     static func metadata(config: ModelConfig, vocabulary: Vocabulary) -> [String: String] {
-        var m = ["format": "rnntrain", "model": JSON.fields(of: config).text(),
+        var m = ["format": "rnntrain", "model": JSON.fields(of: config, renaming: ModelConfig.fileKeys).text(),
                  "tokenizer": vocabulary.kind.rawValue,
                  "vocabulary": JSON.array(vocabulary.tokens.map(JSON.string)).text(escapingSlashes: true)]
         if let mask = vocabulary.maskToken { m["mask_token"] = String(mask) }
@@ -112,9 +112,11 @@ public enum ModelFile {
         guard text.utf8.count <= maximumConfigJSONLength else {
             throw fail("the model config in the metadata is \(text.utf8.count) bytes, more than \(maximumConfigJSONLength)")
         }
-        // ModelConfig's fields with their default values, which tell each field's type.
-        let fields = Dictionary(Mirror(reflecting: ModelConfig()).children.compactMap { child in child.label.map { ($0, child.value) } },
-                                uniquingKeysWith: { first, _ in first })
+        // ModelConfig's fields by their keys in files, with their default values, which tell each field's type.
+        let defaults = Mirror(reflecting: ModelConfig()).children.compactMap { child in
+            child.label.map { (ModelConfig.fileKeys[$0] ?? $0, child.value) }
+        }
+        let fields = Dictionary(defaults, uniquingKeysWith: { first, _ in first })
         let bytes = Array(text.utf8)
         let root: JSON
         do {

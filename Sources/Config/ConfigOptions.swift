@@ -110,7 +110,7 @@ extension ConfigOption {
 extension TrainingConfig {
     /// Every option, grouped by section; this order is the order of `yaml()` and of docs/configuration.md.
     public static let options: [ConfigOption] = [
-        .choice("model.cell", \.model.cell, "recurrent cell: \(Cell.allCases.filter { $0 != .mlp }.map(\.rawValue).joined(separator: ", ")), or mlp (windowed baseline, no hidden state)"),
+        .choice("model.cell", \.model.architecture, "recurrent cell: \(Cell.allCases.map(\.rawValue).joined(separator: ", ")), or mlp (windowed baseline, no hidden state)"),
         .choice("model.activation", \.model.activation, "φ of the vanilla RNN and of the MLP's hidden layer: tanh or relu"),
         .int("model.layers", \.model.layers, "stacked recurrent layers (the mlp has exactly 1)"),
         .int("model.hidden", \.model.hidden, "hidden units h per layer and direction"),

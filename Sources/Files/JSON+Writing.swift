@@ -26,8 +26,9 @@ extension JSON {
     /// The stored properties of a plain struct as an object, as JSONEncoder with sorted keys
     /// wrote a synthesised `Codable` value (the model file's config, `bench --json`), so that
     /// text stays as it was: property names as keys, sorted; Int, Double (`encoderNumber`), Bool,
-    /// String, String-backed enums and arrays of them as values.
-    public static func fields(of value: Any) -> JSON {
+    /// String, String-backed enums and arrays of them as values. A property named in `renaming`
+    /// is written under the key it maps to.
+    public static func fields(of value: Any, renaming: [String: String] = [:]) -> JSON {
         func convert(_ value: Any) -> JSON {
             switch value {
             case let b as Bool: return .bool(b)
@@ -41,7 +42,9 @@ extension JSON {
                 preconditionFailure("JSON.fields: no JSON form for \(type(of: value))")
             }
         }
-        let members = Mirror(reflecting: value).children.compactMap { child in child.label.map { ($0, convert(child.value)) } }
+        let members = Mirror(reflecting: value).children.compactMap { child in
+            child.label.map { (renaming[$0] ?? $0, convert(child.value)) }
+        }
         return .object(members.sorted { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) })
     }
 

@@ -58,7 +58,7 @@ enum ActivationPlan {
         let widest = max(inputWidth, decoderInput, Double(config.hidden))
         entries += [.scalars("gradientA", rows * widest), .scalars("gradientB", rows * widest),
                     .scalars("finalState", Double(sequences) * Double(StateLayout(config: config).width))]
-        if config.cell == .mlp {
+        if config.isWindowedMLP {
             entries += windowedMLP(config, rows: rows)
         } else {
             entries += recurrentStack(config, steps: steps, sequences: sequences, precision: precision)

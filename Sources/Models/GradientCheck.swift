@@ -38,7 +38,7 @@ public enum GradientCheck {
         if let form = CellRegistry.form(named: name) {
             form.apply(to: &c)
         } else if name == "mlp" {
-            c.cell = .mlp
+            c.architecture = .windowedMLP
             c.context = 3
         } else {
             return nil
@@ -91,7 +91,7 @@ public enum GradientCheck {
         if c.masked {
             batch.mask = (0..<steps * n).map { $0 % 3 == 1 ? 0 : 1 }
         }
-        if c.config.cell == .mlp {
+        if c.config.isWindowedMLP {
             batch.history = (0..<(c.config.context - 1) * n).map { $0 < n ? -1 : Int32(rng.next() % UInt64(V)) }
         }
         let state = Buffer<Double>(count: n * model.stateLayout.width)

@@ -1,19 +1,15 @@
-/// `model.cell`: a recurrent cell's config name (each cell in Cells/ declares its own, see
-/// `CellRegistry`), or `mlp`, the windowed MLP baseline with no hidden state (WindowedMLP.swift).
-/// Read and written as that string by configs, checkpoints' config.yaml and safetensors
-/// `__metadata__`; a name no registered cell has is refused.
-public struct Cell: RawRepresentable, Hashable, Codable, CaseIterable, Sendable, CustomStringConvertible {
+/// A recurrent cell's config name; each cell in Cells/ declares its own (see `CellRegistry`).
+public struct Cell: RawRepresentable, Hashable, CaseIterable, Sendable, CustomStringConvertible {
     public let rawValue: String
 
     public static let rnn = Cell(named: "rnn")
     public static let lstm = Cell(named: "lstm")
     public static let gru = Cell(named: "gru")
-    public static let mlp = Cell(named: "mlp")
 
-    /// The registered cells' names in registry order, then mlp.
+    /// The registered cells' names in registry order.
     public static var allCases: [Cell] {
         var seen = Set<Cell>()
-        return CellRegistry.forms.map(\.cell).filter { seen.insert($0).inserted } + [.mlp]
+        return CellRegistry.forms.map(\.cell).filter { seen.insert($0).inserted }
     }
 
     /// nil unless `rawValue` is in `allCases`.
@@ -25,13 +21,46 @@ public struct Cell: RawRepresentable, Hashable, Codable, CaseIterable, Sendable,
     /// A cell's own declaration of its name, unchecked.
     init(named name: String) { rawValue = name }
 
+    public var description: String { rawValue }
+}
+
+/// `model.cell`: a stack of recurrent layers of a registered cell, or `mlp`, the windowed MLP
+/// baseline with no hidden state (WindowedMLP.swift), an architecture of its own beside them.
+/// Read and written as that one string by configs, checkpoints' config.yaml and safetensors
+/// `__metadata__`; a name that is neither is refused.
+public enum Architecture: RawRepresentable, Hashable, Codable, CaseIterable, Sendable, CustomStringConvertible {
+    case recurrent(Cell)
+    case windowedMLP
+
+    static let mlpName = "mlp"
+
+    /// The registered cells in registry order, then the MLP.
+    public static var allCases: [Architecture] { Cell.allCases.map(Architecture.recurrent) + [.windowedMLP] }
+
+    public init?(rawValue: String) {
+        if rawValue == Self.mlpName {
+            self = .windowedMLP
+        } else if let cell = Cell(rawValue: rawValue) {
+            self = .recurrent(cell)
+        } else {
+            return nil
+        }
+    }
+
+    public var rawValue: String {
+        switch self {
+        case .recurrent(let cell): return cell.rawValue
+        case .windowedMLP: return Self.mlpName
+        }
+    }
+
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         let name = try container.decode(String.self)
-        guard let cell = Cell(rawValue: name) else {
+        guard let architecture = Architecture(rawValue: name) else {
             throw DecodingError.dataCorruptedError(in: container, debugDescription: "no cell is named \(name)")
         }
-        self = cell
+        self = architecture
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -60,7 +89,8 @@ public enum GRUVariant: String, Codable, CaseIterable, Sendable {
 
 /// Everything that fixes a model's shape and function.
 public struct ModelConfig: Codable, Equatable, Sendable {
-    public var cell: Cell = .lstm
+    /// `model.cell`, the key it has always been written under.
+    public var architecture: Architecture = .recurrent(.lstm)
     public var activation: Activation = .tanh
     public var layers = 2
     public var hidden = 256
@@ -76,17 +106,34 @@ public struct ModelConfig: Codable, Equatable, Sendable {
 
     public init() {}
 
+    /// The stored properties whose key in files is not their name (`JSON.fields(of:renaming:)`),
+    /// as in `CodingKeys`.
+    public static let fileKeys = ["architecture": "cell"]
+
+    private enum CodingKeys: String, CodingKey {
+        case architecture = "cell", activation, layers, hidden, embedding, bidirectional, gruVariant, dropout, tieWeights,
+             context, vocabulary
+    }
+
+    /// The recurrent cell; nil for the windowed MLP.
+    public var cell: Cell? {
+        guard case .recurrent(let cell) = architecture else { return nil }
+        return cell
+    }
+
+    public var isWindowedMLP: Bool { architecture == .windowedMLP }
+
     public var directions: Int { bidirectional ? 2 : 1 }
 
     /// Width of what the decoder reads: h · directions, or the MLP's hidden width.
-    public var decoderInput: Int { cell == .mlp ? hidden : hidden * directions }
+    public var decoderInput: Int { isWindowedMLP ? hidden : hidden * directions }
 
     /// Width of a row of looked-up embeddings: E, or k·E for the MLP's window of k tokens.
-    public var embeddedWidth: Int { cell == .mlp ? context * embedding : embedding }
+    public var embeddedWidth: Int { isWindowedMLP ? context * embedding : embedding }
 
     /// Tokens before a chunk that the model reads: the MLP's k − 1 context tokens; none for a
     /// recurrent model, whose carried state holds the past.
-    public var historyTokens: Int { cell == .mlp ? context - 1 : 0 }
+    public var historyTokens: Int { isWindowedMLP ? context - 1 : 0 }
 
     /// The input width of recurrent layer `layer`.
     public func inputSize(layer: Int) -> Int { layer == 0 ? embedding : hidden * directions }
@@ -115,7 +162,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
             throw fail(key, "must be at most \(limit), got \(value)")
         }
         guard dropout >= 0, dropout < 1 else { throw fail("model.dropout", "must be in [0, 1), got \(dropout)") }
-        if cell == .mlp {
+        if isWindowedMLP {
             guard layers == 1 else { throw fail("model.layers", "the mlp has one hidden layer, got \(layers)") }
             guard !bidirectional else { throw fail("model.bidirectional", "the mlp has no directions") }
             guard context >= 1 else { throw fail("model.context", "must be at least 1, got \(context)") }

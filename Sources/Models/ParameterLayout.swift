@@ -25,7 +25,7 @@ public struct ParameterLayout: Equatable, Sendable, CustomStringConvertible {
         let V = config.vocabulary, E = config.embedding, H = config.hidden
         // Groups in state_dict order; storage takes the groups in reverse.
         var groups: [[(String, [Int])]] = [[("encoder.weight", [V, E])]]
-        if config.cell == .mlp {
+        if config.isWindowedMLP {
             groups.append([("hidden.weight", [H, config.context * E]), ("hidden.bias", [H])])
         } else {
             let G = CellRegistry.cell(for: config).gateCount * H

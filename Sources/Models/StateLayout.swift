@@ -11,7 +11,7 @@ public struct StateLayout: Equatable, Sendable {
     public let parts: Int
 
     public init(config: ModelConfig) {
-        let recurrent = config.cell != .mlp
+        let recurrent = !config.isWindowedMLP
         layers = recurrent ? config.layers : 0
         directions = config.directions
         hidden = config.hidden

@@ -38,7 +38,7 @@ final class Workspace<T: Scalar> {
         gradientA = arena.take("gradientA")
         gradientB = arena.take("gradientB")
         finalState = arena.take("finalState")
-        if config.cell == .mlp {
+        if config.isWindowedMLP {
             body = WindowedMLP(config: config, layout: layout, arena: arena, products: products)
         } else {
             body = RecurrentStack(config: config, layout: layout, steps: steps, sequences: sequences, arena: arena,

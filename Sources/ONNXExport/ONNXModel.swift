@@ -24,8 +24,8 @@ public enum ONNXModel {
     /// Throws when ONNX has no operator for the cell, or the weights alone exceed what one ONNX file holds.
     public static func encode(_ model: Model<Float>, vocabulary: Vocabulary, steps: Int?, source: String) throws -> [UInt8] {
         let c = model.config
-        guard c.cell == .mlp || CellRegistry.kind(for: c).onnx != nil else {
-            throw UserError("\(source): ONNX has no operator for the \(c.cell) cell, so its model cannot be exported")
+        guard c.isWindowedMLP || CellRegistry.kind(for: c).onnx != nil else {
+            throw UserError("\(source): ONNX has no operator for the \(c.architecture) cell, so its model cannot be exported")
         }
         // Every tensor as the graph stores it: a tied decoder weight a second time.
         let weightBytes = 4 * model.layout.tensors.reduce(0) { $0 + $1.count }
@@ -38,8 +38,8 @@ public enum ONNXModel {
     static func message(_ model: Model<Float>, vocabulary: Vocabulary, steps: Int?) -> Onnx_ModelProto {
         let dimension = steps.map { GraphBuilder.Dimension.fixed($0) } ?? .symbolic("steps")
         let c = model.config
-        var g = GraphBuilder(name: "rnntrain_\(c.cell.rawValue)", doc: "rnntrain \(c.cell.rawValue) language model; tokens [τ × n] time-major")
-        if c.cell == .mlp {
+        var g = GraphBuilder(name: "rnntrain_\(c.architecture)", doc: "rnntrain \(c.architecture) language model; tokens [τ × n] time-major")
+        if c.isWindowedMLP {
             MLPGraph.build(model, into: &g, steps: dimension)
         } else {
             // `encode` has refused a cell without an operator.
@@ -55,7 +55,7 @@ public enum ONNXModel {
         m.graph = g.graph
         var properties = [("tokenizer", vocabulary.kind.rawValue),
                           ("vocabulary", JSON.array(vocabulary.tokens.map(JSON.string)).text()),
-                          ("model", JSON.fields(of: c).text())]
+                          ("model", JSON.fields(of: c, renaming: ModelConfig.fileKeys).text())]
         if let mask = vocabulary.maskToken { properties.append(("mask_token", String(mask))) }
         m.metadataProps = properties.map { key, value in
             var entry = Onnx_StringStringEntryProto()

@@ -47,8 +47,8 @@ struct EvalCommand: ParsableCommand {
             return try evaluate(lm)
         }
         let ckpt = try Checkpoint.load(checkpoint, precision: precision.precision)
-        if resetEvery != nil, ckpt.config.model.cell == .mlp || ckpt.config.data.task == .fillInTheMiddle {
-            throw UserError("\(checkpoint): --reset-every is for recurrent language models; \(ckpt.config.model.cell == .mlp ? "a windowed MLP's context is model.context" : "this one fills in the middle")")
+        if resetEvery != nil, ckpt.config.model.isWindowedMLP || ckpt.config.data.task == .fillInTheMiddle {
+            throw UserError("\(checkpoint): --reset-every is for recurrent language models; \(ckpt.config.model.isWindowedMLP ? "a windowed MLP's context is model.context" : "this one fills in the middle")")
         }
         try FiniteWeights.require(ckpt)
         if ckpt.model.productEngine == BF16Products.Engine.emulated.rawValue { warn(BF16.emulationNotice) }

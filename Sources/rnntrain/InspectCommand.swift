@@ -17,7 +17,7 @@ struct InspectCommand: ParsableCommand {
         let m = ckpt.model.config
         try StandardOutput.line("checkpoint \(ckpt.name): valid (every checksum matches)")
         try StandardOutput.line("step \(ckpt.state.step), tokens \(ckpt.state.tokens), optimizer updates \(ckpt.state.optimizerUpdates), skipped steps \(ckpt.state.skippedSteps)")
-        try StandardOutput.line("model \(m.cell.rawValue)\(m.bidirectional ? " bidirectional" : ""), \(m.cell == .mlp ? "context \(m.context)" : "layers \(m.layers)"), hidden \(m.hidden), embedding \(m.embedding), vocabulary \(m.vocabulary) (\(ckpt.vocabulary.kind.rawValue))")
+        try StandardOutput.line("model \(m.architecture)\(m.bidirectional ? " bidirectional" : ""), \(m.isWindowedMLP ? "context \(m.context)" : "layers \(m.layers)"), hidden \(m.hidden), embedding \(m.embedding), vocabulary \(m.vocabulary) (\(ckpt.vocabulary.kind.rawValue))")
         try StandardOutput.line("parameters \(ckpt.model.layout.count)")
         let (nonFinite, first) = FiniteWeights.census(ckpt.model)
         if let first { try StandardOutput.line("non-finite weights \(nonFinite) (the first in \(first)): eval and sample refuse this checkpoint") }

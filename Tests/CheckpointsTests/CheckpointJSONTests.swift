@@ -12,9 +12,9 @@ final class CheckpointJSONTests: XCTestCase {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         var configs: [ModelConfig] = []
-        for (cell, dropout) in [(Cell.lstm, 0.0), (.gru, 0.25), (.rnn, 0.5), (.mlp, 1e-3)] {
+        for (architecture, dropout) in [(Architecture.recurrent(.lstm), 0.0), (.recurrent(.gru), 0.25), (.recurrent(.rnn), 0.5), (.windowedMLP, 1e-3)] {
             var config = ModelConfig()
-            config.cell = cell
+            config.architecture = architecture
             config.dropout = dropout
             config.gruVariant = .linearBeforeReset
             config.vocabulary = awkwardStrings.count

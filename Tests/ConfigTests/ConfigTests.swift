@@ -101,7 +101,7 @@ final class ConfigTests: XCTestCase {
 
     private var fullConfig: TrainingConfig {
         var c = TrainingConfig()
-        c.model.cell = .gru
+        c.model.architecture = .recurrent(.gru)
         c.model.activation = .relu
         c.model.layers = 3
         c.model.hidden = 128
@@ -387,7 +387,7 @@ final class ConfigTests: XCTestCase {
             ("train:\n  seed: -1\n", ["train.seed", "non-negative"]),
             ("train:\n  seed: 0.5\n", ["train.seed", "non-negative integer"]),
             ("data:\n  path: [a, b]\n", ["data.path", "string"]),
-            ("model:\n  cell: transformer\n", ["model.cell", Cell.allCases.map(\.rawValue).joined(separator: ", "), "\"transformer\""]),
+            ("model:\n  cell: transformer\n", ["model.cell", Architecture.allCases.map(\.rawValue).joined(separator: ", "), "\"transformer\""]),
             ("data:\n  task: FIM\n", ["data.task", "lm, fill-in-the-middle"]),
             ("model:\n  cell:\n", ["model.cell", "got nothing"]),
             ("train: 5\n", ["train", "mapping", "\"5\""]),

@@ -35,7 +35,7 @@ final class BF16ModelTests: XCTestCase {
                 let double = try Model<Double>(config: config, seed: 4)
                 for i in 0..<double.parameters.count { double.parameters[i] = Double(bf16.parameters[i]) }
                 var fixture = Fixture(seed: 5)
-                let batch = fixture.batch(config, steps: 5, sequences: 4, masked: true, history: config.cell == .mlp)
+                let batch = fixture.batch(config, steps: 5, sequences: 4, masked: true, history: config.isWindowedMLP)
                 let state = fixture.values(4 * bf16.stateLayout.width).map { Double(Float($0)) }
                 var reference = ReferenceLanguageModel(double)
                 reference.operandRounding = rounded
@@ -62,7 +62,7 @@ final class BF16ModelTests: XCTestCase {
             let emulated = try Model<Float>(config: config, seed: 6, precision: .bf16, bf16Engine: .emulated)
             let fp32 = try Model<Float>(config: config, seed: 6)
             var fixture = Fixture(seed: 7)
-            let batch = fixture.batch(config, steps: 5, sequences: 4, masked: true, history: config.cell == .mlp)
+            let batch = fixture.batch(config, steps: 5, sequences: 4, masked: true, history: config.isWindowedMLP)
             let state = fixture.values(4 * fast.stateLayout.width).map { Double(Float($0)) }
             let losses = try [fast, emulated, fp32].map { try $0.train(batch, initialState: Buffer(doubles: state)).loss }
             assertClose(losses[0], losses[1], relative: 3e-6, "\(name) loss")

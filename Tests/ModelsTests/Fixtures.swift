@@ -26,7 +26,7 @@ func makeConfig(_ cell: CellForm, layers: Int = 1, bidirectional: Bool = false, 
 func makeMLPConfig(vocabulary: Int = 5, embedding: Int = 3, hidden: Int = 4, context: Int = 3,
                    activation: Activation = .tanh, dropout: Double = 0) -> ModelConfig {
     var c = ModelConfig()
-    c.cell = .mlp
+    c.architecture = .windowedMLP
     c.layers = 1
     c.activation = activation
     c.vocabulary = vocabulary

@@ -11,7 +11,7 @@ final class GRUVariantTests: XCTestCase {
         XCTAssertEqual(GRUVariant(rawValue: "notes"), .resetBeforeMatmul)
         XCTAssertEqual(GRUVariant.allCases.map(\.rawValue), ["notes", "linear-before-reset"])
         var config = ModelConfig()
-        config.cell = .gru
+        config.architecture = .recurrent(.gru)
         let json = String(decoding: try JSONEncoder().encode(config), as: UTF8.self)
         XCTAssertTrue(json.contains("\"gruVariant\":\"notes\""), json)
         XCTAssertEqual(try JSONDecoder().decode(ModelConfig.self, from: Data(json.utf8)).gruVariant, .resetBeforeMatmul)

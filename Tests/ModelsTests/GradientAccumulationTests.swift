@@ -11,7 +11,7 @@ final class GradientAccumulationTests: XCTestCase {
         for config in configs {
             let model = try Model<Double>(config: config, seed: 11)
             var fixture = Fixture(seed: 12)
-            let batch = fixture.batch(config, steps: 3, sequences: 2, masked: true, history: config.cell == .mlp)
+            let batch = fixture.batch(config, steps: 3, sequences: 2, masked: true, history: config.isWindowedMLP)
             let state = Buffer<Double>(doubles: fixture.values(2 * model.stateLayout.width))
             let label = "\(config.cell) \(config.gruVariant)"
 

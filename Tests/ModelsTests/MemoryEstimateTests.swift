@@ -21,8 +21,8 @@ final class MemoryEstimateTests: XCTestCase {
         var fixture = Fixture(seed: 3)
         for config in configs {
             for (steps, sequences) in [(1, 1), (4, 3)] {
-                var batch = fixture.batch(config, steps: steps, sequences: sequences, history: config.cell == .mlp)
-                batch.history = config.cell == .mlp ? batch.history : nil
+                var batch = fixture.batch(config, steps: steps, sequences: sequences, history: config.isWindowedMLP)
+                batch.history = config.isWindowedMLP ? batch.history : nil
                 let float = try Model<Float>(config: config, seed: 1)
                 _ = try float.train(batch)
                 let double = try Model<Double>(config: config, seed: 1)

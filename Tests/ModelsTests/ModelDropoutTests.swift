@@ -33,10 +33,10 @@ final class ModelDropoutTests: XCTestCase {
         for (label, config) in configs {
             let whole = try Model<T>(config: config, seed: 3), parts = try Model<T>(config: config, seed: 3)
             var fixture = Fixture(seed: 4)
-            let batch = fixture.batch(config, steps: 3, sequences: 4, history: config.cell == .mlp)
+            let batch = fixture.batch(config, steps: 3, sequences: 4, history: config.isWindowedMLP)
             let width = whole.stateLayout.width
             let state = fixture.values(4 * width)
-            let contextRows = config.cell == .mlp ? config.context - 1 : 0
+            let contextRows = config.isWindowedMLP ? config.context - 1 : 0
 
             let all = try whole.train(batch, initialState: Buffer(doubles: state), dropout: key)
             var sum = LossSum()
@@ -70,7 +70,7 @@ final class ModelDropoutTests: XCTestCase {
             off.dropout = 0
             let withDropout = try Model<Double>(config: config, seed: 9), without = try Model<Double>(config: off, seed: 9)
             var fixture = Fixture(seed: 10)
-            let batch = fixture.batch(config, steps: 3, sequences: 2, history: config.cell == .mlp)
+            let batch = fixture.batch(config, steps: 3, sequences: 2, history: config.isWindowedMLP)
             let expected = try without.evaluate(batch).loss
             XCTAssertEqual(try withDropout.evaluate(batch).loss, expected, "\(label) before training")
             _ = try withDropout.train(batch, dropout: key)

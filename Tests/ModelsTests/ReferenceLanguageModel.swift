@@ -58,14 +58,14 @@ struct ReferenceLanguageModel {
     /// `initialState` [n × width], per sequence: for each layer, for each direction, h then (LSTM) c.
     func run(_ batch: Batch, initialState: [Double]?) -> Output {
         let n = batch.sequences, steps = batch.steps, H = config.hidden
-        let D = config.cell == .mlp ? 1 : config.directions, L = config.cell == .mlp ? 0 : config.layers
-        let parts = config.cell == .mlp ? 0 : CellRegistry.kind(for: config).state.count
+        let D = config.isWindowedMLP ? 1 : config.directions, L = config.isWindowedMLP ? 0 : config.layers
+        let parts = config.isWindowedMLP ? 0 : CellRegistry.kind(for: config).state.count
         let per = parts * H, width = L * D * per
         let state = initialState ?? [Double](repeating: 0, count: n * width)
         var finalState = [Double](repeating: 0, count: n * width)
         // Decoder inputs y[t][i].
         var y: [[[Double]]]
-        if config.cell == .mlp {
+        if config.isWindowedMLP {
             let k = config.context
             y = (0..<steps).map { t in
                 (0..<n).map { i in

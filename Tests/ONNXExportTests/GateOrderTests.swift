@@ -30,7 +30,7 @@ final class GateOrderTests: XCTestCase {
         let i = 0, f = 1, g = 2, o = 3  // PyTorch's blocks
         for width in [1, 3] {
             XCTAssertEqual(GateOrder.reorder(labelled([i, f, g, o], hidden: 2, width: width),
-                                             blocks: try blocks { $0.cell = .lstm }, hidden: 2),
+                                             blocks: try blocks { $0.architecture = .recurrent(.lstm) }, hidden: 2),
                            labelled([i, o, f, g], hidden: 2, width: width), "width \(width)")
         }
     }
@@ -40,7 +40,7 @@ final class GateOrderTests: XCTestCase {
         for variant in GRUVariant.allCases {
             for width in [1, 4] {
                 XCTAssertEqual(GateOrder.reorder(labelled([r, z, n], hidden: 3, width: width),
-                                                 blocks: try blocks { $0.cell = .gru; $0.gruVariant = variant }, hidden: 3),
+                                                 blocks: try blocks { $0.architecture = .recurrent(.gru); $0.gruVariant = variant }, hidden: 3),
                                labelled([z, r, n], hidden: 3, width: width), "\(variant) width \(width)")
             }
         }
@@ -48,6 +48,6 @@ final class GateOrderTests: XCTestCase {
 
     func testTheVanillaRNNKeepsItsOneBlock() throws {
         let values = labelled([0], hidden: 4, width: 2)
-        XCTAssertEqual(GateOrder.reorder(values, blocks: try blocks { $0.cell = .rnn }, hidden: 4), values)
+        XCTAssertEqual(GateOrder.reorder(values, blocks: try blocks { $0.architecture = .recurrent(.rnn) }, hidden: 4), values)
     }
 }

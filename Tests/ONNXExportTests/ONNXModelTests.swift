@@ -54,7 +54,7 @@ final class ONNXModelTests: XCTestCase {
     }
 
     func testABidirectionalLSTMStackHasPyTorchsStatesAndONNXsGateOrder() throws {
-        let m = try model { $0.cell = .lstm; $0.layers = 2; $0.bidirectional = true }
+        let m = try model { $0.architecture = .recurrent(.lstm); $0.layers = 2; $0.bidirectional = true }
         let p = try decoded(m, steps: 7)
         XCTAssertEqual(p.irVersion, 8)
         XCTAssertEqual(p.opsetImport.map(\.version), [17])
@@ -95,7 +95,7 @@ final class ONNXModelTests: XCTestCase {
 
     func testTheGRUVariantIsLinearBeforeReset() throws {
         for (variant, flag) in [(GRUVariant.resetBeforeMatmul, 0), (.linearBeforeReset, 1)] {
-            let p = try decoded(try model { $0.cell = .gru; $0.gruVariant = variant }, steps: nil)
+            let p = try decoded(try model { $0.architecture = .recurrent(.gru); $0.gruVariant = variant }, steps: nil)
             let gru = try XCTUnwrap(p.graph.node.first { $0.opType == "GRU" })
             XCTAssertEqual(gru.attribute.first { $0.name == "linear_before_reset" }?.i, Int64(flag), "\(variant)")
             XCTAssertEqual(p.graph.input.map(\.name), ["tokens", "h0"])
@@ -105,7 +105,7 @@ final class ONNXModelTests: XCTestCase {
 
     func testTheRNNsActivationIsNamedPerDirection() throws {
         for (activation, name) in [(Activation.tanh, "Tanh"), (.relu, "Relu")] {
-            let p = try decoded(try model { $0.cell = .rnn; $0.activation = activation }, steps: 4)
+            let p = try decoded(try model { $0.architecture = .recurrent(.rnn); $0.activation = activation }, steps: 4)
             let rnn = try XCTUnwrap(p.graph.node.first { $0.opType == "RNN" })
             XCTAssertEqual(rnn.attribute.first { $0.name == "activations" }?.strings, [Data(name.utf8)])
             XCTAssertEqual(rnn.attribute.first { $0.name == "direction" }?.s, Data("forward".utf8))
@@ -129,7 +129,7 @@ final class ONNXModelTests: XCTestCase {
     }
 
     func testTheMLPReadsAHistoryAndAZeroRowForNoToken() throws {
-        let m = try model { $0.cell = .mlp; $0.context = 4; $0.activation = .relu }
+        let m = try model { $0.architecture = .windowedMLP; $0.context = 4; $0.activation = .relu }
         let p = try decoded(m, steps: 6)
         XCTAssertEqual(p.graph.input.map(\.name), ["tokens", "history"])
         XCTAssertEqual(p.graph.input.map(dims), [["6", "n"], ["3", "n"]])
@@ -142,7 +142,7 @@ final class ONNXModelTests: XCTestCase {
     }
 
     func testAContextOfOneHasNoHistory() throws {
-        let p = try decoded(try model { $0.cell = .mlp; $0.context = 1 }, steps: 6)
+        let p = try decoded(try model { $0.architecture = .windowedMLP; $0.context = 1 }, steps: 6)
         XCTAssertEqual(p.graph.input.map(\.name), ["tokens"])
         XCTAssertEqual(p.graph.output.map(\.name), ["logits"])
     }

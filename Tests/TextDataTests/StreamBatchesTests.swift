@@ -124,7 +124,7 @@ final class StreamBatchesTests: XCTestCase {
         config.data.mode = .stream
         config.train.globalBatch = 3
         config.train.seqLen = 4
-        config.model.cell = .mlp
+        config.model.architecture = .windowedMLP
         config.model.layers = 1
         config.model.context = 3
         let source = try BatchSource(config: config, tokens: tokens(43), maskToken: nil, source: "positions.txt")

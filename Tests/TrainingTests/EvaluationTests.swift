@@ -18,10 +18,10 @@ final class EvaluationTests: XCTestCase {
         return (try v.encode(text, source: "eval.txt").tokens, v)
     }
 
-    private func model(_ v: Vocabulary, cell: Cell = .lstm, bidirectional: Bool = false) throws -> Model<Float> {
+    private func model(_ v: Vocabulary, architecture: Architecture = .recurrent(.lstm), bidirectional: Bool = false) throws -> Model<Float> {
         var c = ModelConfig()
-        c.cell = cell
-        c.layers = cell == .mlp ? 1 : 2
+        c.architecture = architecture
+        c.layers = architecture == .windowedMLP ? 1 : 2
         c.hidden = 8
         c.embedding = 6
         c.context = 4
@@ -65,7 +65,7 @@ final class EvaluationTests: XCTestCase {
     /// one pass over the whole text.
     func testMLPStreamLossUsesHistoryAcrossChunks() throws {
         let (tokens, v) = try tokens()
-        let m = try model(v, cell: .mlp), T = tokens.count
+        let m = try model(v, architecture: .windowedMLP), T = tokens.count
         let result = try Evaluation.streamLoss(model: m, tokens: tokens, streams: 1, steps: 5, comm: comm, source: "eval.txt")
         let whole = try m.evaluate(chunk(tokens, 0..<(T - 1)))
         XCTAssertEqual(result.count, T - 1)
@@ -78,7 +78,7 @@ final class EvaluationTests: XCTestCase {
         let (tokens, v) = try tokens()
         let T = tokens.count
         for cell in [Cell.lstm, .gru, .rnn] {
-            let m = try model(v, cell: cell)
+            let m = try model(v, architecture: .recurrent(cell))
             for k in [1, 3, 7, 49, 100] {
                 var byHand = 0.0
                 for begin in stride(from: 0, to: T - 1, by: k) {

@@ -14,9 +14,9 @@ final class SamplerTests: XCTestCase {
                              withMask: withMask)
     }
 
-    private func model(_ vocabulary: Vocabulary, cell: Cell = .lstm, bidirectional: Bool = false) throws -> Model<Float> {
+    private func model(_ vocabulary: Vocabulary, architecture: Architecture = .recurrent(.lstm), bidirectional: Bool = false) throws -> Model<Float> {
         var c = ModelConfig()
-        c.cell = cell
+        c.architecture = architecture
         c.layers = 1
         c.hidden = 8
         c.embedding = 6
@@ -47,7 +47,7 @@ final class SamplerTests: XCTestCase {
     /// runner-up weighs at most e^-40 ≈ 4e-18 of the argmax: sampling must pick the argmax.
     private func greedy(_ model: Model<Float>, _ vocabulary: Vocabulary, prime: [Int32], length: Int,
                         file: StaticString = #filePath, line: UInt = #line) throws -> String {
-        let V = vocabulary.count, k1 = model.config.cell == .mlp ? model.config.context - 1 : 0
+        let V = vocabulary.count, k1 = model.config.isWindowedMLP ? model.config.context - 1 : 0
         let state = Buffer<Float>(count: model.stateLayout.width)
         var seen: [Int32] = []
         var input = prime, out: [Int32] = []
@@ -84,17 +84,17 @@ final class SamplerTests: XCTestCase {
 
     func testLowTemperatureIsGreedy() throws {
         let v = try vocabulary()
-        for cell in [Cell.lstm, .gru, .mlp] {
-            let m = try model(v, cell: cell), sampler = try Sampler(model: m, vocabulary: v)
+        for architecture in [Architecture.recurrent(.lstm), .recurrent(.gru), .windowedMLP] {
+            let m = try model(v, architecture: architecture), sampler = try Sampler(model: m, vocabulary: v)
             let prime: [Int32] = [2, 5, 0]
             let expected = try greedy(m, v, prime: prime, length: 30)
             for seed: UInt64 in [1, 2, 3] {
                 XCTAssertEqual(try sample(sampler, prime: prime, length: 30, temperature: coldTemperature, topK: 0, seed: seed),
-                               expected, "\(cell) seed \(seed)")
+                               expected, "\(architecture) seed \(seed)")
             }
             // At temperature 1 the same model does not follow the argmax (so the check can fail).
             XCTAssertNotEqual(try sample(sampler, prime: prime, length: 30, temperature: 1, topK: 0, seed: 1), expected,
-                              "\(cell)")
+                              "\(architecture)")
         }
     }
 

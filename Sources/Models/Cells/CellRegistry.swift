@@ -10,7 +10,7 @@ extension CellRegistry {
     /// The cell `config` asks for; the config must name a recurrent cell.
     static func cell(for config: ModelConfig) -> any RecurrentCell.Type {
         guard let cell = all.first(where: { $0.forms.contains { $0.matches(config) } }) else {
-            preconditionFailure("no registered cell computes \(config.cell) \(config.gruVariant)")
+            preconditionFailure("no registered cell computes \(config.architecture) \(config.gruVariant)")
         }
         return cell
     }

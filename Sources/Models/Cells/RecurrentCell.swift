@@ -70,14 +70,14 @@ public struct CellForm: Equatable, Sendable, CustomStringConvertible {
 
     /// Whether `config` is this form.
     func matches(_ config: ModelConfig) -> Bool {
-        config.cell == cell && activation.map { $0 == config.activation } != false
+        config.architecture == .recurrent(cell) && activation.map { $0 == config.activation } != false
             && gruVariant.map { $0 == config.gruVariant } != false
     }
 
     /// Sets the config's cell, and its φ and GRU variant to the form's or their defaults.
     public func apply(to config: inout ModelConfig) {
         let defaults = ModelConfig()
-        config.cell = cell
+        config.architecture = .recurrent(cell)
         config.activation = activation ?? defaults.activation
         config.gruVariant = gruVariant ?? defaults.gruVariant
     }
