@@ -115,12 +115,6 @@ public struct ModelConfig: Codable, Equatable, Sendable {
              context, vocabulary
     }
 
-    /// The recurrent cell; nil for the windowed MLP.
-    public var cell: Cell? {
-        guard case .recurrent(let cell) = architecture else { return nil }
-        return cell
-    }
-
     public var isWindowedMLP: Bool { architecture == .windowedMLP }
 
     public var directions: Int { bidirectional ? 2 : 1 }

@@ -350,7 +350,7 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(c.optimizer.beta2, 0.6)
         XCTAssertEqual(c.data.path, "x y.txt")
         XCTAssertEqual(c.data.valPath, "")
-        XCTAssertEqual(c.model.cell, .gru)
+        XCTAssertEqual(c.model.architecture, .recurrent(.gru))
     }
 
     func testOverridesAreValidatedTogether() throws {

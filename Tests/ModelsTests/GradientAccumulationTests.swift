@@ -13,7 +13,7 @@ final class GradientAccumulationTests: XCTestCase {
             var fixture = Fixture(seed: 12)
             let batch = fixture.batch(config, steps: 3, sequences: 2, masked: true, history: config.isWindowedMLP)
             let state = Buffer<Double>(doubles: fixture.values(2 * model.stateLayout.width))
-            let label = "\(config.cell) \(config.gruVariant)"
+            let label = "\(config.architecture) \(config.gruVariant)"
 
             model.zeroGradients()
             let loss = try model.train(batch, initialState: state)

@@ -27,7 +27,7 @@ final class MemoryEstimateTests: XCTestCase {
                 _ = try float.train(batch)
                 let double = try Model<Double>(config: config, seed: 1)
                 _ = try double.train(batch)
-                let what = "\(config.cell) \(config.layers)×\(config.hidden) bi \(config.bidirectional) dropout \(config.dropout) τ \(steps) n \(sequences)"
+                let what = "\(config.architecture) \(config.layers)×\(config.hidden) bi \(config.bidirectional) dropout \(config.dropout) τ \(steps) n \(sequences)"
                 XCTAssertEqual(MemoryEstimate.activationBytes(config: config, steps: steps, sequences: sequences, scalarBytes: 4),
                                Double(float.workspaceBytes), what)
                 XCTAssertEqual(MemoryEstimate.activationBytes(config: config, steps: steps, sequences: sequences, scalarBytes: 8),
