@@ -255,13 +255,18 @@ public final class TrainingRun {
         var state = try trainer.snapshot(elapsed: elapsed)
         state.dataDigest = dataDigest
         state.kernels = kernels
+        let step = state.step
         let write = {
             guard self.comm.isRoot else { return }
+            // The state's copies of the moments go once encoded, before the model is encoded
+            // beside them: the checkpoint's peak memory is the encoded files, not them as well.
+            let stateBytes = state.encode()
+            state = TrainingState()
             let files = [ModelFile.name: ModelFile.encode(model: self.trainer.model, vocabulary: self.trainer.corpus.vocabulary),
-                         TrainingState.name: state.encode(),
+                         TrainingState.name: stateBytes,
                          Checkpoint.configName: Array(self.config.yaml().utf8)]
-            let url = try self.store.write(step: state.step, files: files)
-            if best { try self.store.markBest(step: state.step) }
+            let url = try self.store.write(step: step, files: files)
+            if best { try self.store.markBest(step: step) }
             try self.store.prune(keep: self.config.checkpoint.keep)
             if ProgressLine.isTTY { self.output.line("") }
             self.output.line("checkpoint: \(url.path)")
@@ -271,7 +276,7 @@ public final class TrainingRun {
                 do { try write() } catch {
                     let newest = (try? store.list())?.last.map { "the newest on disk is \($0.url.path)" } ?? "no checkpoint is on disk"
                     let earlier = failedCheckpoints == 0 ? "" : "; \(failedCheckpoints) earlier checkpoint\(failedCheckpoints == 1 ? "" : "s") failed too"
-                    throw UserError("the last checkpoint (step \(state.step)) was not written: \(error); \(newest)\(earlier)")
+                    throw UserError("the last checkpoint (step \(step)) was not written: \(error); \(newest)\(earlier)")
                 }
             }
             return

@@ -306,9 +306,10 @@ public final class Trainer {
     }
 
     /// The whole of a moment buffer, on rank 0; sharded, from every rank's shard of it (some
-    /// shards are empty when the model has fewer norm blocks than there are ranks).
+    /// shards are empty when the model has fewer norm blocks than there are ranks). Empty on the
+    /// other ranks, which write no checkpoint: a copy there would only raise their peak memory.
     private func gatherMoments(_ moments: Buffer<Float>, used: Bool) throws -> [Float] {
-        guard shards.blocks.count > 1, used else { return moments.array }
+        guard shards.blocks.count > 1, used else { return comm.isRoot ? moments.array : [] }
         var all = [Float](repeating: 0, count: comm.isRoot ? shards.count : 0)
         try all.withUnsafeMutableBufferPointer { receive in
             try comm.gather(UnsafeBufferPointer(start: moments.base, count: moments.count), into: comm.isRoot ? receive : nil,
