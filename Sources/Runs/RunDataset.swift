@@ -75,6 +75,12 @@ enum RunDataset {
         return .prepared(summary, replaced: existing != nil)
     }
 
+    /// Bytes of `data`'s text files, training and validation; 0 for a path that cannot be listed
+    /// (rank 0's preparation then fails at once and says why).
+    static func textBytes(_ data: DataConfig) -> Int {
+        [data.path, data.valPath].filter { !$0.isEmpty }.reduce(0) { $0 + ((try? TextFiles.list($1).size) ?? 0) }
+    }
+
     /// After a start-up that passed: the dataset replaced is removed. A failure here costs only
     /// disk until the next start removes the leftover, so it does not stop the run.
     static func keep(_ outcome: Outcome, runDirectory: URL) {

@@ -60,9 +60,11 @@ public final class TrainingRun {
                 // refused leaves it as it was: the lock withdraws, the dataset is undone.
                 lock = try agree(comm) { comm.isRoot ? try RunLock(directory: directory) : nil }
                 // Rank 0 prepares for as long as the corpus takes, which no step's bound fits:
-                // the others wait for it without one (a large corpus is prepared beforehand).
+                // the others wait `train.step_timeout` plus a second per megabyte of text, 60 to
+                // 130 times what preparing takes here, so that a rank 0 stopped or lost while it
+                // prepares still ends the job.
                 let stepTimeout = comm.timeout
-                comm.timeout = .infinity
+                comm.timeout = stepTimeout + Double(RunDataset.textBytes(config.data)) / 1e6
                 prepared = try agree(comm) { comm.isRoot ? try RunDataset.ensure(data: config.data, runDirectory: directory) : nil }
                 comm.timeout = stepTimeout
                 if let line = prepared.flatMap({ RunDataset.describe($0, data: config.data, runDirectory: directory) }) {

@@ -100,6 +100,32 @@ final class MultiRankFailureTests: MultiRankTestCase {
         try assertEndsNamingRankOne(job, pids: pids, timeout: timeout)
     }
 
+    /// Rank 0 stopped while it prepares a text `data.path` into `RUN/data`: the other rank
+    /// waits `train.step_timeout` plus a second per megabyte of text, not without end, and the
+    /// job ends naming rank 0, with no `RUN/data` (the preparation never finished). 4 MB of text
+    /// take seconds to prepare in a debug build, so the stop lands inside the preparation.
+    func testRankZeroStoppedWhilePreparingTheTextEndsTheJob() throws {
+        try MultiRankTestCase.corpusText(bytes: 4_000_000).write(to: corpus, atomically: true, encoding: .utf8)
+        let timeout = 3.0
+        let (job, dir) = try startLongRun(ranks: 2, ["train.step_timeout=\(timeout)"])
+        let pids = job.waitForRanks(2, timeout: 20)
+        let rank0 = try XCTUnwrap(pids[0], "rank 0 never started:\n\(job.output.suffix(2000))")
+        let preparing = dir.appendingPathComponent(".tmp-.data-next-\(rank0)").path
+        XCTAssertTrue(job.wait(until: { FileManager.default.fileExists(atPath: preparing) }, timeout: 60),
+                      "rank 0 never began to prepare:\n\(job.output.suffix(2000))")
+        XCTAssertEqual(kill(rank0, SIGSTOP), 0)
+        XCTAssertTrue(waitUntilStopped(rank0), "rank 0 did not stop")
+        let stopped = Date()
+        let ended = job.wait(timeout: 60)
+        let seconds = Date().timeIntervalSince(stopped)
+        if !ended { job.killTree() }
+        XCTAssertTrue(ended, "still running \(Int(seconds)) s after rank 0 stopped (bound: \(timeout) s + 4 s):\n\(job.output.suffix(3000))")
+        XCTAssertEqual(job.status, 2, job.output.suffix(3000).description)
+        XCTAssertTrue(job.stderr.contains("rank 0 made no progress"), job.stderr.suffix(3000).description)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("data").path),
+                       "the preparation finished before rank 0 stopped, so the stop did not test it")
+    }
+
     /// Signals are delivered asynchronously: polls /proc until the process shows state T.
     func waitUntilStopped(_ pid: pid_t) -> Bool {
         for _ in 0..<100 {
