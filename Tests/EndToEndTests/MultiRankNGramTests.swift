@@ -76,14 +76,7 @@ final class MultiRankNGramTests: MultiRankTestCase {
         XCTAssertTrue(job.wait(until: { FileManager.default.fileExists(atPath: spills) }, timeout: 60),
                       "rank 1 never spilled:\n\(job.output.suffix(2000))")
         XCTAssertTrue(job.isRunning, "the job ended before rank 1 could be stopped:\n\(job.output.suffix(2000))")
-        XCTAssertEqual(kill(rank1, SIGSTOP), 0)
-        let stopped = Date()
-        let ended = job.wait(timeout: 120)
-        let seconds = Date().timeIntervalSince(stopped)
-        if !ended { job.killTree() }
-        XCTAssertTrue(ended, "still running \(Int(seconds)) s after rank 1 stopped:\n\(job.output.suffix(3000))")
-        XCTAssertEqual(job.status, 2, job.output.suffix(3000).description)
-        XCTAssertTrue(job.stderr.contains("rank 1 made no progress"), job.stderr.suffix(3000).description)
+        assertStoppingEndsTheJob(job, rank: 1, pid: rank1, limit: 120)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("model.arpa").path))
     }
 }

@@ -307,6 +307,23 @@ class MultiRankTestCase: XCTestCase {
         return MultiRankResult(status: job.status, stdout: job.stdout, stderr: job.stderr, seconds: job.elapsed)
     }
 
+    /// Stops rank `rank` (process `pid`) with SIGSTOP and checks that the job then ends within
+    /// `limit` seconds with status 2, the other ranks naming the stopped one; a job still running
+    /// then is killed with its whole tree.
+    func assertStoppingEndsTheJob(_ job: MultiRankJob, rank: Int, pid: pid_t, limit: TimeInterval,
+                                  file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(kill(pid, SIGSTOP), 0, file: file, line: line)
+        let stopped = Date()
+        let ended = job.wait(timeout: limit)
+        let seconds = Date().timeIntervalSince(stopped)
+        if !ended { job.killTree() }
+        XCTAssertTrue(ended, "still running \(Int(seconds)) s after rank \(rank) stopped:\n\(job.output.suffix(3000))",
+                      file: file, line: line)
+        XCTAssertEqual(job.status, 2, job.output.suffix(3000).description, file: file, line: line)
+        XCTAssertTrue(job.stderr.contains("rank \(rank) made no progress"), job.stderr.suffix(3000).description,
+                      file: file, line: line)
+    }
+
     /// Runs `rnntrain ARGS` (plain or under mpirun) to completion within the run limit.
     func runTool(ranks: Int, _ arguments: [String], limit: TimeInterval = runLimit, file: StaticString = #filePath,
                  line: UInt = #line) throws -> MultiRankResult {
