@@ -157,6 +157,7 @@ final class PreparedDatasetTests: XCTestCase {
         // A count whose byte size overflows is a disagreement, not a crash.
         refused({ for i in 16..<24 { $0[i] = 0xFF } }, "counts")
     }
+
     /// Reading a batch leaves none of the token file's pages in this process's resident set:
     /// a fault maps the large folio around a read, so `copy` drops the aligned 2 MiB around it.
     /// Releasing only the read's own pages left 12 MB of a 100 MB corpus resident for 32 streams.
