@@ -130,9 +130,14 @@ public struct CheckpointStore: Sendable {
     static let maximumFileNameBytes = 255
     /// The `SHA256SUMS` of `files` (name → bytes): "<hex>  <name>\n" per file, sorted by name's bytes.
     public static func manifest(of files: [String: [UInt8]]) -> [UInt8] {
+        manifest(digests: files.mapValues(SHA256.hash))
+    }
+
+    /// The `SHA256SUMS` of files by their digests (name → 32 bytes).
+    public static func manifest(digests: [String: [UInt8]]) -> [UInt8] {
         var manifest = ""
-        for name in files.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
-            manifest += SHA256.hex(SHA256.hash(files[name]!)) + "  " + name + "\n"
+        for name in digests.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
+            manifest += SHA256.hex(digests[name]!) + "  " + name + "\n"
         }
         return Array(manifest.utf8)
     }

@@ -15,6 +15,17 @@ public enum SHA256 {
         Array(Crypto.SHA256.hash(data: bytes))
     }
 
+    /// The digest of bytes that come in pieces, for a file written as it is produced.
+    public struct Stream {
+        private var state = Crypto.SHA256()
+
+        public init() {}
+
+        public mutating func update(_ bytes: [UInt8]) { state.update(data: bytes) }
+
+        public func digest() -> [UInt8] { Array(state.finalize()) }
+    }
+
     /// Lowercase hexadecimal, the form `sha256sum` prints.
     public static func hex(_ digest: [UInt8]) -> String { Hex.encode(digest) }
 }

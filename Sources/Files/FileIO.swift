@@ -62,11 +62,32 @@ public enum FileIO {
     /// /dev/null). The temporary name is removed first and created exclusively, so a link
     /// planted under it is never followed.
     public static func writeAtomically(_ bytes: [UInt8], to url: URL) throws {
+        try writeAtomically(to: url) { write in try write(bytes) }
+    }
+
+    /// `writeAtomically` for a file too large to hold whole: `produce` hands its pieces to the
+    /// `write` it is given, in order. When `produce` or a write throws, the temporary file is
+    /// removed and `url` is left as it was.
+    public static func writeAtomically(to url: URL, _ produce: (_ write: ([UInt8]) throws -> Void) throws -> Void) throws {
         try requireReplaceable(url.path)
         let directory = url.deletingLastPathComponent()
         let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
         unlink(temporary.path)
-        var failure = writeSyncedReason(bytes, to: temporary.path)
+        let fd = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw osError(url.path) }
+        do {
+            try produce { piece in
+                let failure = piece.withUnsafeBytes { writeAll(fd, $0) }
+                if failure != 0 { throw osError(url.path, failure) }
+            }
+        } catch {
+            close(fd)
+            unlink(temporary.path)
+            throw error
+        }
+        var failure: Int32 = fsync(fd) == 0 ? 0 : errno
+        // close can report a deferred write error (e.g. on NFS); treat it as a failure too.
+        if close(fd) != 0, failure == 0 { failure = errno }
         if failure == 0, rename(temporary.path, url.path) != 0 { failure = errno }
         guard failure == 0 else {
             unlink(temporary.path)

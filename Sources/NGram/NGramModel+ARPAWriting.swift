@@ -1,14 +1,20 @@
 extension NGramModel {
-    /// The model as an ARPA file: `\data\`, one `ngram n=count` line per order, then per order a
-    /// `\n-grams:` section of `log10prob<TAB>w1 w2 …[<TAB>log10backoff]` lines, n-grams sorted by
-    /// token id, and `\end\`. A backoff is written for each n-gram that is a context of a longer
-    /// one; the probability 0 of <s> is written −99, as SRILM and KenLM write it. Numbers are in
-    /// the shortest form that reads back as the same Double, so the file loses nothing.
-    /// `names` are the words by token id (see `ARPAVocabulary` for what is refused).
-    public func arpa(words names: [String]) throws -> [UInt8] {
+    /// Bytes `writeARPA` hands over at a time: the file is never held whole (a 5-gram model of a
+    /// large corpus writes hundreds of MB), and a megabyte keeps the writes few.
+    public static let arpaChunkBytes = 1 << 20
+
+    /// Writes the model as an ARPA file to `emit`, in chunks of about `arpaChunkBytes`: `\data\`,
+    /// one `ngram n=count` line per order, then per order a `\n-grams:` section of
+    /// `log10prob<TAB>w1 w2 …[<TAB>log10backoff]` lines, n-grams sorted by token id, and `\end\`. A
+    /// backoff is written for each n-gram that is a context of a longer one; the probability 0 of
+    /// <s> is written −99, as SRILM and KenLM write it. Numbers are in the shortest form that reads
+    /// back as the same Double, so the file loses nothing. `names` are the words by token id (see
+    /// `ARPAVocabulary` for what is refused); they are checked before anything is emitted.
+    public func writeARPA(words names: [String], to emit: ([UInt8]) throws -> Void) throws {
         _ = try ARPAVocabulary(names, vocabulary: vocabulary)
         let nameBytes = names.map { Array($0.utf8) }
         var out = Array("\\data\\\n".utf8)
+        out.reserveCapacity(Self.arpaChunkBytes + 4096)
         for n in 1...order { out += Array("ngram \(n)=\(words[n - 1].count)\n".utf8) }
         // The n-grams of order n, `[count_n × n]`, flat: an array per n-gram would take several
         // times their bytes.
@@ -27,6 +33,10 @@ extension NGramModel {
                     out += Self.number(log10Backoffs[n - 1][i])
                 }
                 out.append(0x0A)
+                if out.count >= Self.arpaChunkBytes {
+                    try emit(out)
+                    out.removeAll(keepingCapacity: true)
+                }
             }
             if n < order {
                 var next: [Int32] = []
@@ -41,7 +51,7 @@ extension NGramModel {
             }
         }
         out += Array("\n\\end\\\n".utf8)
-        return out
+        try emit(out)
     }
 
     /// Swift's shortest round-trip form; −∞ (probability 0) as −99.

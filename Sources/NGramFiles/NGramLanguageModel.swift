@@ -25,15 +25,23 @@ public struct NGramLanguageModel {
 
     /// Writes the files into `directory`, each atomically. The old manifest is removed first and
     /// the new one written last, so a write cut short leaves a directory without `SHA256SUMS`,
-    /// refused as such, never a mix of old and new files that verifies.
+    /// refused as such, never a mix of old and new files that verifies. `model.arpa` is written
+    /// and hashed as it is produced, never held whole.
     public static func write(_ model: NGramModel, words: [String], config: TrainingConfig, to directory: URL) throws {
         try FileIO.makeDirectories(directory)
         let manifest = directory.appendingPathComponent(CheckpointStore.manifestName)
         try FileIO.removeTree(manifest)
-        let files = [configName: Array(config.yaml().utf8), wordsName: Array(words.joined(separator: "\n").appending("\n").utf8),
-                     modelName: try model.arpa(words: words)]
-        for (name, bytes) in files { try FileIO.writeAtomically(bytes, to: directory.appendingPathComponent(name)) }
-        try FileIO.writeAtomically(CheckpointStore.manifest(of: files), to: manifest)
+        let small = [configName: Array(config.yaml().utf8), wordsName: Array(words.joined(separator: "\n").appending("\n").utf8)]
+        for (name, bytes) in small { try FileIO.writeAtomically(bytes, to: directory.appendingPathComponent(name)) }
+        var arpa = SHA256.Stream()
+        try FileIO.writeAtomically(to: directory.appendingPathComponent(modelName)) { write in
+            try model.writeARPA(words: words) { piece in
+                arpa.update(piece)
+                try write(piece)
+            }
+        }
+        try FileIO.writeAtomically(CheckpointStore.manifest(digests: small.mapValues(SHA256.hash).merging([modelName: arpa.digest()]) { $1 }),
+                                   to: manifest)
     }
 
     /// The n-gram model at `path`, nil when it is a network's checkpoint (a directory without

@@ -28,6 +28,28 @@ final class ARPATests: XCTestCase {
         }
     }
 
+    /// A file of several megabytes comes in chunks of about `arpaChunkBytes`, each ending at a
+    /// line's end, and the chunks read back as the model.
+    func testALargeFileIsEmittedInLineAlignedChunks() throws {
+        let large = generatedVocabulary(size: 20_000)
+        let names = ["<s>", "</s>", "<unk>"] + (3..<large.size).map { "word\($0)" }
+        // Zipf sentences, whose n-grams repeat (every count-of-count the discounts need), and as
+        // many of words drawn uniformly, nearly every n-gram of them new: about 3 MB of ARPA.
+        var rng = SplitMix(seed: 5)
+        let uniform = (0..<3_000).map { _ in (0..<8).map { _ in Int32(3 + rng.below(large.size - 4)) } }
+        let text = generatedSentences(seed: 5, sentences: 3_000, maxLength: 12, vocabulary: large.size) + uniform
+        let original = try KneserNey.estimate(counts: NGramCounts(sentences: text, order: 3, vocabulary: large))
+        var chunks: [[UInt8]] = []
+        try original.writeARPA(words: names) { chunks.append($0) }
+        XCTAssertGreaterThan(chunks.count, 2, "a file of \(chunks.map(\.count).reduce(0, +)) bytes")
+        for chunk in chunks.dropLast() {
+            XCTAssertGreaterThanOrEqual(chunk.count, NGramModel.arpaChunkBytes)
+            XCTAssertLessThan(chunk.count, NGramModel.arpaChunkBytes + 4096)
+            XCTAssertEqual(chunk.last, 0x0A)
+        }
+        XCTAssertEqual(try NGramModel(arpa: Array(chunks.joined()), words: names), original)
+    }
+
     func testTheFileHasTheStandardLayout() throws {
         let text = lines(try model(order: 2).arpa(words: names))
         XCTAssertEqual(text[0], "\\data\\")
