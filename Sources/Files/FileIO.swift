@@ -73,25 +73,12 @@ public enum FileIO {
         let directory = url.deletingLastPathComponent()
         let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
         unlink(temporary.path)
-        let fd = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw osError(url.path) }
         do {
-            try produce { piece in
-                let failure = piece.withUnsafeBytes { writeAll(fd, $0) }
-                if failure != 0 { throw osError(url.path, failure) }
-            }
+            try writeSynced(path: temporary.path, naming: url.path, produce)
+            guard rename(temporary.path, url.path) == 0 else { throw osError(url.path) }
         } catch {
-            close(fd)
             unlink(temporary.path)
             throw error
-        }
-        var failure: Int32 = fsync(fd) == 0 ? 0 : errno
-        // close can report a deferred write error (e.g. on NFS); treat it as a failure too.
-        if close(fd) != 0, failure == 0 { failure = errno }
-        if failure == 0, rename(temporary.path, url.path) != 0 { failure = errno }
-        guard failure == 0 else {
-            unlink(temporary.path)
-            throw osError(url.path, failure)
         }
         try syncDirectory(directory)
     }
@@ -108,19 +95,25 @@ public enum FileIO {
     /// Creates `url`, which must not exist yet (nor be a link), writes all of `bytes` and fsyncs
     /// it before closing.
     public static func writeSynced(_ bytes: [UInt8], to url: URL) throws {
-        let failure = writeSyncedReason(bytes, to: url.path)
-        if failure != 0 { throw osError(url.path, failure) }
+        try writeSynced(path: url.path, naming: url.path) { write in try write(bytes) }
     }
 
-    /// `writeSynced`'s work; the errno of the first failure, 0 on success.
-    private static func writeSyncedReason(_ bytes: [UInt8], to path: String) -> Int32 {
+    /// Creates `path` exclusively, without following a link, writes what `produce` hands its
+    /// `write`, fsyncs and closes it; errors name `name`.
+    private static func writeSynced(path: String, naming name: String,
+                                    _ produce: (_ write: ([UInt8]) throws -> Void) throws -> Void) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { return errno }
-        var failure = bytes.withUnsafeBytes { writeAll(fd, $0) }
-        if failure == 0, fsync(fd) != 0 { failure = errno }
+        guard fd >= 0 else { throw osError(name) }
+        var isOpen = true
+        defer { if isOpen { close(fd) } }
+        try produce { piece in
+            let failure = piece.withUnsafeBytes { writeAll(fd, $0) }
+            if failure != 0 { throw osError(name, failure) }
+        }
+        guard fsync(fd) == 0 else { throw osError(name) }
+        isOpen = false
         // close can report a deferred write error (e.g. on NFS); treat it as a failure too.
-        if close(fd) != 0, failure == 0 { failure = errno }
-        return failure
+        guard close(fd) == 0 else { throw osError(name) }
     }
 
     /// Writes all of `bytes` to `fd`: interrupted writes are retried, and a descriptor some parent
