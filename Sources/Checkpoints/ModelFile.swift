@@ -112,11 +112,8 @@ public enum ModelFile {
         guard text.utf8.count <= maximumConfigJSONLength else {
             throw fail("the model config in the metadata is \(text.utf8.count) bytes, more than \(maximumConfigJSONLength)")
         }
-        // ModelConfig's fields by their keys in files, with their default values, which tell each field's type.
-        let defaults = Mirror(reflecting: ModelConfig()).children.compactMap { child in
-            child.label.map { (ModelConfig.fileKeys[$0] ?? $0, child.value) }
-        }
-        let fields = Dictionary(defaults, uniquingKeysWith: { first, _ in first })
+        // ModelConfig's fields by their keys in files.
+        let keys = Set(Mirror(reflecting: ModelConfig()).children.compactMap { $0.label.map { ModelConfig.fileKeys[$0] ?? $0 } })
         let bytes = Array(text.utf8)
         let root: JSON
         do {
@@ -129,26 +126,14 @@ public enum ModelFile {
         }
         guard case .object(let pairs) = root else { throw fail("the model config in the metadata is not a JSON object") }
         var seen = Set<String>()
-        for (key, value) in pairs {
-            guard let template = fields[key] else {
+        for (key, _) in pairs {
+            guard keys.contains(key) else {
                 throw fail("the model config in the metadata has an unknown key \(JSON.quotedShort(key))")
             }
             guard seen.insert(key).inserted else { throw fail("the model config in the metadata lists \(JSON.quotedShort(key)) twice") }
-            // Types checked here, where the key is known: JSONDecoder reports 3.5 for an Int as
-            // "not valid JSON", without saying where.
-            let fits: Bool
-            switch (template, value) {
-            case (is Int, .number(let text)): fits = Int(text) != nil
-            case (is Double, .number(let text)): fits = Double(text)?.isFinite == true
-            case (is Bool, .bool): fits = true
-            case (is Int, _), (is Double, _), (is Bool, _): fits = false
-            case (_, .string): fits = true  // an enum's raw value, checked by the decoder
-            default: fits = false
-            }
-            guard fits else { throw fail("the model config in the metadata has an unreadable value for \(JSON.quotedShort(key))") }
         }
         do {
-            return try JSONDecoder().decode(ModelConfig.self, from: Data(bytes))
+            return try root.decode(ModelConfig.self)
         } catch let DecodingError.keyNotFound(key, _) {
             throw fail("the model config in the metadata lacks \(JSON.quotedShort(key.stringValue))")
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.dataCorrupted(context),
