@@ -102,20 +102,28 @@ final class MultiRankFailureTests: MultiRankTestCase {
 
     /// Rank 0 stopped while it prepares a text `data.path` into `RUN/data`: the other rank
     /// waits `train.step_timeout` plus a second per megabyte of text, not without end, and the
-    /// job ends naming rank 0, with no `RUN/data` (the preparation never finished). 4 MB of text
-    /// take seconds to prepare in a debug build, so the stop lands inside the preparation.
+    /// job ends naming rank 0, with no `RUN/data` (the preparation never finished). 32 MB of
+    /// words take 0.6 s to prepare in a release build under ASan, half of it after the
+    /// temporary directory appears, so the stop lands inside the preparation.
     func testRankZeroStoppedWhilePreparingTheTextEndsTheJob() throws {
-        try MultiRankTestCase.corpusText(bytes: 4_000_000).write(to: corpus, atomically: true, encoding: .utf8)
+        let chunk = Data(MultiRankTestCase.corpusText(bytes: 1_000_000).utf8)
+        var text = Data()
+        for _ in 0..<32 { text.append(chunk) }
+        try text.write(to: corpus)
         // Not 3 s as elsewhere: the other rank's wait starts before rank 0 has checked the text
-        // and begun preparing it, which took more than 3 s + 4 s under ASan on a loaded machine.
-        let timeout = 20.0
-        let (job, dir) = try startLongRun(ranks: 2, ["train.step_timeout=\(timeout)"])
+        // and begun preparing it, which took more than 3 s + 4 s in a debug build under ASan on a
+        // loaded machine.
+        let timeout = 5.0
+        let (job, dir) = try startLongRun(ranks: 2, ["train.step_timeout=\(timeout)", "data.tokenizer=word"])
         let pids = job.waitForRanks(2, timeout: 20)
         let rank0 = try XCTUnwrap(pids[0], "rank 0 never started:\n\(job.output.suffix(2000))")
         let preparing = dir.appendingPathComponent(".tmp-.data-next-\(rank0)").path
-        XCTAssertTrue(job.wait(until: { FileManager.default.fileExists(atPath: preparing) }, timeout: 60),
-                      "rank 0 never began to prepare:\n\(job.output.suffix(2000))")
-        // The bound is 20 s + 4 s; 60 s leaves room for a loaded machine.
+        // Polled every millisecond, not every 50 ms as job.wait polls: the preparation takes
+        // a few tenths of a second.
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: preparing) && Date() < deadline && job.isRunning { usleep(1000) }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: preparing), "rank 0 never began to prepare:\n\(job.output.suffix(2000))")
+        // The bound is 5 s + 32 s; 60 s leaves room for a loaded machine.
         assertStoppingEndsTheJob(job, rank: 0, pid: rank0, limit: 60)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("data").path),
                        "the preparation finished before rank 0 stopped, so the stop did not test it")
