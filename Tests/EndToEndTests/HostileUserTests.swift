@@ -165,12 +165,14 @@ final class HostileUserTests: XCTestCase {
 
     func testABrokenPipeLetsTrainingFinishAndExit2() throws {
         let run = dir.appendingPathComponent("run")
+        // 2000 lines of progress, more than the pipe holds (64 KiB), so the run cannot have
+        // written them all before the reader goes.
         let r = try runIntoClosedPipe(["train", "--config", config.path, "--run-dir", run.path, "--set", "log.every=1",
-                                       "--set", "checkpoint.every=25", "--set", "train.steps=40"])
+                                       "--set", "checkpoint.every=1000", "--set", "train.steps=2000"])
         XCTAssertFalse(r.signaled, "killed by signal \(r.status); stderr: \(r.stderr)")
         XCTAssertEqual(r.status, 2, r.stderr)
         XCTAssertTrue(r.stderr.contains("standard output: \(String(cString: strerror(EPIPE)))"), r.stderr)
-        XCTAssertEqual(checkpointNames(run).last, "step-00000040", "training did not finish")
+        XCTAssertEqual(checkpointNames(run).last, "step-00002000", "training did not finish")
     }
 
     func testABrokenPipeEndsSampleWithStatus2() throws {
