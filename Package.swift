@@ -81,6 +81,7 @@ let package = Package(
                 path: "Tests/TrainingSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Models", "CKernels", "TestSupport"]),
         .testTarget(name: "NGramTests", dependencies: ["NGram", "TestSupport"]),
+        .testTarget(name: "NGramFilesTests", dependencies: ["NGramFiles", "NGram", "TextData", "Config", "Files"]),
         .testTarget(name: "TensorBoardTests", dependencies: ["TensorBoard", "Files", "TestSupport"]),
         .testTarget(name: "ONNXExportTests", dependencies: [
             "ONNXExport", "Models", "Config", "TextData", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
