@@ -80,6 +80,7 @@ let package = Package(
         ],
                 path: "Tests/TrainingSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Models", "CKernels", "TestSupport"]),
+        .testTarget(name: "ClockTests", dependencies: ["Clock"]),
         .testTarget(name: "NGramTests", dependencies: ["NGram", "TestSupport"]),
         .testTarget(name: "NGramFilesTests", dependencies: ["NGramFiles", "NGram", "TextData", "Config", "Files"]),
         .testTarget(name: "TensorBoardTests", dependencies: ["TensorBoard", "Files", "TestSupport"]),
