@@ -116,7 +116,7 @@ let package = Package(
 )
 
 // The tests are compiled once and run once: in a release build (launch/test's, under
-// AddressSanitizer) they are left unoptimized, which saves a third of that build; the code they
+// AddressSanitizer) they are left unoptimized, which saves a quarter of that build; the code they
 // test is optimized.
 for target in package.targets where target.type == .test || target.path?.hasPrefix("Tests/") == true {
     target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-Onone"], .when(configuration: .release))]
