@@ -77,37 +77,22 @@ private struct ScalarContainer: SingleValueDecodingContainer {
         return false
     }
 
-    func decode(_ type: Bool.Type) throws -> Bool {
-        guard case .bool(let flag) = value else { throw mismatch(type) }
-        return flag
-    }
-
-    func decode(_ type: String.Type) throws -> String {
-        guard case .string(let text) = value else { throw mismatch(type) }
-        return text
-    }
-
-    func decode(_ type: Double.Type) throws -> Double {
-        guard case .number(let text) = value, let number = Double(text), number.isFinite else { throw mismatch(type) }
-        return number
-    }
-
-    func decode(_ type: Float.Type) throws -> Float {
-        guard case .number(let text) = value, let number = Float(text), number.isFinite else { throw mismatch(type) }
-        return number
-    }
-
+    /// Every `decode(_:)` requirement of the protocol (Bool, String, each float and integer type)
+    /// is this one method, specialized.
     func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        switch type {
-        case is Bool.Type: return try decode(Bool.self) as! T
-        case is String.Type: return try decode(String.self) as! T
-        case is Double.Type: return try decode(Double.self) as! T
-        case is Float.Type: return try decode(Float.self) as! T
-        case let integer as any FixedWidthInteger.Type:
-            guard case .number(let text) = value, let number = integer.init(text, radix: 10) else { throw mismatch(type) }
-            return number as! T
+        let decoded: Any?
+        switch (type, value) {
+        case (is Bool.Type, .bool(let flag)): decoded = flag
+        case (is String.Type, .string(let text)): decoded = text
+        case (is Double.Type, .number(let text)): decoded = Double(text).flatMap { $0.isFinite ? $0 : nil }
+        case (is Float.Type, .number(let text)): decoded = Float(text).flatMap { $0.isFinite ? $0 : nil }
+        case (let integer as any FixedWidthInteger.Type, .number(let text)): decoded = integer.init(text, radix: 10)
+        case (is Bool.Type, _), (is String.Type, _), (is Double.Type, _), (is Float.Type, _), (is any FixedWidthInteger.Type, _):
+            decoded = nil
         default: return try T(from: TreeDecoder(value: value, codingPath: codingPath))
         }
+        guard let decoded = decoded as? T else { throw mismatch(type) }
+        return decoded
     }
 
     private func mismatch(_ type: Any.Type) -> DecodingError {
