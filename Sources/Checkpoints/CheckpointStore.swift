@@ -187,7 +187,7 @@ public struct CheckpointStore: Sendable {
     /// Parses "<64 hex>  <name>" lines (also "<64 hex> *<name>", sha256sum's binary mode); the last
     /// newline may be missing. Names must be plain file names (UTF-8, no "/" or control
     /// characters, at most 255 bytes), each listed once; at most `maximumManifestEntries` lines.
-    static func parseManifest(_ bytes: [UInt8], source: String) throws -> [String: [UInt8]] {
+    public static func parseManifest(_ bytes: [UInt8], source: String) throws -> [String: [UInt8]] {
         guard bytes.count <= maximumManifestBytes else {
             throw UserError("\(source): \(bytes.count) bytes, more than the \(maximumManifestBytes) a manifest may have")
         }

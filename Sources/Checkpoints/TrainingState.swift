@@ -29,6 +29,9 @@ public struct TrainingState: Equatable {
     public var residualUnits = 0
     /// Hex digest of the training corpus's tokens; nil for a checkpoint older than the field.
     public var dataDigest: String?
+    /// Whether `dataDigest` is an older rnntrain's (SHA-256 of the ids as Int32), recorded
+    /// without `data_digest_of`; today's digest hashes the token files and says so.
+    public var dataDigestIsLegacy = false
     /// The kernels that computed this state; nil for a checkpoint older than the field (unknown).
     public var kernels: ComputeKernels?
     /// The lowest validation loss so far and its step (`checkpoint.best`, `train.early_stop`);
@@ -63,6 +66,7 @@ public struct TrainingState: Equatable {
         var metadata = ["format": "rnntrain-state", "step": String(step), "optimizer_updates": String(optimizerUpdates),
                         "skipped_steps": String(skippedSteps), "tokens": String(tokens), "elapsed_s": String(elapsed)]
         metadata["data_digest"] = dataDigest
+        if dataDigest != nil, !dataDigestIsLegacy { metadata["data_digest_of"] = Self.tokenFilesDigest }
         metadata["kernels_openblas"] = kernels?.openBLAS
         metadata["kernels_bf16"] = kernels?.bf16
         if let best {
@@ -77,6 +81,9 @@ public struct TrainingState: Equatable {
     /// Largest counter accepted: 2^53, beyond any real run, exact as a Double, and far enough from
     /// Int.max that a resumed run's `step += 1` and `tokens += n` cannot overflow.
     public static let maximumCounter = 1 << 53
+
+    /// `data_digest_of` of today's data digest.
+    static let tokenFilesDigest = "token-files"
 
     /// The tensors a state file may hold.
     static let tensorNames: Set<String> = ["optimizer.first", "optimizer.second", "states", "reduce.residual"]
@@ -112,6 +119,11 @@ public struct TrainingState: Equatable {
                 throw fail("metadata data_digest \(JSON.quotedShort(digest)) is not 16 to 64 hex digits")
             }
             s.dataDigest = digest
+            switch metadata["data_digest_of"] {
+            case nil: s.dataDigestIsLegacy = true
+            case Self.tokenFilesDigest?: break
+            case let other?: throw fail("metadata data_digest_of \(JSON.quotedShort(other)) is not \(Self.tokenFilesDigest)")
+            }
         }
         s.kernels = try decodeKernels(metadata, fail: fail)
         if let text = metadata["best_val_loss"] {

@@ -20,9 +20,8 @@ import TextData
 /// once the counts are merged over a tree in a fixed order and every rank has built the same
 /// vocabulary from them (by the code `Vocabulary.build` uses), it encodes its ranges at the token
 /// width and writes them at their place in the token files, whose sizes the counts gave. Rank 0
-/// then reads the token files once for the corpus digest (SHA-256 of all ids as Int32, in order:
-/// what a run from the text records, so it is sequential) and once more for `SHA256SUMS`. The
-/// files are the same bytes at every world size.
+/// then writes the headers and reads the token files back once for `SHA256SUMS`, whose hashes are
+/// also the corpus digest (`CorpusDigest`). The files are the same bytes at every world size.
 ///
 /// The dataset is built in a temporary sibling directory ".tmp-<name>-<pid of rank 0>" (on a file
 /// system every rank shares), every file synced, and renamed to `out` at the end, so `out` never
@@ -107,25 +106,21 @@ public enum DatasetPreparation {
                              TokenFileWriter(path: validationPath, width: width, count: validationTotal, creating: false))
             }
 
-            // Pass 2: every rank's ids at their place. Rank 0 hashes its ids into the corpus
-            // digest as it encodes them while they are a prefix of the digest's order: its
-            // training part, and its validation part when its training part is all of it.
-            let digest = CorpusDigest()
-            let inline = (train: comm.isRoot, validation: comm.isRoot && trainCounts[0] == trainTotal)
+            // Pass 2: every rank's ids at their place.
             passStart = ContinuousClock.now
             try agree(comm) {
                 progress.start("encoding", total: myBytes)
                 let encoder = TokenEncoder(vocabulary)
                 var done = 0
-                let parts = [(mine.train, files.0, trainCounts, plan.trainCuts.last!, inline.train),
-                             (mine.validation, files.1, validationCounts, plan.validationEnd, inline.validation)]
-                for (range, file, counts, end, hashing) in parts {
+                let parts = [(mine.train, files.0, trainCounts, plan.trainCuts.last!),
+                             (mine.validation, files.1, validationCounts, plan.validationEnd)]
+                for (range, file, counts, end) in parts {
                     let first = counts[..<comm.rank].reduce(0, +)
                     var index = first
                     let text = file === files.0 ? plan.text : plan.validationText
                     try text.forEachPiece(range, cut: plan.cut, pieceBytes: pieceBytes, endsText: range.upperBound == end) {
                         piece, source, offset, final in
-                        let into = (encoder: encoder, file: file, index: index, digest: hashing ? digest : nil)
+                        let into = (encoder: encoder, file: file, index: index)
                         switch width {
                         case 1: index += try write(piece, source, offset, final, UInt8.self, into)
                         case 2: index += try write(piece, source, offset, final, UInt16.self, into)
@@ -145,38 +140,32 @@ public enum DatasetPreparation {
             let seconds = try comm.allgather(ownSeconds)
             let bytes = try comm.allgather(Int64(myBytes))
 
-            // Rank 0: the rest of the digest, the headers, the other files, the rename.
+            // Rank 0: the headers, the other files, the rename.
             try agree(comm) {
                 guard comm.isRoot else { return }
-                let rest = [(trainPath, trainCounts[0]..<trainTotal),
-                            (validationPath, (inline.validation ? validationCounts[0] : 0)..<validationTotal)]
-                progress.start("hashing", total: rest.reduce(0) { $0 + $1.1.count * width })
-                var done = 0
-                for (path, tokens) in rest {
-                    try digest.add(file: path, tokens: tokens, width: width) { progress.update(done + $0) }
-                    done += tokens.count * width
-                }
-                let corpusDigest = digest.finalize()
                 let vocabularyBytes = PreparedDataset.vocabularyFile(vocabulary)
                 let vocabularyHash = SHA256.hash(vocabularyBytes)
                 for (file, count) in [(files.0, trainTotal), (files.1, validationTotal)] {
                     try file.writeHeader(TokenFileHeader(width: width, count: count, vocabularySize: vocabulary.count,
-                                                         tokenizer: vocabulary.kind, vocabularyHash: vocabularyHash,
-                                                         corpusDigest: corpusDigest))
+                                                         tokenizer: vocabulary.kind, vocabularyHash: vocabularyHash))
                     try file.sync()
                 }
                 try FileIO.writeSynced(vocabularyBytes, to: temporary.appendingPathComponent(PreparedDataset.vocabularyName))
-                // The two files' hashes side by side (the training file's is most of the work).
+                // The two files' hashes side by side (the training file's is most of the work, and
+                // shows the progress).
+                progress.start("hashing", total: TokenFileHeader.size + trainTotal * width)
                 var hashes: [Result<[UInt8], Error>] = Array(repeating: .success([]), count: 2)
                 hashes.withUnsafeMutableBufferPointer { results in
                     DispatchQueue.concurrentPerform(iterations: 2) { i in
-                        results[i] = Result { try TokenFileHashes.fileHash(i == 0 ? trainPath : validationPath) }
+                        results[i] = Result {
+                            try TokenFileHashes.fileHash(i == 0 ? trainPath : validationPath) { if i == 0 { progress.update($0) } }
+                        }
                     }
                 }
-                let sums = [PreparedDataset.trainName: try hashes[0].get(), PreparedDataset.validationName: try hashes[1].get(),
-                            PreparedDataset.vocabularyName: vocabularyHash]
-                let manifest = sums.keys.sorted().map { SHA256.hex(sums[$0]!) + "  " + $0 + "\n" }.joined()
-                try FileIO.writeSynced(Array(manifest.utf8), to: temporary.appendingPathComponent(CheckpointStore.manifestName))
+                let manifest = CheckpointStore.manifest(digests: [
+                    PreparedDataset.trainName: try hashes[0].get(), PreparedDataset.validationName: try hashes[1].get(),
+                    PreparedDataset.vocabularyName: vocabularyHash])
+                try FileIO.writeSynced(manifest, to: temporary.appendingPathComponent(CheckpointStore.manifestName))
                 try FileIO.syncDirectory(temporary)
                 try refuseExisting(out)
                 guard rename(temporary.path, out.path) == 0 else { throw FileIO.osError(out.path) }
@@ -200,15 +189,13 @@ public enum DatasetPreparation {
         }
     }
 
-    /// Encodes a piece as `T` ids and writes them at token `index` of `file`, handing them to
-    /// `digest` too when there is one; returns how many.
+    /// Encodes a piece as `T` ids and writes them at token `index` of `file`; returns how many.
     private static func write<T: FixedWidthInteger>(
         _ piece: UnsafeBufferPointer<UInt8>, _ source: String, _ offset: Int, _ final: Bool, _: T.Type,
-        _ into: (encoder: TokenEncoder, file: TokenFileWriter, index: Int, digest: CorpusDigest?)
+        _ into: (encoder: TokenEncoder, file: TokenFileWriter, index: Int)
     ) throws -> Int {
         let ids = try into.encoder.encode(piece, source: source, offset: offset, final: final, as: T.self).ids
         try into.file.write(ids, at: into.index)
-        into.digest?.add(ids)
         return ids.count
     }
 

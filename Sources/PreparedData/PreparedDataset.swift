@@ -10,7 +10,8 @@ import TextData
 /// - `vocabulary.json`: the token texts by id, a JSON array of strings (the form a model file's
 ///   metadata stores); "<mask>" last when prepared for fill-in-the-middle;
 /// - `train.tokens`, `validation.tokens`: `TokenFileHeader` then the ids;
-/// - `SHA256SUMS`: the three files' SHA-256 in `sha256sum` format, for `sha256sum -c`.
+/// - `SHA256SUMS`: the three files' SHA-256 in `sha256sum` format, for `sha256sum -c`; the token
+///   files' hashes are also the corpus digest (`CorpusDigest`).
 public enum PreparedDataset {
     public static let vocabularyName = "vocabulary.json"
     public static let trainName = "train.tokens"
@@ -29,9 +30,9 @@ public enum PreparedDataset {
     /// header against its size, the vocabulary's SHA-256 against both headers, the tokenizer
     /// against the config's, the mask token against the task; nothing that reads more than the
     /// headers and the vocabulary, so that opening takes the same time at any corpus size. Each id
-    /// is checked against the vocabulary size when a batch reads it (`MappedTokens.copy`). Not
-    /// checked: SHA256SUMS (a full hash of every file at every start; `sha256sum -c` does it by
-    /// hand), and the config's `val_path`/`val_fraction`/`min_count`, which were applied when the
+    /// is checked against the vocabulary size when a batch reads it (`MappedTokens.copy`).
+    /// `SHA256SUMS` is read for the digest, its hashes not checked against the token files (a full
+    /// hash of every file at every start; `sha256sum -c` does it by hand); nor are the config's `val_path`/`val_fraction`/`min_count`, which were applied when the
     /// dataset was prepared.
     public static func open(_ path: String, data: DataConfig) throws -> Corpus {
         let directory = URL(fileURLWithPath: path, isDirectory: true)
@@ -50,9 +51,7 @@ public enum PreparedDataset {
                 throw UserError("\(source): prepared with the \(tokens.header.tokenizer.rawValue) tokenizer, but data.tokenizer is \(data.tokenizer.rawValue)")
             }
         }
-        guard train.header.corpusDigest == validation.header.corpusDigest else {
-            throw UserError("\(directory.appendingPathComponent(validationName).path): from another preparation than \(trainName) (corpus digests differ)")
-        }
+        let digest = try corpusDigest(directory, vocabularyHash: hash)
         let vocabulary = try readVocabulary(bytes, kind: data.tokenizer, count: train.header.vocabularySize,
                                             source: vocabularyURL.path)
         // Each file's ids are checked against its own header's size: both must be the vocabulary's.
@@ -63,7 +62,22 @@ public enum PreparedDataset {
         guard (vocabulary.maskToken != nil) == wantsMask else {
             throw UserError("\(path): prepared for data.task \(wantsMask ? DataTask.lm.rawValue : DataTask.fillInTheMiddle.rawValue) (its vocabulary \(wantsMask ? "lacks" : "has") a mask token), but data.task is \(data.task.rawValue)")
         }
-        return Corpus(vocabulary: vocabulary, mappedTrain: train, validation: validation, digest: train.header.corpusDigest)
+        return Corpus(vocabulary: vocabulary, mappedTrain: train, validation: validation, digest: digest)
+    }
+
+    /// The corpus digest from `SHA256SUMS`'s hashes of the token files (`CorpusDigest`); the
+    /// manifest must list the three files, the vocabulary with the hash `open` computed.
+    private static func corpusDigest(_ directory: URL, vocabularyHash: [UInt8]) throws -> [UInt8] {
+        let url = directory.appendingPathComponent(CheckpointStore.manifestName)
+        let listed = try CheckpointStore.parseManifest(
+            FileIO.read(url, limit: CheckpointStore.maximumManifestBytes, followingLinks: false), source: url.path)
+        guard let train = listed[trainName], let validation = listed[validationName], let vocabulary = listed[vocabularyName] else {
+            throw UserError("\(url.path): does not list \(trainName), \(validationName) and \(vocabularyName)")
+        }
+        guard vocabulary == vocabularyHash else {
+            throw UserError("\(url.path): lists another \(vocabularyName) (\(SHA256.hex(vocabulary).prefix(12))…, the file hashes to \(SHA256.hex(vocabularyHash).prefix(12))…)")
+        }
+        return CorpusDigest.combining(train: train, validation: validation)
     }
 
     /// `vocabulary.json`: exactly `count` strings; a last "<mask>" is the mask token.

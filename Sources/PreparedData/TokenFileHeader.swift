@@ -8,35 +8,35 @@ import Files
 /// | offset | bytes | field |
 /// | --- | --- | --- |
 /// | 0 | 8 | magic "RNNTOKS\0" |
-/// | 8 | 4 | format version, 1 |
+/// | 8 | 4 | format version, 2 |
 /// | 12 | 4 | width of a token id in bytes: 1, 2 or 4 |
 /// | 16 | 8 | token count |
 /// | 24 | 4 | vocabulary size \|V\| (every id is below it) |
 /// | 28 | 4 | zero |
 /// | 32 | 8 | tokenizer name, ASCII, zero-padded ("char", "byte", "word") |
 /// | 40 | 32 | SHA-256 of `vocabulary.json` |
-/// | 72 | 32 | corpus digest: SHA-256 of the training then the validation tokens as little-endian Int32, the same in both files (what checkpoints record as the data digest) |
-/// | 104 | 24 | zero |
+/// | 72 | 56 | zero |
+///
+/// Version 1 held a corpus digest at 72 (SHA-256 of every id as Int32), hashed on one rank; the
+/// digest is now the token files' own SHA-256s (`CorpusDigest`), so the header holds nothing that
+/// needs the ids.
 public struct TokenFileHeader: Equatable, Sendable {
     public static let size = 128
     public static let magic: [UInt8] = Array("RNNTOKS\0".utf8)
-    public static let version: UInt32 = 1
+    public static let version: UInt32 = 2
 
     public var width: Int
     public var count: Int
     public var vocabularySize: Int
     public var tokenizer: TokenizerKind
     public var vocabularyHash: [UInt8]
-    public var corpusDigest: [UInt8]
 
-    public init(width: Int, count: Int, vocabularySize: Int, tokenizer: TokenizerKind, vocabularyHash: [UInt8],
-                corpusDigest: [UInt8]) {
+    public init(width: Int, count: Int, vocabularySize: Int, tokenizer: TokenizerKind, vocabularyHash: [UInt8]) {
         self.width = width
         self.count = count
         self.vocabularySize = vocabularySize
         self.tokenizer = tokenizer
         self.vocabularyHash = vocabularyHash
-        self.corpusDigest = corpusDigest
     }
 
     /// The narrowest width that holds every id of a vocabulary of `size` tokens.
@@ -54,7 +54,7 @@ public struct TokenFileHeader: Equatable, Sendable {
         append(UInt32(0))
         let name = Array(tokenizer.rawValue.utf8)
         bytes += name + [UInt8](repeating: 0, count: 8 - name.count)
-        bytes += vocabularyHash + corpusDigest
+        bytes += vocabularyHash
         bytes += [UInt8](repeating: 0, count: Self.size - bytes.count)
         return bytes
     }
@@ -73,7 +73,9 @@ public struct TokenFileHeader: Equatable, Sendable {
             bytes.withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: T.self)) }
         }
         let version = load(8, UInt32.self)
-        guard version == Self.version else { throw fail("format version \(version), this rnntrain reads version \(Self.version)") }
+        guard version == Self.version else {
+            throw fail("format version \(version), this rnntrain reads version \(Self.version)\(version < Self.version ? " (an older rnntrain's: prepare the text again)" : "")")
+        }
         let width = Int(load(12, UInt32.self))
         guard [1, 2, 4].contains(width) else { throw fail("token width \(width), expected 1, 2 or 4") }
         let count = load(16, UInt64.self)
@@ -85,7 +87,7 @@ public struct TokenFileHeader: Equatable, Sendable {
         guard vocabularySize > 0, width == Self.width(forVocabularySize: vocabularySize) else {
             throw fail("vocabulary size \(vocabularySize) does not match the token width \(width)")
         }
-        guard load(28, UInt32.self) == 0, bytes[104..<size].allSatisfy({ $0 == 0 }) else {
+        guard load(28, UInt32.self) == 0, bytes[72..<size].allSatisfy({ $0 == 0 }) else {
             throw fail("reserved header bytes are not zero")
         }
         let nameBytes = bytes[32..<40].prefix { $0 != 0 }
@@ -94,6 +96,6 @@ public struct TokenFileHeader: Equatable, Sendable {
             throw fail("unknown tokenizer in the header")
         }
         return TokenFileHeader(width: width, count: Int(count), vocabularySize: vocabularySize, tokenizer: kind,
-                               vocabularyHash: Array(bytes[40..<72]), corpusDigest: Array(bytes[72..<104]))
+                               vocabularyHash: Array(bytes[40..<72]))
     }
 }

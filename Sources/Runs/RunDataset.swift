@@ -176,7 +176,7 @@ enum RunDataset {
                 return nil
             }
         }
-        let header = corpus.flatMap { ($0.train as? MappedTokens)?.header.encoded() } ?? []
+        let header = corpus.flatMap { corpus in (corpus.train as? MappedTokens).map { $0.header.encoded() + (corpus.digest ?? []) } } ?? []
         let root = try Sharing.broadcast(header, comm: comm)
         if let corpus, header == root { return (corpus, "") }
         return (nil, corpus == nil ? why : "\(path) is another dataset than rank 0's")

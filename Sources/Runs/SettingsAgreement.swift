@@ -4,6 +4,7 @@ import Config
 import Files
 import Foundation
 import Kernels
+import PreparedData
 import TextData
 import Training
 
@@ -32,13 +33,15 @@ enum SettingsAgreement {
         return lines
     }
 
-    /// The first 8 bytes of the SHA-256 of the tokens (training, then validation, as Int32), in
-    /// hex: what ranks compare, and what a checkpoint records of the data it was trained on. A
-    /// prepared dataset's header records the same hash, so text and prepared data agree.
+    /// The first 8 bytes of the corpus digest (`CorpusDigest`) in hex: what ranks compare, and
+    /// what a checkpoint records of the data it was trained on; the same for a text and its
+    /// prepared dataset.
     static func dataDigest(_ corpus: Corpus) throws -> String {
-        let digest = try corpus.digest ?? (corpus.train.all + corpus.validation.all).withUnsafeBytes { SHA256.hash($0) }
-        return SHA256.hex(Array(digest.prefix(8)))
+        hex(try CorpusDigest.of(corpus))
     }
+
+    /// A digest as checkpoints record it: its first 8 bytes in hex.
+    static func hex(_ digest: [UInt8]) -> String { SHA256.hex(Array(digest.prefix(8))) }
 
     /// The fingerprint's line of the library kernels.
     static let kernelsKey = "kernels"

@@ -1,9 +1,11 @@
 import Checkpoints
+import Clock
 import Collectives
 import Config
 import Files
 import Foundation
 import Kernels
+import PreparedData
 import Training
 
 /// What a resume may do that it refuses by default, because each can silently waste a run.
@@ -83,8 +85,15 @@ extension TrainingRun {
             return
         }
         guard digest != dataDigest else { return }
+        var ours = dataDigest
+        if saved.state.dataDigestIsLegacy {
+            let started = ContinuousClock.now
+            ours = SettingsAgreement.hex(try CorpusDigest.legacy(trainer.corpus))
+            log("resume: \(saved.name) records its data digest as an older rnntrain computed it (the ids as Int32); hashed this run's tokens that way to check it (\(String(format: "%.1f", started.secondsAgo)) s)")
+            guard digest != ours else { return }
+        }
         let other = "\(saved.name) was trained on other data (\(saved.config.data.path), digest \(digest)) "
-            + "than this run reads (\(config.data.path), digest \(dataDigest))"
+            + "than this run reads (\(config.data.path), digest \(ours))"
         guard policy.allowOtherData else {
             throw UserError(other + "; pass --allow-other-data to continue it on this data")
         }

@@ -316,6 +316,15 @@ final class CheckpointStoreTests: XCTestCase {
         let bytes = state.encode()
         XCTAssertEqual(try SafeTensors.decodeWithMetadata(bytes, source: "s").1["data_digest"], "b249202aaa92da23")
         XCTAssertEqual(try TrainingState.decode(bytes, source: "s").dataDigest, "b249202aaa92da23")
+        XCTAssertEqual(try SafeTensors.decodeWithMetadata(bytes, source: "s").1["data_digest_of"], "token-files")
+        XCTAssertFalse(try TrainingState.decode(bytes, source: "s").dataDigestIsLegacy)
+        // An older rnntrain's digest (the ids as Int32) came without data_digest_of.
+        var older = try SafeTensors.decodeWithMetadata(bytes, source: "s").1
+        older["data_digest_of"] = nil
+        XCTAssertTrue(try TrainingState.decode(SafeTensors.encode([], metadata: older), source: "s").dataDigestIsLegacy)
+        older["data_digest_of"] = "int32"
+        let unknown = thrownMessage { _ = try TrainingState.decode(SafeTensors.encode([], metadata: older), source: "state") }
+        XCTAssertTrue(unknown.hasPrefix("state: metadata data_digest_of \"int32\""), unknown)
         state.dataDigest = nil
         let old = state.encode()
         XCTAssertNil(try SafeTensors.decodeWithMetadata(old, source: "s").1["data_digest"])

@@ -185,7 +185,7 @@ extension FuzzTests {
         static let tokenHeaders: [([UInt8], Int)] = [(1, 65, TokenizerKind.char, 1000), (2, 257, .byte, 3), (2, 30_000, .word, 0),
                                                      (4, 70_000, .word, 12)].map { width, size, kind, count in
             let header = TokenFileHeader(width: width, count: count, vocabularySize: size, tokenizer: kind,
-                                         vocabularyHash: Array(repeating: 0xAB, count: 32), corpusDigest: Array(repeating: 0x5C, count: 32))
+                                         vocabularyHash: Array(repeating: 0xAB, count: 32))
             return (header.encoded(), TokenFileHeader.size + count * width)
         }
         /// A validation message names the key, not the file (TrainingConfig.validate).

@@ -102,9 +102,9 @@ final class MultiRankFailureTests: MultiRankTestCase {
 
     /// Rank 0 stopped while it prepares a text `data.path` into `RUN/data`: the other rank
     /// waits `train.step_timeout` plus a second per megabyte of text, not without end, and the
-    /// job ends naming rank 0, with no `RUN/data` (the preparation never finished). 32 MB of
-    /// words take 0.6 s to prepare in a release build under ASan, half of it after the
-    /// temporary directory appears, so the stop lands inside the preparation.
+    /// job ends naming rank 0, with no half-written `RUN/data`. 32 MB of words take 0.5 s to
+    /// prepare in a release build under ASan, 0.25 s of it after the temporary directory appears,
+    /// so the stop lands inside the preparation.
     func testRankZeroStoppedWhilePreparingTheTextEndsTheJob() throws {
         let chunk = Data(MultiRankTestCase.corpusText(bytes: 1_000_000).utf8)
         var text = Data()
@@ -123,10 +123,19 @@ final class MultiRankFailureTests: MultiRankTestCase {
         let deadline = Date().addingTimeInterval(60)
         while !FileManager.default.fileExists(atPath: preparing) && Date() < deadline && job.isRunning { usleep(1000) }
         XCTAssertTrue(FileManager.default.fileExists(atPath: preparing), "rank 0 never began to prepare:\n\(job.output.suffix(2000))")
-        // The bound is 5 s + 32 s; 60 s leaves room for a loaded machine.
-        assertStoppingEndsTheJob(job, rank: 0, pid: rank0, limit: 60)
+        XCTAssertEqual(kill(rank0, SIGSTOP), 0)
+        XCTAssertTrue(waitUntilStopped(rank0), "rank 0 did not stop")
+        // Checked while rank 0 is stopped: mpirun ends a job with SIGCONT then SIGTERM, and rank 0
+        // may then finish the preparation, complete, before SIGKILL comes.
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("data").path),
                        "the preparation finished before rank 0 stopped, so the stop did not test it")
+        // The bound is 5 s + 32 s; 60 s leaves room for a loaded machine.
+        assertStoppingEndsTheJob(job, rank: 0, pid: rank0, limit: 60)
+        let data = dir.appendingPathComponent("data")
+        if FileManager.default.fileExists(atPath: data.path) {
+            let check = try Tool.run(URL(fileURLWithPath: "/usr/bin/sha256sum"), ["-c", "SHA256SUMS"], directory: data)
+            XCTAssertEqual(check.status, 0, "RUN/data is there, so it must be whole: \(check.stdout)\(check.stderr)")
+        }
     }
 
     /// Signals are delivered asynchronously: polls /proc until the process shows state T.

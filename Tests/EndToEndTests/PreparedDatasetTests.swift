@@ -266,6 +266,26 @@ final class PreparedDatasetTests: MultiRankTestCase {
         }
     }
 
+    /// `SHA256SUMS` holds the token files' hashes, which are the corpus digest: read at open.
+    func testAMissingOrForeignManifestIsRefused() throws {
+        try assertRefused("no manifest", file: "SHA256SUMS", mentions: ["No such file"]) { dataset in
+            try FileManager.default.removeItem(at: dataset.appendingPathComponent("SHA256SUMS"))
+        }
+        try assertRefused("a manifest without the token files", file: "SHA256SUMS", mentions: ["does not list train.tokens"]) { dataset in
+            try edit(dataset.appendingPathComponent("SHA256SUMS")) { bytes in
+                bytes = Array(String(decoding: bytes, as: UTF8.self).split(separator: "\n")
+                    .filter { !$0.hasSuffix("train.tokens") }.map { $0 + "\n" }.joined().utf8)
+            }
+        }
+        try assertRefused("another vocabulary's manifest", file: "SHA256SUMS", mentions: ["lists another vocabulary.json"]) { dataset in
+            try edit(dataset.appendingPathComponent("SHA256SUMS")) { bytes in
+                bytes = Array(String(decoding: bytes, as: UTF8.self).split(separator: "\n").map {
+                    $0.hasSuffix("vocabulary.json") ? String(repeating: "0", count: 64) + "  vocabulary.json\n" : $0 + "\n"
+                }.joined().utf8)
+            }
+        }
+    }
+
     func testAnotherTokenizerThanTheConfigsIsRefused() throws {
         try assertRefused("tokenizer", file: "train.tokens", mentions: ["char tokenizer", "byte"], settings: ["data.tokenizer=byte"]) { _ in }
     }

@@ -42,8 +42,13 @@ final class PreparedDatasetTests: XCTestCase {
         XCTAssertEqual(prepared.vocabulary, text.vocabulary, what, file: file, line: line)
         XCTAssertEqual(try prepared.train.all, try text.train.all, what, file: file, line: line)
         XCTAssertEqual(try prepared.validation.all, try text.validation.all, what, file: file, line: line)
-        let digest = try (text.train.all + text.validation.all).withUnsafeBytes { SHA256.hash($0) }
-        XCTAssertEqual(prepared.digest, digest, "the corpus digest is the one training from text computes", file: file, line: line)
+        // The digest's definition, computed from the files on disk: SHA-256 of the two token files' SHA-256s.
+        let fileHashes = try [PreparedDataset.trainName, PreparedDataset.validationName].flatMap {
+            SHA256.hash([UInt8](try Data(contentsOf: out.appendingPathComponent($0))))
+        }
+        XCTAssertEqual(prepared.digest, SHA256.hash(fileHashes), "the digest of the token files", file: file, line: line)
+        XCTAssertEqual(try CorpusDigest.of(text), SHA256.hash(fileHashes), "the corpus digest is the one training from text computes",
+                       file: file, line: line)
     }
 
     /// An id ≥ |V| is refused where a batch reads it, naming the file and the token's index, and
@@ -132,7 +137,7 @@ final class PreparedDatasetTests: XCTestCase {
 
     func testHeaderRoundTripsAndRefusesEveryBadField() throws {
         let header = TokenFileHeader(width: 2, count: 3, vocabularySize: 300, tokenizer: .byte,
-                                     vocabularyHash: Array(repeating: 7, count: 32), corpusDigest: Array(repeating: 9, count: 32))
+                                     vocabularyHash: Array(repeating: 7, count: 32))
         let bytes = header.encoded()
         XCTAssertEqual(bytes.count, TokenFileHeader.size)
         XCTAssertEqual(try TokenFileHeader.parse(bytes, fileSize: 128 + 6, source: "f"), header)
@@ -145,14 +150,16 @@ final class PreparedDatasetTests: XCTestCase {
             }
         }
         refused({ $0[0] = 0x41 }, "magic")
-        refused({ $0[8] = 2 }, "version")
+        refused({ $0[8] = 3 }, "version")
+        refused({ $0[8] = 1 }, "an older rnntrain's: prepare the text again")
         refused({ $0[12] = 3 }, "width")
         refused({ $0[16] = 4 }, "counts 4 tokens")
         refused({ _ in }, fileSize: 135, "truncated or extended")
         refused({ _ in }, fileSize: 100, "shorter than")
         refused({ $0[24] = 0; $0[25] = 0 }, "vocabulary size")
         refused({ $0[29] = 1 }, "reserved")
-        refused({ $0[120] = 1 }, "reserved")
+        refused({ $0[72] = 1 }, "reserved")
+        refused({ $0[127] = 1 }, "reserved")
         refused({ $0[32] = 0x78 }, "tokenizer")
         // A count whose byte size overflows is a disagreement, not a crash.
         refused({ for i in 16..<24 { $0[i] = 0xFF } }, "counts")

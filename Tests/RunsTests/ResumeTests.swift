@@ -156,4 +156,39 @@ final class ResumeTests: XCTestCase {
         let message = thrownMessage { _ = try Checkpoint.load(path.path) }
         XCTAssertTrue(message.contains(path.appendingPathComponent("model.safetensors").path), message)
     }
+
+    /// An older rnntrain recorded the SHA-256 of the ids as Int32, without `data_digest_of`: a
+    /// resume hashes this run's tokens that way, continues when they match and refuses when not.
+    func testAnOlderDataDigestIsCheckedTheOldWay() throws {
+        let directory = try runDirectory()
+        try train(directory, resume: nil, ["train.steps=2"])
+        let corpus = try TrainingTestFixtures.corpus(try config(["train.steps=2"]))
+        let ids = try corpus.train.all + corpus.validation.all
+        let older = SHA256.hex(Array(ids.withUnsafeBytes { SHA256.hash($0) }.prefix(8)))
+        func recordAsOlder(_ digest: String) throws {
+            let url = checkpoint(directory, step: 2)
+            var state = try TrainingState.decode(try bytes(directory, step: 2, TrainingState.name), source: "state")
+            state.dataDigest = digest
+            state.dataDigestIsLegacy = true
+            var files = try CheckpointStore.read(url)
+            files[TrainingState.name] = state.encode()
+            XCTAssertNil(try SafeTensors.decodeWithMetadata(files[TrainingState.name]!, source: "state").1["data_digest_of"])
+            for (name, content) in files { try Data(content).write(to: url.appendingPathComponent(name)) }
+            try Data(CheckpointStore.manifest(of: files)).write(to: url.appendingPathComponent(CheckpointStore.manifestName))
+        }
+        try recordAsOlder(older)
+        do {
+            // In a scope of its own: the run holds the run directory's lock while it lives.
+            let resumed = try TrainingRun(config: try config(["train.steps=3"]), directory: directory, resume: "auto",
+                                          comm: SingleProcessCommunicator())
+            XCTAssertEqual(resumed.trainer.step, 2)
+        }
+        try recordAsOlder("0123456789abcdef")
+        let message = thrownMessage {
+            _ = try TrainingRun(config: try config(["train.steps=3"]), directory: directory, resume: "auto",
+                                comm: SingleProcessCommunicator())
+        }
+        XCTAssertTrue(message.contains("trained on other data") && message.contains("digest 0123456789abcdef")
+                      && message.contains("digest \(older)"), message)
+    }
 }
