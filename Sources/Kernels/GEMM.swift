@@ -56,6 +56,9 @@ public func gemmReference<T: Scalar>(transA: Bool, transB: Bool, m: Int, n: Int,
 /// ("Prescott", SSE3); `OPENBLAS_CORETYPE` overrides the choice.
 public var openBLASCoreName: String { String(cString: openblas_get_corename()) }
 
+/// The threads OpenBLAS computes a product with, as it counted them at load time.
+public var openBLASThreads: Int { Int(openblas_get_num_threads()) }
+
 /// Whether this CPU has the AVX-512 subsets OpenBLAS's SkylakeX kernels use (F, BW, VL, DQ, CD).
 public var cpuRunsSkylakeXKernels: Bool { rk_cpu_has_avx512_skylakex() != 0 }
 

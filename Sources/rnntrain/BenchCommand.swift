@@ -4,6 +4,7 @@ import Collectives
 import Config
 import Files
 import Foundation
+import Kernels
 import Training
 
 /// `rnntrain bench`: timed training steps on synthetic tokens.
@@ -37,8 +38,7 @@ struct BenchCommand: ParsableCommand {
                 return
             }
             let name = URL(fileURLWithPath: configFile.config).deletingPathExtension().lastPathComponent
-            let threads = ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "default"
-            try StandardOutput.line("bench \(name): \(r.ranks) rank\(r.ranks == 1 ? "" : "s"), OPENBLAS_NUM_THREADS=\(threads), B \(r.globalBatch), τ \(r.seqLen), \(r.steps) timed steps")
+            try StandardOutput.line("bench \(name): \(r.ranks) rank\(r.ranks == 1 ? "" : "s"), OpenBLAS threads \(openBLASThreads), B \(r.globalBatch), τ \(r.seqLen), \(r.steps) timed steps")
             try StandardOutput.line("precision \(r.precision), products on \(r.productEngine)")
             try StandardOutput.line(String(format: "tokens/s %.0f   FLOPs/token %.2f M (forward %.2f M, backward 2×)   %.1f GFLOP/s",
                          r.tokensPerSecond, r.flopsPerToken / 1e6, r.forwardFLOPsPerToken / 1e6, r.gflopsPerSecond))

@@ -21,9 +21,8 @@ struct GEMMBenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        let threads = ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "default"
         try StandardOutput.line("gemm-bench: best of \(repetitions), engines alternating; OpenBLAS core \(openBLASCoreName), "
-              + "OPENBLAS_NUM_THREADS=\(threads); oneDNN one thread")
+              + "\(openBLASThreads) thread\(openBLASThreads == 1 ? "" : "s"); oneDNN one thread")
         try StandardOutput.line("GFLOP/s of a chunk's products, its packing included (OpenBLAS: the model's padded transposed copy of W)")
         try StandardOutput.line("| shape | m × n × k | products per pack | OpenBLAS | oneDNN fp32 | oneDNN bf16 | fp32 × | bf16 × | pack ms OpenBLAS / fp32 / bf16 |")
         try StandardOutput.line("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")

@@ -10,13 +10,13 @@ struct RNNTrain: ParsableCommand {
         subcommands: [TrainCommand.self, PrepareCommand.self, EvalCommand.self, SampleCommand.self, InspectCommand.self, DiffCommand.self, OptionsCommand.self, ConfigCommand.self, NGramCommand.self, ExportCommand.self, BenchCommand.self,
                       GradCheckCommand.self, GEMMBenchCommand.self])
 
-    /// First the GEMM kernels (`OpenBLASCoreType`), which may start the program again.
+    /// First OpenBLAS's threads and kernels (`OpenBLASEnvironment`), which may start the program again.
     /// Every error a user can cause ends as one line on stderr and exit status 2; help and
     /// explicit exit codes pass through. A Foundation file error that escaped a command is
     /// reworded to "<path>: <strerror>" (`UserError.describing`), never printed as an NSError dump.
     static func main() {
         // First the restart, which must see the descriptors as our caller left them.
-        OpenBLASCoreType.takeAVX512Kernels()
+        OpenBLASEnvironment.apply()
         StandardStreams.prepare()
         do {
             var command = try parseAsRoot()
