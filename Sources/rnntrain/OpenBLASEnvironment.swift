@@ -6,7 +6,7 @@ import Kernels
 /// `sbatch` then run the same way on the same machine. When a variable must change, it is set and
 /// the program started again with the same arguments, once (the second start finds it set).
 ///
-/// - `OPENBLAS_NUM_THREADS=1` when unset: a rank computes on one core, ranks being the
+/// - `OPENBLAS_NUM_THREADS=1` when unset or empty: a rank computes on one core, ranks being the
 ///   parallelism. OpenBLAS's default, a thread per core in every rank, oversubscribes a node
 ///   P-fold under `mpirun`, and each idle thread spins in `sched_yield` for about 0.1 s at every
 ///   start (13 % of a 1-rank `prepare`'s samples). torchrun sets `OMP_NUM_THREADS=1` for the same
@@ -23,7 +23,8 @@ enum OpenBLASEnvironment {
     /// Sets what is missing and starts the program again; call it before anything else.
     static func apply() {
         var missing: [String] = []
-        if getenv("OPENBLAS_NUM_THREADS") == nil {
+        // Empty counts as unset, as OpenBLAS reads it (`mpirun -x NAME` of an unset variable).
+        if getenv("OPENBLAS_NUM_THREADS").map({ $0.pointee == 0 }) ?? true {
             setenv("OPENBLAS_NUM_THREADS", "1", 1)
             missing.append("OPENBLAS_NUM_THREADS=1")
         }
