@@ -19,9 +19,9 @@ import TextData
 /// at a time: first it counts (char scalars, words, and the tokens its ranges encode to), then,
 /// once the counts are merged over a tree in a fixed order and every rank has built the same
 /// vocabulary from them (by the code `Vocabulary.build` uses), it encodes its ranges at the token
-/// width and writes them at their place in the token files, whose sizes the counts gave. Rank 0
-/// then writes the headers and reads the token files back once for `SHA256SUMS`, whose hashes are
-/// also the corpus digest (`CorpusDigest`). The files are the same bytes at every world size.
+/// width and writes them at their place in the token files, whose sizes and headers the counts
+/// gave. Rank 0 then reads the token files back once for `SHA256SUMS`, whose hashes are also the
+/// corpus digest (`CorpusDigest`). The files are the same bytes at every world size.
 ///
 /// The dataset is built in a temporary sibling directory ".tmp-<name>-<pid of rank 0>" (on a file
 /// system every rank shares), every file synced, and renamed to `out` at the end, so `out` never
@@ -93,13 +93,21 @@ public enum DatasetPreparation {
         let trainPath = temporary.appendingPathComponent(PreparedDataset.trainName).path
         let validationPath = temporary.appendingPathComponent(PreparedDataset.validationName).path
         do {
-            // Rank 0 makes the directory and the files at their full size; then each rank opens them.
+            // Rank 0 makes the directory and the files at their full size, their headers written;
+            // then each rank opens them.
+            let vocabularyBytes = PreparedDataset.vocabularyFile(vocabulary)
+            let vocabularyHash = SHA256.hash(vocabularyBytes)
             let made = try agree(comm) { () -> (TokenFileWriter, TokenFileWriter)? in
                 guard comm.isRoot else { return nil }
                 try FileIO.removeTree(temporary)
                 guard mkdir(temporary.path, 0o755) == 0 else { throw FileIO.osError(temporary.path) }
-                return (try TokenFileWriter(path: trainPath, width: width, count: trainTotal, creating: true),
-                        try TokenFileWriter(path: validationPath, width: width, count: validationTotal, creating: true))
+                let files = (try TokenFileWriter(path: trainPath, width: width, count: trainTotal, creating: true),
+                             try TokenFileWriter(path: validationPath, width: width, count: validationTotal, creating: true))
+                for (file, count) in [(files.0, trainTotal), (files.1, validationTotal)] {
+                    try file.writeHeader(TokenFileHeader(width: width, count: count, vocabularySize: vocabulary.count,
+                                                         tokenizer: vocabulary.kind, vocabularyHash: vocabularyHash))
+                }
+                return files
             }
             let files = try agree(comm) {
                 try made ?? (TokenFileWriter(path: trainPath, width: width, count: trainTotal, creating: false),
@@ -132,24 +140,16 @@ public enum DatasetPreparation {
                     guard index - first == counts[comm.rank] else {
                         throw UserError("\(data.path): the text changed while prepare read it (\(counts[comm.rank]) tokens counted, \(index - first) encoded)")
                     }
-                    // Rank 0 syncs the files whole once their headers are written.
-                    if !comm.isRoot { try file.sync() }
+                    try file.sync()
                 }
             }
             ownSeconds += passStart.secondsAgo
             let seconds = try comm.allgather(ownSeconds)
             let bytes = try comm.allgather(Int64(myBytes))
 
-            // Rank 0: the headers, the other files, the rename.
+            // Rank 0: the other files, the rename.
             try agree(comm) {
                 guard comm.isRoot else { return }
-                let vocabularyBytes = PreparedDataset.vocabularyFile(vocabulary)
-                let vocabularyHash = SHA256.hash(vocabularyBytes)
-                for (file, count) in [(files.0, trainTotal), (files.1, validationTotal)] {
-                    try file.writeHeader(TokenFileHeader(width: width, count: count, vocabularySize: vocabulary.count,
-                                                         tokenizer: vocabulary.kind, vocabularyHash: vocabularyHash))
-                    try file.sync()
-                }
                 try FileIO.writeSynced(vocabularyBytes, to: temporary.appendingPathComponent(PreparedDataset.vocabularyName))
                 // The two files' hashes side by side (the training file's is most of the work, and
                 // shows the progress).

@@ -27,13 +27,14 @@ public enum PreparedDataset {
     }
 
     /// Opens the dataset at `path` for `data`'s tokenizer and task. Checked: each token file's
-    /// header against its size, the vocabulary's SHA-256 against both headers, the tokenizer
-    /// against the config's, the mask token against the task; nothing that reads more than the
-    /// headers and the vocabulary, so that opening takes the same time at any corpus size. Each id
-    /// is checked against the vocabulary size when a batch reads it (`MappedTokens.copy`).
-    /// `SHA256SUMS` is read for the digest, its hashes not checked against the token files (a full
-    /// hash of every file at every start; `sha256sum -c` does it by hand); nor are the config's `val_path`/`val_fraction`/`min_count`, which were applied when the
-    /// dataset was prepared.
+    /// header against its size, the vocabulary's SHA-256 against both headers and `SHA256SUMS`
+    /// (read for the corpus digest), the tokenizer against the config's, the mask token against
+    /// the task; nothing that reads more than the headers, the manifest and the vocabulary, so that
+    /// opening takes the same time at any corpus size. Each id is checked against the vocabulary
+    /// size when a batch reads it (`MappedTokens.copy`). Not checked: `SHA256SUMS`'s hashes of the
+    /// token files (a full hash of every file at every start; `sha256sum -c` does it by hand), and
+    /// the config's `val_path`/`val_fraction`/`min_count`, which were applied when the dataset was
+    /// prepared.
     public static func open(_ path: String, data: DataConfig) throws -> Corpus {
         let directory = URL(fileURLWithPath: path, isDirectory: true)
         let train = try MappedTokens(path: directory.appendingPathComponent(trainName).path)

@@ -6,9 +6,8 @@ import Glibc
 #error("token files are written in the machine's byte order, which must be little-endian")
 #endif
 
-/// Writes one token file whose token count is known before a token is encoded: a header of
-/// zeros, then each rank's ids at their place (`pwrite`), then the real header once the corpus
-/// digest is known. Rank 0 creates the file, exclusively and not through a link, at its full
+/// Writes one token file whose token count, and so its header, is known before a token is
+/// encoded: the header, then each rank's ids at their place (`pwrite`). Rank 0 creates the file, exclusively and not through a link, at its full
 /// size inside the temporary directory `prepare` renames into place at the end; the other ranks
 /// open it without following a link.
 final class TokenFileWriter {
@@ -34,7 +33,7 @@ final class TokenFileWriter {
         try ids.withUnsafeBytes { try write($0, at: TokenFileHeader.size + index * width) }
     }
 
-    /// Writes the header over the placeholder.
+    /// Writes the header, the file's first bytes.
     func writeHeader(_ header: TokenFileHeader) throws {
         try header.encoded().withUnsafeBytes { try write($0, at: 0) }
     }
