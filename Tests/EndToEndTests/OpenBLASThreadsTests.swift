@@ -4,8 +4,8 @@ import XCTest
 /// A rank computes on one core: with `OPENBLAS_NUM_THREADS` unset, as a fresh shell has it, or
 /// empty, as `mpirun -x` passes an unset variable, the program sets it to 1 before OpenBLAS loads
 /// (it starts itself again), so `mpirun -np P` on a P-core node does not run P threads per rank;
-/// a value the caller set is kept. `bench` prints
-/// OpenBLAS's own count of its threads (`openblas_get_num_threads`), which tells.
+/// a value the caller set is kept. `bench` prints OpenBLAS's own count of its threads
+/// (`openblas_get_num_threads`), which tells.
 final class OpenBLASThreadsTests: XCTestCase {
     func testOneThreadPerRankUnlessTheCallerAskedOtherwise() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rnntrain-blas-\(UUID().uuidString)")
@@ -18,8 +18,8 @@ final class OpenBLASThreadsTests: XCTestCase {
         bench: {vocabulary: 16}
         """.write(to: config, atomically: true, encoding: .utf8)
         let bench = [Tool.binary.path, "bench", "--config", config.path, "--steps", "1"]
-        // More threads than one, when unset, is what OpenBLAS itself would take on a machine of 2 cores or more.
-        XCTAssertGreaterThan(ProcessInfo.processInfo.activeProcessorCount, 1, "this test needs 2 cores to tell 1 thread from OpenBLAS's default")
+        // Unset, OpenBLAS itself would take a thread per core: 2 cores or more tell that from 1.
+        XCTAssertGreaterThan(ProcessInfo.processInfo.activeProcessorCount, 1, "needs 2 cores to tell 1 thread from OpenBLAS's default")
         for (arguments, expected) in [(["-u", "OPENBLAS_NUM_THREADS"] + bench, 1), (["OPENBLAS_NUM_THREADS="] + bench, 1),
                                       (["OPENBLAS_NUM_THREADS=2"] + bench, 2)] {
             let r = try Tool.run(URL(fileURLWithPath: "/usr/bin/env"), arguments)
