@@ -71,7 +71,7 @@ enum TokenFileHashes {
     private static let chunkBytes = 1 << 20
 
     /// The SHA-256 of the file at `path`; `progress` gets the bytes hashed so far.
-    static func fileHash(_ path: String, progress: (Int) -> Void) throws -> [UInt8] {
+    static func fileHash(_ path: String, progress: (Int) throws -> Void) throws -> [UInt8] {
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else { throw FileIO.osError(path) }
         defer { close(fd) }
@@ -86,7 +86,7 @@ enum TokenFileHashes {
             if n == 0 { return Array(hash.finalize()) }
             hash.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[..<n]))
             done += n
-            progress(done)
+            try progress(done)
         }
     }
 }

@@ -41,22 +41,23 @@ public enum DatasetPreparation {
     }
 
     /// `pieceBytes`: how much text is read at a time (small in tests, to cut scalars at every
-    /// offset). A collective call: every rank of `comm` makes it; an error on any rank is an
-    /// `AgreedError` on all, or in one process the `UserError` itself.
+    /// offset). `stopped`: the signal that asked the process to stop, 0 for none, asked after
+    /// every piece (`PrepareProgress`). A collective call: every rank of `comm` makes it; an error
+    /// on any rank is an `AgreedError` on all, or in one process the `UserError` itself.
     public static func prepare(data: DataConfig, withMask: Bool, out: URL,
                                comm: Communicator = SingleProcessCommunicator(),
-                               pieceBytes: Int = TextChunks.pieceBytes) throws -> Summary {
+                               pieceBytes: Int = TextChunks.pieceBytes, stopped: @escaping () -> Int32 = { 0 }) throws -> Summary {
         do {
-            return try prepareOnRanks(data: data, withMask: withMask, out: out, comm: comm, pieceBytes: pieceBytes)
+            return try prepareOnRanks(data: data, withMask: withMask, out: out, comm: comm, pieceBytes: pieceBytes,
+                                      progress: PrepareProgress(stopped: stopped))
         } catch let agreed as AgreedError where comm.size == 1 {
             throw UserError(agreed.description)
         }
     }
 
     private static func prepareOnRanks(data: DataConfig, withMask: Bool, out: URL, comm: Communicator,
-                                       pieceBytes: Int) throws -> Summary {
+                                       pieceBytes: Int, progress: PrepareProgress) throws -> Summary {
         let started = ContinuousClock.now
-        let progress = PrepareProgress()
         defer { progress.finish() }
         let plan = try agree(comm) {
             if comm.isRoot { try refuseExisting(out) }
@@ -72,7 +73,7 @@ public enum DatasetPreparation {
         var passStart = ContinuousClock.now
         let counted = try agree(comm) {
             progress.start("counting", total: myBytes)
-            return try plan.count(mine.train, mine.validation, pieceBytes: pieceBytes) { progress.update($0) }
+            return try plan.count(mine.train, mine.validation, pieceBytes: pieceBytes) { try progress.update($0) }
         }
         ownSeconds += passStart.secondsAgo
         let kind = data.tokenizer
@@ -135,7 +136,7 @@ public enum DatasetPreparation {
                         default: index += try write(piece, source, offset, final, UInt32.self, into)
                         }
                         done += piece.count
-                        progress.update(done)
+                        try progress.update(done)
                     }
                     guard index - first == counts[comm.rank] else {
                         throw UserError("\(data.path): the text changed while prepare read it (\(counts[comm.rank]) tokens counted, \(index - first) encoded)")
@@ -158,7 +159,7 @@ public enum DatasetPreparation {
                 hashes.withUnsafeMutableBufferPointer { results in
                     DispatchQueue.concurrentPerform(iterations: 2) { i in
                         results[i] = Result {
-                            try TokenFileHashes.fileHash(i == 0 ? trainPath : validationPath) { if i == 0 { progress.update($0) } }
+                            try TokenFileHashes.fileHash(i == 0 ? trainPath : validationPath) { if i == 0 { try progress.update($0) } }
                         }
                     }
                 }

@@ -81,19 +81,19 @@ struct PreparationPlan {
     /// Pass 1 of a rank: the counts of its training range (with the words, for the vocabulary)
     /// and of its validation range (the tokens only); `progress` gets the bytes read so far.
     func count(_ train: Range<Int>, _ validation: Range<Int>, pieceBytes: Int,
-               progress: (Int) -> Void) throws -> (train: TextCounts, validation: TextCounts) {
+               progress: (Int) throws -> Void) throws -> (train: TextCounts, validation: TextCounts) {
         guard kind != .byte else { return (TextCounts(byteTokens: train.count), TextCounts(byteTokens: validation.count)) }
         var counts = (train: TextCounts(kind: kind), validation: TextCounts(kind: kind, countingWords: false))
         var done = 0
         try text.forEachPiece(train, cut: cut, pieceBytes: pieceBytes, endsText: train.upperBound == trainCuts.last!) {
             try counts.train.add($0, source: $1, offset: $2, final: $3)
             done += $0.count
-            progress(done)
+            try progress(done)
         }
         try validationText.forEachPiece(validation, cut: cut, pieceBytes: pieceBytes, endsText: validation.upperBound == validationEnd) {
             try counts.validation.add($0, source: $1, offset: $2, final: $3)
             done += $0.count
-            progress(done)
+            try progress(done)
         }
         return counts
     }

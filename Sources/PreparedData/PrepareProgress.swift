@@ -8,14 +8,20 @@ import Glibc
 /// with "\r" at most ten times a second, on standard error when it is a terminal and the process
 /// is not one of an MPI job's ranks (mpirun hands ranks a pty even when its own output goes to a
 /// file, as `ProgressLine` notes). Nothing otherwise.
+///
+/// Every update also asks `stopped` whether a signal asked the process to stop (Ctrl-C,
+/// SIGTERM): then it throws, so that a preparation of gigabytes stops within a piece and removes
+/// its partial files instead of running to its end or dying with them in place.
 final class PrepareProgress {
     private let shown: Bool
+    private let stopped: () -> Int32
     private var phase = ""
     private var total = 0
     private var started = ContinuousClock.now
     private var lastDrawn: Instant?
 
-    init(enabled: Bool = isatty(STDERR_FILENO) != 0 && !Launcher.isMPI) {
+    init(stopped: @escaping () -> Int32, enabled: Bool = isatty(STDERR_FILENO) != 0 && !Launcher.isMPI) {
+        self.stopped = stopped
         shown = enabled
     }
 
@@ -27,8 +33,12 @@ final class PrepareProgress {
         lastDrawn = nil
     }
 
-    /// `done` of the phase's bytes are done.
-    func update(_ done: Int) {
+    /// `done` of the phase's bytes are done; throws when a signal asked the process to stop.
+    func update(_ done: Int) throws {
+        let signal = stopped()
+        if signal != 0 {
+            throw UserError("stopped by signal \(signal) (\(String(cString: strsignal(signal)))) before the dataset was complete; its partial files are removed")
+        }
         guard shown else { return }
         let now = ContinuousClock.now
         guard lastDrawn.map({ now - $0 >= .milliseconds(100) }) ?? true || done == total else { return }

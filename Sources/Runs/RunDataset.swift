@@ -54,7 +54,8 @@ enum RunDataset {
         try removeLeftovers(in: runDirectory)
         let summary: DatasetPreparation.Summary
         do {
-            summary = try DatasetPreparation.prepare(data: data, withMask: data.task == .fillInTheMiddle, out: next)
+            summary = try DatasetPreparation.prepare(data: data, withMask: data.task == .fillInTheMiddle, out: next,
+                                                     stopped: { StopSignals.stop })
             // A record taken before the text was read: a text changed meanwhile is prepared again next time.
             if let current { try FileIO.writeSynced(current, to: next.appendingPathComponent(recordName)) }
             try FileIO.syncDirectory(next)

@@ -7,7 +7,7 @@ import Foundation
 /// while it answers SIGTERM itself by killing them.
 public enum StopSignals {
     /// The first stopping signal received (SIGTERM or SIGINT), 0 for none.
-    nonisolated(unsafe) static var stop: Int32 = 0
+    nonisolated(unsafe) public internal(set) static var stop: Int32 = 0
     /// SIGUSR1 received since the last step took it.
     nonisolated(unsafe) static var checkpoint: Int32 = 0
 

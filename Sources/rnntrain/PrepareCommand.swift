@@ -4,6 +4,7 @@ import Config
 import Files
 import Foundation
 import PreparedData
+import Training
 
 /// `rnntrain prepare`: tokenizes the config's corpus once into a prepared dataset directory
 /// (`PreparedDataset`), in bounded memory; `data.path` naming that directory then trains from it
@@ -26,10 +27,12 @@ struct PrepareCommand: ParsableCommand {
     }
 
     func run() throws {
+        // Ctrl-C or SIGTERM stops the preparation within a piece, its partial files removed.
+        StopSignals.install()
         try world.run { comm in
             let settings = try configFile.agreedSettings(comm)
             let summary = try DatasetPreparation.prepare(data: settings.data, withMask: settings.data.task == .fillInTheMiddle,
-                                                         out: URL(fileURLWithPath: out), comm: comm)
+                                                         out: URL(fileURLWithPath: out), comm: comm, stopped: { StopSignals.stop })
             guard comm.isRoot else { return }
             let megabytes = Double(summary.textBytes) / 1e6
             var rates = String(format: "%.0f MB/s", megabytes / max(summary.seconds, 1e-9))

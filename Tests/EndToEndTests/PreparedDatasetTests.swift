@@ -266,6 +266,47 @@ final class PreparedDatasetTests: MultiRankTestCase {
         }
     }
 
+    /// Ctrl-C during a long preparation, by `prepare` or by `train` preparing a text into
+    /// `RUN/data`: it stops within a piece (4 MB), removes its partial files and exits with status
+    /// 2 and one line, leaving neither `--out` (or `RUN/data`) nor a temporary directory. 96 MB of
+    /// text take about a second to prepare under ASan, most of it after the temporary directory
+    /// appears, and the signal comes within a millisecond of it.
+    func testCtrlCDuringAPreparationLeavesNothing() throws {
+        let config = try writeConfig()
+        let text = scratch.appendingPathComponent("large.txt")
+        // ownText of a megabyte takes half a minute in this unoptimized test build: repeat a small one.
+        let piece = Data(String(repeating: ownText(characters: 4096), count: 256).utf8)
+        FileManager.default.createFile(atPath: text.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: text)
+        for _ in 0..<(96 << 20) / piece.count { handle.write(piece) }
+        try handle.close()
+        let runDir = scratch.appendingPathComponent("run-large")
+        for (name, arguments, temporaryPrefix, parent) in [
+            ("prepare", ["prepare", "--config", config.path, "--set", "data.path=\(text.path)",
+                         "--out", scratch.appendingPathComponent("large-dataset").path], ".tmp-large-dataset-", scratch!),
+            ("train", ["train", "--config", config.path, "--set", "data.path=\(text.path)", "--run-dir", runDir.path],
+             ".tmp-.data-next-", runDir),
+        ] {
+            let job = try start(Tool.binary, arguments, plain: true)
+            func temporary() -> [String] {
+                ((try? FileManager.default.contentsOfDirectory(atPath: parent.path)) ?? []).filter { $0.hasPrefix(temporaryPrefix) }
+            }
+            let deadline = Date().addingTimeInterval(60)
+            while temporary().isEmpty && job.isRunning && Date() < deadline { usleep(1000) }
+            XCTAssertFalse(temporary().isEmpty, "\(name) never began to write:\n\(job.output.suffix(2000))")
+            XCTAssertEqual(kill(job.pid, SIGINT), 0)
+            let r = finish(job)
+            XCTAssertEqual(r.status, 2, "\(name): \(r.output.suffix(2000))")
+            XCTAssertEqual(lines(r.stderr).filter { $0.hasPrefix("rnntrain: ") }.count, 1, "\(name): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("stopped by signal 2 (Interrupt) before the dataset was complete"), "\(name): \(r.stderr)")
+            XCTAssertEqual(temporary(), [], "\(name) left its temporary directory")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: scratch.appendingPathComponent("large-dataset").path))
+        let left = (try? FileManager.default.contentsOfDirectory(atPath: runDir.path)) ?? []
+        XCTAssertFalse(left.contains("data") || left.contains(".data-next"), "train left a dataset: \(left)")
+        XCTAssertEqual(checkpointNames(runDir), [])
+    }
+
     /// `SHA256SUMS` holds the token files' hashes, which are the corpus digest: read at open.
     func testAMissingOrForeignManifestIsRefused() throws {
         try assertRefused("no manifest", file: "SHA256SUMS", mentions: ["No such file"]) { dataset in
