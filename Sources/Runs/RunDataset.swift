@@ -199,7 +199,7 @@ enum RunDataset {
             return nil
         case let .prepared(s, replaced):
             let megabytes = Double(s.textBytes) / 1e6
-            let why = replaced ? "\(data.path) or the data settings changed since \(url) was prepared; prepared again" : "prepared \(data.path) into \(url)"
+            let why = replaced ? "\(data.path), the data settings or the token format changed since \(url) was prepared; prepared again" : "prepared \(data.path) into \(url)"
             return "data: \(why): \(s.trainTokens) training and \(s.validationTokens) validation tokens of \(s.vocabularySize), "
                 + String(format: "%d byte%@ each, %.1f MB of text in %.2f s", s.width, s.width == 1 ? "" : "s", megabytes, s.seconds)
         }
