@@ -23,6 +23,8 @@ public enum SHA256 {
 
         public mutating func update(_ bytes: [UInt8]) { state.update(data: bytes) }
 
+        public mutating func update(_ bytes: UnsafeRawBufferPointer) { state.update(bufferPointer: bytes) }
+
         public func digest() -> [UInt8] { Array(state.finalize()) }
     }
 

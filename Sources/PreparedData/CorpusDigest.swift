@@ -1,5 +1,4 @@
 import Checkpoints
-import Crypto
 import Files
 import Glibc
 import TextData
@@ -26,17 +25,17 @@ public enum CorpusDigest {
         let vocabularyHash = SHA256.hash(PreparedDataset.vocabularyFile(corpus.vocabulary))
         let width = TokenFileHeader.width(forVocabularySize: corpus.vocabulary.count)
         func fileHash(_ tokens: any TokenStream) throws -> [UInt8] {
-            var hash = Crypto.SHA256()
-            hash.update(data: TokenFileHeader(width: width, count: tokens.count, vocabularySize: corpus.vocabulary.count,
+            var hash = SHA256.Stream()
+            hash.update(TokenFileHeader(width: width, count: tokens.count, vocabularySize: corpus.vocabulary.count,
                                               tokenizer: corpus.vocabulary.kind, vocabularyHash: vocabularyHash).encoded())
             try forEachChunk(of: tokens) { ids in
                 switch width {
-                case 1: ids.map { UInt8(truncatingIfNeeded: $0) }.withUnsafeBytes { hash.update(bufferPointer: $0) }
-                case 2: ids.map { UInt16(truncatingIfNeeded: $0).littleEndian }.withUnsafeBytes { hash.update(bufferPointer: $0) }
-                default: ids.map { UInt32(truncatingIfNeeded: $0).littleEndian }.withUnsafeBytes { hash.update(bufferPointer: $0) }
+                case 1: ids.map { UInt8(truncatingIfNeeded: $0) }.withUnsafeBytes { hash.update($0) }
+                case 2: ids.map { UInt16(truncatingIfNeeded: $0).littleEndian }.withUnsafeBytes { hash.update($0) }
+                default: ids.map { UInt32(truncatingIfNeeded: $0).littleEndian }.withUnsafeBytes { hash.update($0) }
                 }
             }
-            return Array(hash.finalize())
+            return hash.digest()
         }
         return combining(train: try fileHash(corpus.train), validation: try fileHash(corpus.validation))
     }
@@ -44,13 +43,13 @@ public enum CorpusDigest {
     /// What an older rnntrain recorded: SHA-256 of the training then the validation ids as
     /// little-endian Int32.
     public static func legacy(_ corpus: Corpus) throws -> [UInt8] {
-        var hash = Crypto.SHA256()
+        var hash = SHA256.Stream()
         for tokens in [corpus.train, corpus.validation] {
             try forEachChunk(of: tokens) { ids in
-                ids.map(\.littleEndian).withUnsafeBytes { hash.update(bufferPointer: $0) }
+                ids.map(\.littleEndian).withUnsafeBytes { hash.update($0) }
             }
         }
-        return Array(hash.finalize())
+        return hash.digest()
     }
 
     /// Calls `body` with `tokens` in order, a million at a time, so that a mapped corpus is hashed
@@ -77,14 +76,14 @@ enum TokenFileHashes {
         defer { close(fd) }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkBytes, alignment: 16)
         defer { buffer.deallocate() }
-        var hash = Crypto.SHA256()
+        var hash = SHA256.Stream()
         var done = 0
         while true {
             let n = read(fd, buffer.baseAddress!, chunkBytes)
             if n < 0, errno == EINTR { continue }
             guard n >= 0 else { throw FileIO.osError(path) }
-            if n == 0 { return Array(hash.finalize()) }
-            hash.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[..<n]))
+            if n == 0 { return hash.digest() }
+            hash.update(UnsafeRawBufferPointer(rebasing: buffer[..<n]))
             done += n
             try progress(done)
         }

@@ -2,7 +2,6 @@ import Checkpoints
 import Clock
 import Collectives
 import Config
-import Crypto
 import Dispatch
 import Files
 import Foundation
@@ -129,12 +128,13 @@ public enum DatasetPreparation {
                     let text = file === files.0 ? plan.text : plan.validationText
                     try text.forEachPiece(range, cut: plan.cut, pieceBytes: pieceBytes, endsText: range.upperBound == end) {
                         piece, source, offset, final in
-                        let into = (encoder: encoder, file: file, index: index)
+                        let ids: Int
                         switch width {
-                        case 1: index += try write(piece, source, offset, final, UInt8.self, into)
-                        case 2: index += try write(piece, source, offset, final, UInt16.self, into)
-                        default: index += try write(piece, source, offset, final, UInt32.self, into)
+                        case 1: ids = try write(piece, source, offset, final, UInt8.self, encoder, file, index)
+                        case 2: ids = try write(piece, source, offset, final, UInt16.self, encoder, file, index)
+                        default: ids = try write(piece, source, offset, final, UInt32.self, encoder, file, index)
                         }
+                        index += ids
                         done += piece.count
                         try progress.update(done)
                     }
@@ -193,10 +193,10 @@ public enum DatasetPreparation {
     /// Encodes a piece as `T` ids and writes them at token `index` of `file`; returns how many.
     private static func write<T: FixedWidthInteger>(
         _ piece: UnsafeBufferPointer<UInt8>, _ source: String, _ offset: Int, _ final: Bool, _: T.Type,
-        _ into: (encoder: TokenEncoder, file: TokenFileWriter, index: Int)
+        _ encoder: TokenEncoder, _ file: TokenFileWriter, _ index: Int
     ) throws -> Int {
-        let ids = try into.encoder.encode(piece, source: source, offset: offset, final: final, as: T.self).ids
-        try into.file.write(ids, at: into.index)
+        let ids = try encoder.encode(piece, source: source, offset: offset, final: final, as: T.self).ids
+        try file.write(ids, at: index)
         return ids.count
     }
 
