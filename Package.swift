@@ -24,7 +24,10 @@ let package = Package(
         // The one clock every duration is measured on.
         .target(name: "Clock"),
         .target(name: "Kernels", dependencies: ["CBLAS", "CKernels", "CDNNL", "Clock"]),
-        .target(name: "Models", dependencies: ["Kernels", "CKernels", "Clock"]),
+        // The model's specification as data (its config, a cell's name, a batch): what Config and
+        // TextData need of a model, without its kernels.
+        .target(name: "ModelSpec"),
+        .target(name: "Models", dependencies: ["ModelSpec", "Kernels", "CKernels", "Clock"]),
         .target(name: "Collectives", dependencies: ["Files", "Clock"]),
         .target(name: "MPICollectives", dependencies: ["Collectives", "CMPI", "Files", "Kernels", "Clock"]),
         .target(name: "Files"),
@@ -33,10 +36,10 @@ let package = Package(
         // buffers, whose Swift code is generated once from Sources/TensorBoard/Proto and committed.
         .target(name: "TensorBoard", dependencies: ["Files", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
                 exclude: ["Proto"]),
-        .target(name: "Config", dependencies: ["Models", "Kernels", "Files", "CLibYAML", "Yams"]),
-        .target(name: "TextData", dependencies: ["Config", "Models", "Files"]),
+        .target(name: "Config", dependencies: ["ModelSpec", "Kernels", "Files", "CLibYAML", "Yams"]),
+        .target(name: "TextData", dependencies: ["Config", "ModelSpec", "Kernels", "Files"]),
         .target(name: "Checkpoints", dependencies: [
-            "Config", "TextData", "Models", "Kernels", "Files", .product(name: "Crypto", package: "swift-crypto"),
+            "Config", "TextData", "ModelSpec", "Models", "Kernels", "Files", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // A SIGBUS on a mapped file that shrank, said in one line: a signal handler in C.
         .target(name: "CMappedFiles"),
@@ -49,7 +52,7 @@ let package = Package(
         // The training step: the trainer, the gradient reducers, the optimizer and its schedule,
         // evaluation and sampling.
         .target(name: "Training", dependencies: [
-            "PreparedData", "Checkpoints", "TextData", "Config", "Models", "Kernels", "CKernels", "Collectives", "Files", "Clock",
+            "PreparedData", "Checkpoints", "TextData", "Config", "ModelSpec", "Models", "Kernels", "CKernels", "Collectives", "Files", "Clock",
         ]),
         // The run around the step: its directory and lock, resume, the prepared RUN/data, metrics,
         // TensorBoard, the progress line and every rank's times.
@@ -58,15 +61,15 @@ let package = Package(
             "CRename", "Clock",
         ]),
         // `rnntrain bench`: timed steps on synthetic tokens and the core's measured peaks.
-        .target(name: "Benchmarks", dependencies: ["Training", "Config", "Models", "Kernels", "CKernels", "Collectives", "TextData", "Files", "Clock"]),
+        .target(name: "Benchmarks", dependencies: ["Training", "Config", "ModelSpec", "Models", "Kernels", "CKernels", "Collectives", "TextData", "Files", "Clock"]),
         // The ONNX graph of a checkpoint's model (`rnntrain export`); onnx.pb.swift is generated, committed.
         .target(name: "ONNXExport", dependencies: [
-            "Models", "Kernels", "TextData", "Files", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            "ModelSpec", "Models", "Kernels", "TextData", "Files", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ], exclude: ["onnx.proto"]),
         // An n-gram model's run directory: written, verified, read back, scored and sampled.
         .target(name: "NGramFiles", dependencies: ["NGram", "Checkpoints", "Config", "Files", "Kernels", "TextData", "Training"]),
         .executableTarget(name: "rnntrain", dependencies: [
-            "Training", "Runs", "Benchmarks", "PreparedData", "Checkpoints", "TextData", "Config", "Models", "Kernels", "Collectives",
+            "Training", "Runs", "Benchmarks", "PreparedData", "Checkpoints", "TextData", "Config", "ModelSpec", "Models", "Kernels", "Collectives",
             "MPICollectives", "Files", "NGram", "NGramFiles",
             "ONNXExport", "Clock",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -76,7 +79,7 @@ let package = Package(
         .target(name: "ErrorAssertions", dependencies: ["Files", "Collectives"], path: "Tests/ErrorAssertions"),
         // A small corpus, its config and a trainer, for the tests of the step and of the run.
         .target(name: "TrainingSupport", dependencies: [
-            "Training", "Config", "TextData", "Models", "Kernels", "Collectives", "Files", "TestSupport",
+            "Training", "Config", "TextData", "ModelSpec", "Models", "Kernels", "Collectives", "Files", "TestSupport",
         ],
                 path: "Tests/TrainingSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Models", "CKernels", "TestSupport"]),
@@ -85,23 +88,24 @@ let package = Package(
         .testTarget(name: "NGramFilesTests", dependencies: ["NGramFiles", "NGram", "TextData", "Config", "Files"]),
         .testTarget(name: "TensorBoardTests", dependencies: ["TensorBoard", "Files", "TestSupport"]),
         .testTarget(name: "ONNXExportTests", dependencies: [
-            "ONNXExport", "Models", "Config", "TextData", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            "ONNXExport", "ModelSpec", "Models", "Config", "TextData", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"]),
+        .testTarget(name: "ModelSpecTests", dependencies: ["ModelSpec"]),
+        .testTarget(name: "ModelsTests", dependencies: ["ModelSpec", "Models", "TestSupport"]),
         .testTarget(name: "FilesTests", dependencies: ["Files", "ErrorAssertions", "TestSupport"]),
         .testTarget(name: "CollectivesTests", dependencies: ["Collectives"]),
-        .testTarget(name: "ConfigTests", dependencies: ["Config", "Models", "Files", "ErrorAssertions", "TestSupport"]),
-        .testTarget(name: "TextDataTests", dependencies: ["TextData", "Config", "Models", "Files", "ErrorAssertions"]),
+        .testTarget(name: "ConfigTests", dependencies: ["Config", "ModelSpec", "Files", "ErrorAssertions", "TestSupport"]),
+        .testTarget(name: "TextDataTests", dependencies: ["TextData", "Config", "ModelSpec", "Files", "ErrorAssertions"]),
         // FuzzTests throws mutated files at every reader of a checkpoint, the config's and the
         // prepared token file's (PreparedData's TokenFileHeader) too.
         .testTarget(name: "CheckpointsTests", dependencies: [
-            "Checkpoints", "PreparedData", "TextData", "Config", "Models", "Kernels", "Files", "ErrorAssertions", "TestSupport",
+            "Checkpoints", "PreparedData", "TextData", "Config", "ModelSpec", "Models", "Kernels", "Files", "ErrorAssertions", "TestSupport",
         ]),
         .testTarget(name: "PreparedDataTests", dependencies: [
             "PreparedData", "Checkpoints", "TextData", "Config", "Files", "ErrorAssertions", "TestSupport",
         ]),
         .testTarget(name: "TrainingTests", dependencies: [
-            "Training", "Runs", "PreparedData", "Checkpoints", "TextData", "Config", "Models", "Kernels", "Collectives", "Files",
+            "Training", "Runs", "PreparedData", "Checkpoints", "TextData", "Config", "ModelSpec", "Models", "Kernels", "Collectives", "Files",
             "ErrorAssertions", "TestSupport", "TrainingSupport",
         ]),
         .testTarget(name: "RunsTests", dependencies: [

@@ -4,6 +4,7 @@ import Config
 import Files
 import Foundation
 import Kernels
+import ModelSpec
 import Models
 import TextData
 import Training

@@ -33,7 +33,9 @@ public struct Checkpoint {
     /// and values, is shown only as a short, escaped excerpt.
     public static func parseConfig(_ bytes: [UInt8], source: String) throws -> TrainingConfig {
         do {
-            return try TrainingConfig.parse(yaml: String(decoding: bytes, as: UTF8.self), source: source)
+            let config = try TrainingConfig.parse(yaml: String(decoding: bytes, as: UTF8.self), source: source)
+            try config.requireRegisteredCell(source: source)
+            return config
         } catch let error as UserError {
             var reason = Substring(error.description)
             if reason.hasPrefix(source + ": ") { reason = reason.dropFirst(source.count + 2) }

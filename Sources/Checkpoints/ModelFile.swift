@@ -2,6 +2,7 @@ import Config
 import Files
 import Foundation
 import Kernels
+import ModelSpec
 import Models
 import TextData
 
@@ -132,8 +133,9 @@ public enum ModelFile {
             }
             guard seen.insert(key).inserted else { throw fail("the model config in the metadata lists \(JSON.quotedShort(key)) twice") }
         }
+        let config: ModelConfig
         do {
-            return try root.decode(ModelConfig.self)
+            config = try root.decode(ModelConfig.self)
         } catch let DecodingError.keyNotFound(key, _) {
             throw fail("the model config in the metadata lacks \(JSON.quotedShort(key.stringValue))")
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.dataCorrupted(context),
@@ -143,6 +145,12 @@ public enum ModelFile {
         } catch {
             throw fail("the model config in the metadata is unreadable")
         }
+        do {
+            try CellRegistry.check(config)
+        } catch let error as ModelError {
+            throw fail("the model config in the metadata: \(error)")
+        }
+        return config
     }
 
     /// The metadata's vocabulary: a JSON array of exactly `count` strings. Reading stops at the

@@ -1,7 +1,7 @@
 import CLibYAML
 import Files
 import Foundation
-import Models
+import ModelSpec
 import Yams
 
 // Reading, overriding, writing and checking a TrainingConfig.

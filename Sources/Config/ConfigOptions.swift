@@ -1,4 +1,4 @@
-import Models
+import ModelSpec
 import Yams
 
 /// One row of the table: the single place where each option has its key, default and meaning.
@@ -42,6 +42,18 @@ extension ConfigOption {
                           parse: @escaping @Sendable (Node) throws -> V,
                           write: @escaping @Sendable (V) -> String) -> ConfigOption {
         ConfigOption(key, meaning, read: { $1[keyPath: path] = try parse($0) }, render: { write($0[keyPath: path]) })
+    }
+
+    /// `model.cell`: `mlp` or a cell's name by its form. Which cells exist is the cells' own
+    /// declaration in Models, which this module does not see: `CellRegistry.check` refuses a
+    /// name no cell declares.
+    static func architecture(_ key: String, _ meaning: String) -> ConfigOption {
+        stored(key, \.model.architecture, meaning, parse: { node in
+            guard let scalar = node.scalar, !YAMLValue.isNull(node), let value = Architecture(rawValue: scalar.string) else {
+                throw ConfigValueError(reason: "expected a cell's name or mlp, got \(YAMLValue.describe(node))")
+            }
+            return value
+        }, write: { $0.rawValue })
     }
 
     static func int(_ key: String, _ path: WritableKeyPath<TrainingConfig, Int>, _ meaning: String) -> ConfigOption {
@@ -110,7 +122,7 @@ extension ConfigOption {
 extension TrainingConfig {
     /// Every option, grouped by section; this order is the order of `yaml()` and of docs/configuration.md.
     public static let options: [ConfigOption] = [
-        .choice("model.cell", \.model.architecture, "recurrent cell: \(Cell.allCases.map(\.rawValue).joined(separator: ", ")), or mlp (windowed baseline, no hidden state)"),
+        .architecture("model.cell", "a recurrent cell (`rnntrain options` lists them under this table), or mlp (windowed baseline, no hidden state)"),
         .choice("model.activation", \.model.activation, "φ of the vanilla RNN and of the MLP's hidden layer: tanh or relu"),
         .int("model.layers", \.model.layers, "stacked recurrent layers (the mlp has exactly 1)"),
         .int("model.hidden", \.model.hidden, "hidden units h per layer and direction"),

@@ -1,5 +1,5 @@
 import Kernels
-import Models
+import ModelSpec
 
 // The training configuration as plain values. Keys, meanings and YAML spellings live in one
 // table (ConfigOptions.swift); reading, writing and checking live in ConfigLoader.swift.

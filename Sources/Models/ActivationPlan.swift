@@ -1,4 +1,5 @@
 import Kernels
+import ModelSpec
 
 /// One buffer of the activation arena: its name, element count and element type (llm.c's
 /// `malloc_and_point` table). Counts are Double: the dimensions are capped, their products are

@@ -1,4 +1,5 @@
 import Kernels
+import ModelSpec
 
 /// Central finite differences against the analytic gradient, in Double, for every parameter
 /// tensor and the initial state of a small model with a non-zero initial state and dropout off.

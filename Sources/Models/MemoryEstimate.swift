@@ -1,4 +1,5 @@
 import Kernels
+import ModelSpec
 
 /// Bytes a model needs before any of them is allocated, so that a config too large for the
 /// machine is refused with a message rather than a failed allocation or the OOM killer.

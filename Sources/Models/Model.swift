@@ -1,5 +1,6 @@
 import Clock
 import Kernels
+import ModelSpec
 
 /// A language model over a chunk of τ steps: embedding, recurrent stack (or the windowed MLP),
 /// decoder, softmax cross-entropy. Parameters and gradients are two flat buffers laid out by

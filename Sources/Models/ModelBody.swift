@@ -1,4 +1,5 @@
 import Kernels
+import ModelSpec
 
 /// What a language model computes between its token lookup and its decoder: the recurrent
 /// stack (`RecurrentStack`) or the windowed MLP (`WindowedMLP`). A body owns its activations

@@ -1,4 +1,5 @@
 import Kernels
+import ModelSpec
 
 extension ParameterLayout {
     /// Fills `parameters` as PyTorch's modules initialise themselves: nn.Embedding N(0, 1);

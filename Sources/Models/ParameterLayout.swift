@@ -1,3 +1,5 @@
+import ModelSpec
+
 /// One named tensor: a view of `count` elements at `offset` in the flat parameter buffer.
 public struct ParameterTensor: Equatable, Sendable {
     public let name: String

@@ -1,4 +1,5 @@
 import Kernels
+import ModelSpec
 
 /// The matrix products of one model, in its precision: `gemm` in T on OpenBLAS (fp32, and
 /// Double for the gradient check), or bf16 operands with fp32 sums (`BF16Products`, Float only).

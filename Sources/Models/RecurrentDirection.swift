@@ -1,5 +1,6 @@
 import Clock
 import Kernels
+import ModelSpec
 
 /// One direction of one recurrent layer over a chunk of τ steps and n sequences: the scan over
 /// time, forward or reverse, of its cell, where its weights live, and its activations, taken

@@ -1,4 +1,5 @@
 import Kernels
+import ModelSpec
 
 /// The recurrent language model's body: L layers, each one or two `RecurrentDirection`s of the
 /// config's cell; layer l reads layer l−1's outputs at the same t, both directions' side by

@@ -1,3 +1,5 @@
+import ModelSpec
+
 /// The carried state of one sequence, as one row of a state matrix [n × width]:
 /// for each layer, for each direction, the cell's state parts (h, and for the LSTM then c),
 /// each h wide.

@@ -1,4 +1,5 @@
 import Kernels
+import ModelSpec
 
 /// The windowed MLP, the baseline without a hidden state: each position t reads the embeddings
 /// of its k tokens t−k+1 ... t side by side, [τ·n × k·E], and one hidden layer

@@ -1,4 +1,5 @@
 import Kernels
+import ModelSpec
 
 /// Every activation of one forward/backward pass, allocated once for a chunk shape (τ, n) from
 /// `ActivationPlan`'s size table: the buffers around the body here, the body's in the body.

@@ -1,4 +1,5 @@
 import Kernels
+import ModelSpec
 import Models
 
 /// The recurrent language model as ONNX nodes: `Gather` (embedding), one node of the cell's

@@ -1,5 +1,5 @@
 import Config
-import Models
+import ModelSpec
 
 /// Where training batches come from: carried streams or shuffled windows.
 public enum BatchSource: Sendable {

@@ -1,5 +1,5 @@
 import Files
-import Models
+import ModelSpec
 
 /// Stream mode (char-rnn, Zaremba et al.): the tokens are cut into S contiguous streams of L
 /// inputs each; chunk c of every stream is its next τ tokens, and the caller carries each

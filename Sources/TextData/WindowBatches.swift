@@ -1,6 +1,6 @@
 import Files
 import Kernels
-import Models
+import ModelSpec
 
 /// Windows mode: the tokens are cut into W windows on a grid shifted by an offset keyed by
 /// (seed, epoch); each epoch visits them in a permutation keyed by (seed, epoch), B per step.

@@ -1,5 +1,6 @@
 import Collectives
 import Kernels
+import ModelSpec
 import Models
 import TextData
 

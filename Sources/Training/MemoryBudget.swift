@@ -1,6 +1,7 @@
 import Config
 import Files
 import Foundation
+import ModelSpec
 import Models
 import PreparedData
 import TextData

@@ -1,6 +1,7 @@
 import Files
 import Foundation
 import Kernels
+import ModelSpec
 import Models
 import TextData
 

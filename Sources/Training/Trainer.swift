@@ -5,6 +5,7 @@ import Config
 import Files
 import Foundation
 import Kernels
+import ModelSpec
 import Models
 import TextData
 

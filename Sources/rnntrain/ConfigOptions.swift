@@ -1,4 +1,5 @@
 import ArgumentParser
+import Checkpoints
 import Collectives
 import Config
 
@@ -10,8 +11,12 @@ struct ConfigOptions: ParsableArguments {
     @Option(name: .customLong("set"), parsing: .unconditionalSingleValue, help: "Override one option, section.key=value (repeatable).")
     var overrides: [String] = []
 
-    /// The config file with every override applied.
-    func load() throws -> TrainingConfig { try TrainingConfig.load(path: config, overrides: overrides) }
+    /// The config file with every override applied, its cell a registered one.
+    func load() throws -> TrainingConfig {
+        let settings = try TrainingConfig.load(path: config, overrides: overrides)
+        try settings.requireRegisteredCell(source: config)
+        return settings
+    }
 
     /// The config every rank loaded, agreed on. `comm.timeout` is set from this rank's own load
     /// before the agreement's collective: a rank that stops before it joins ends the job within

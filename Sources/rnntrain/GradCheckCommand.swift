@@ -1,6 +1,7 @@
 import ArgumentParser
 import Files
 import Foundation
+import ModelSpec
 import Models
 
 /// `rnntrain gradcheck`: finite differences against BPTT, in Double.

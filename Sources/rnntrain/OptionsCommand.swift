@@ -1,6 +1,7 @@
 import ArgumentParser
 import Config
 import Files
+import Models
 import Training
 
 /// `rnntrain options`: the config table, from the one place options are defined.
@@ -9,6 +10,7 @@ struct OptionsCommand: ParsableCommand {
         commandName: "options", abstract: "List every config option with its default and meaning (Markdown).")
 
     func run() throws {
-        try StandardOutput.write(TrainingConfig.markdownTable())
+        let cells = CellRegistry.cells.map(\.rawValue).joined(separator: ", ")
+        try StandardOutput.write(TrainingConfig.markdownTable() + "\nThe registered recurrent cells (`model.cell`): \(cells).\n")
     }
 }

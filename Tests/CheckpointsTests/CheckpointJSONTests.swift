@@ -1,5 +1,6 @@
 @testable import Checkpoints
 import Foundation
+import ModelSpec
 import Models
 import TestSupport
 @testable import TextData

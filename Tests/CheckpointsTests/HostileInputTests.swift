@@ -122,7 +122,9 @@ final class HostileInputTests: XCTestCase {
         let model = try SafeTensors.decodeWithMetadata(lstm.model, source: "seed").metadata["model"]!
         assertMessage(modelError(try rewrite(lstm.model) { $0["model"] = settingConfig(model, "hidden", "3.5") }), contains: "unreadable value for \"hidden\"")
         assertMessage(modelError(try rewrite(lstm.model) { $0["model"] = settingConfig(model, "hidden", "1e400") }), contains: "unreadable value for \"hidden\"")
-        assertMessage(modelError(try rewrite(lstm.model) { $0["model"] = settingConfig(model, "cell", "\"transformer\"") }), contains: "unreadable value for \"cell\"")
+        assertMessage(modelError(try rewrite(lstm.model) { $0["model"] = settingConfig(model, "cell", "\"Trans Former\"") }), contains: "unreadable value for \"cell\"")
+        assertMessage(modelError(try rewrite(lstm.model) { $0["model"] = settingConfig(model, "cell", "\"transformer\"") }),
+                      contains: "model.cell: expected one of")
         assertMessage(modelError(try rewrite(lstm.model) { $0["model"] = model.replacingOccurrences(of: #""cell":"lstm","#, with: "") }), contains: "lacks \"cell\"")
     }
 

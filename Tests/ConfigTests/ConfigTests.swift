@@ -1,7 +1,7 @@
 @testable import Config
 import Files
 import Foundation
-import Models
+import ModelSpec
 import XCTest
 
 final class ConfigTests: XCTestCase {
@@ -387,7 +387,8 @@ final class ConfigTests: XCTestCase {
             ("train:\n  seed: -1\n", ["train.seed", "non-negative"]),
             ("train:\n  seed: 0.5\n", ["train.seed", "non-negative integer"]),
             ("data:\n  path: [a, b]\n", ["data.path", "string"]),
-            ("model:\n  cell: transformer\n", ["model.cell", Architecture.allCases.map(\.rawValue).joined(separator: ", "), "\"transformer\""]),
+            ("model:\n  cell: Trans-Former\n", ["model.cell", "a cell's name or mlp", "\"Trans-Former\""]),
+            ("model:\n  cell: \(String(repeating: "a", count: 33))\n", ["model.cell", "a cell's name or mlp"]),
             ("data:\n  task: FIM\n", ["data.task", "lm, fill-in-the-middle"]),
             ("model:\n  cell:\n", ["model.cell", "got nothing"]),
             ("train: 5\n", ["train", "mapping", "\"5\""]),

@@ -131,6 +131,15 @@ final class BadInputTests: XCTestCase {
                                "--set unknown key")
     }
 
+    /// Config reads a cell's name by its form; the registry, which it does not see, refuses a name
+    /// no cell declares, from the file and from `--set` alike, before anything is written.
+    func testACellNoOneRegisteredIsRefused() throws {
+        let config = tinyConfig(data: text, extra: ["model": [("cell", "transformer")]])
+        try assertTrainRefused(config, mentions: ["model.cell", "lstm", "mgu", "mlp", "\"transformer\""], "model.cell: transformer")
+        try assertTrainRefused(tinyConfig(data: text), extra: ["--set", "model.cell=minimal"],
+                               mentions: ["model.cell", "gru", "\"minimal\""], "--set model.cell=minimal")
+    }
+
     func testSetWrongType() throws {
         try assertTrainRefused(tinyConfig(data: text), extra: ["--set", "train.steps=many"], mentions: ["train.steps"],
                                "--set wrong type")

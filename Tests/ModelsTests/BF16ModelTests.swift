@@ -1,4 +1,5 @@
 import Kernels
+import ModelSpec
 import Models
 import TestSupport
 import XCTest

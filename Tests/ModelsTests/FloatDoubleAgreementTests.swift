@@ -1,3 +1,4 @@
+import ModelSpec
 import Models
 import Kernels
 import TestSupport

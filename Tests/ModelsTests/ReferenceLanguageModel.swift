@@ -1,4 +1,5 @@
 import Foundation
+import ModelSpec
 import Models
 
 /// A second implementation of the model's forward pass in plain Double loops, from PyTorch's

@@ -1,5 +1,6 @@
 import Config
 import Foundation
+import ModelSpec
 import Models
 @testable import ONNXExport
 import SwiftProtobuf

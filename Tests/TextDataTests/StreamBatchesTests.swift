@@ -1,7 +1,7 @@
 @testable import Config
 import ErrorAssertions
 import Foundation
-import Models
+import ModelSpec
 @testable import TextData
 import XCTest
 

@@ -1,6 +1,6 @@
 import ErrorAssertions
 import Foundation
-import Models
+import ModelSpec
 @testable import TextData
 import XCTest
 

@@ -1,6 +1,7 @@
 import Collectives
 import Foundation
 import Kernels
+import ModelSpec
 import Models
 @testable import TextData
 import Training

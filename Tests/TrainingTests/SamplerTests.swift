@@ -1,6 +1,7 @@
 import ErrorAssertions
 import Foundation
 import Kernels
+import ModelSpec
 import Models
 @testable import TextData
 import Training

@@ -1,4 +1,5 @@
 import Foundation
+import ModelSpec
 
 /// What the code around the model asks of a recurrent cell, stated once by the cell itself
 /// (`RecurrentCell` adds the step it computes): the configurations it computes, its gate

@@ -1,3 +1,5 @@
+import ModelSpec
+
 /// Every recurrent cell. A cell registered here is built by `Model`, counted by `MemoryEstimate`,
 /// named by `model.cell`, exported to ONNX if it has an operator, and checked by the
 /// gradient-check matrix, the forward-math, PyTorch-layout and memory tests, which all enumerate
@@ -25,4 +27,24 @@ extension CellRegistry {
 
     /// G of the recurrent cell `config` asks for: W_ih is [G·h × d].
     public static func gateCount(_ config: ModelConfig) -> Int { cell(for: config).gateCount }
+}
+
+extension CellRegistry {
+    /// The registered cells' names in registry order.
+    public static var cells: [Cell] {
+        var seen = Set<Cell>()
+        return forms.map(\.cell).filter { seen.insert($0).inserted }
+    }
+
+    /// Every `model.cell` a config may name: the registered cells, then the MLP.
+    public static var architectures: [Architecture] { cells.map(Architecture.recurrent) + [.windowedMLP] }
+
+    /// Refuses a config whose `model.cell` no registered cell declares. Config reads a cell's name
+    /// by its form only (it does not see the kernels), so every path by which a config enters from
+    /// a file calls this before anything is built from it.
+    public static func check(_ config: ModelConfig) throws {
+        guard case .recurrent(let cell) = config.architecture, !cells.contains(cell) else { return }
+        let choices = architectures.map(\.rawValue).joined(separator: ", ")
+        throw ModelError.invalidConfig(key: "model.cell", reason: "expected one of \(choices), got \"\(cell)\"")
+    }
 }

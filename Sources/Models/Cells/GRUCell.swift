@@ -1,6 +1,7 @@
 import CKernels
 import Foundation
 import Kernels
+import ModelSpec
 
 /// The GRU as the notes write it, gates laid out r|z|n (PyTorch's order; n is the candidate H̃):
 /// H̃_t = tanh(X_t W_xh + (R_t ⊙ H_{t-1}) W_hh + b_h), H_t = Z_t ⊙ H_{t-1} + (1 − Z_t) ⊙ H̃_t.

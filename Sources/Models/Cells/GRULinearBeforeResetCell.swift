@@ -1,6 +1,7 @@
 import CKernels
 import Foundation
 import Kernels
+import ModelSpec
 
 /// The GRU as cuDNN and PyTorch's nn.GRU compute it, gates laid out r|z|n: the reset applies
 /// after the recurrent matmul, n_t = tanh(x_t W_inᵀ + b_in + r_t ⊙ (h_{t-1} W_hnᵀ + b_hn)).

@@ -1,6 +1,7 @@
 import CKernels
 import Foundation
 import Kernels
+import ModelSpec
 
 /// The LSTM, gates laid out i|f|g|o (PyTorch's order; g is the input node C̃):
 /// C_t = F_t ⊙ C_{t-1} + I_t ⊙ C̃_t, H_t = O_t ⊙ tanh(C_t). Kernels in lstm.c.

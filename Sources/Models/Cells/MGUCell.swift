@@ -1,6 +1,7 @@
 import CKernels
 import Foundation
 import Kernels
+import ModelSpec
 
 /// The minimal gated unit (Zhou et al. 2016), gates laid out f|n (n is the candidate H̃):
 /// F_t = σ(X_t W_xf + H_{t-1} W_hf + b_f), H̃_t = tanh(X_t W_xh + (F_t ⊙ H_{t-1}) W_hh + b_h),

@@ -1,5 +1,6 @@
 import Foundation
 import Kernels
+import ModelSpec
 
 /// The vanilla RNN, H_t = φ(X_t W_xh + H_{t-1} W_hh + b_h), φ ∈ {tanh, relu}: one gate block,
 /// and φ's kernels are the MLP's activation kernels (kernels.h), so it has no C file of its own.

@@ -1,4 +1,5 @@
 import Kernels
+import ModelSpec
 
 /// One recurrent cell: the step it computes forward and backward, the state it carries, what it
 /// saves per step for backward, and its share of the weight gradients. `RecurrentDirection`

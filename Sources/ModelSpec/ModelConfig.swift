@@ -1,41 +1,42 @@
-/// A recurrent cell's config name; each cell in Cells/ declares its own (see `CellRegistry`).
-public struct Cell: RawRepresentable, Hashable, CaseIterable, Sendable, CustomStringConvertible {
+/// A recurrent cell's config name. Which names exist is the cells' own declaration, in Models
+/// (`CellRegistry`); this module, which Config and TextData read without the kernels, knows a
+/// name only by its form, and `CellRegistry.check` refuses a name no cell declares wherever a
+/// config enters from a file.
+public struct Cell: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public let rawValue: String
 
     public static let rnn = Cell(named: "rnn")
     public static let lstm = Cell(named: "lstm")
     public static let gru = Cell(named: "gru")
 
-    /// The registered cells' names in registry order.
-    public static var allCases: [Cell] {
-        var seen = Set<Cell>()
-        return CellRegistry.forms.map(\.cell).filter { seen.insert($0).inserted }
-    }
+    /// Longest name accepted: a config from a hostile file quotes it in its error line.
+    public static let longestName = 32
 
-    /// nil unless `rawValue` is in `allCases`.
+    /// nil unless `rawValue` has a name's form: 1 to 32 of a–z, 0–9 and `-`, starting with a letter.
     public init?(rawValue: String) {
-        guard let known = Cell.allCases.first(where: { $0.rawValue == rawValue }) else { return nil }
-        self = known
+        let bytes = Array(rawValue.utf8)
+        guard (1...Self.longestName).contains(bytes.count), bytes[0] >= UInt8(ascii: "a"), bytes[0] <= UInt8(ascii: "z"),
+              bytes.allSatisfy({ ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z")) || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || $0 == UInt8(ascii: "-") })
+        else { return nil }
+        self.rawValue = rawValue
     }
 
     /// A cell's own declaration of its name, unchecked.
-    init(named name: String) { rawValue = name }
+    public init(named name: String) { rawValue = name }
 
     public var description: String { rawValue }
 }
 
-/// `model.cell`: a stack of recurrent layers of a registered cell, or `mlp`, the windowed MLP
-/// baseline with no hidden state (WindowedMLP.swift), an architecture of its own beside them.
-/// Read and written as that one string by configs, checkpoints' config.yaml and safetensors
-/// `__metadata__`; a name that is neither is refused.
-public enum Architecture: RawRepresentable, Hashable, Codable, CaseIterable, Sendable, CustomStringConvertible {
+/// `model.cell`: a stack of recurrent layers of a cell, or `mlp`, the windowed MLP baseline with
+/// no hidden state (Models' WindowedMLP.swift), an architecture of its own beside them. Read and
+/// written as that one string by configs, checkpoints' config.yaml and safetensors
+/// `__metadata__`; a string that is neither `mlp` nor a cell's name in form is refused here, and a
+/// name no cell declares by `CellRegistry.check`.
+public enum Architecture: RawRepresentable, Hashable, Codable, Sendable, CustomStringConvertible {
     case recurrent(Cell)
     case windowedMLP
 
-    static let mlpName = "mlp"
-
-    /// The registered cells in registry order, then the MLP.
-    public static var allCases: [Architecture] { Cell.allCases.map(Architecture.recurrent) + [.windowedMLP] }
+    public static let mlpName = "mlp"
 
     public init?(rawValue: String) {
         if rawValue == Self.mlpName {
@@ -58,7 +59,7 @@ public enum Architecture: RawRepresentable, Hashable, Codable, CaseIterable, Sen
         let container = try decoder.singleValueContainer()
         let name = try container.decode(String.self)
         guard let architecture = Architecture(rawValue: name) else {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: "no cell is named \(name)")
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "not a cell's name: \(name)")
         }
         self = architecture
     }

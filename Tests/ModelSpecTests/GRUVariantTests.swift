@@ -1,5 +1,5 @@
 import Foundation
-import Models
+import ModelSpec
 import XCTest
 
 /// `GRUVariant.resetBeforeMatmul` was called `notes`; its config string still is, so configs,
