@@ -62,6 +62,10 @@ public enum Benchmark {
         /// Bytes of the gradient, and the seconds a blocking sum of it takes alone (median of 5).
         public var gradientBytes: Double
         public var allreduceSeconds: Double
+        /// Embedding rows each step's sum sent packed, of `vocabulary` (`TouchedRows`); 0 when the
+        /// whole embedding is summed.
+        public var embeddingRowsSent: Double
+        public var vocabulary: Int
 
         /// `bench --json`: every field under its name, keys sorted.
         public var json: JSON { JSON.fields(of: self) }
@@ -127,7 +131,8 @@ public enum Benchmark {
                       stepSeconds: step, gemmEfficiency: trainer.model.precision == .fp32 ? gemmSeconds / step : .nan, gemmSeconds: gemmSeconds,
                       peakRSSBytes: rss, rssFileBytes: resident.file, rssAnonymousBytes: resident.anonymous,
                       minimumBytes: minimum, computeSeconds: computes.max()!,
-                      gradientBytes: Double(trainer.model.gradients.bytes), allreduceSeconds: allreduce)
+                      gradientBytes: Double(trainer.model.gradients.bytes), allreduceSeconds: allreduce,
+                      embeddingRowsSent: trainer.embeddingRowsSentPerStep, vocabulary: m.vocabulary)
     }
 
     /// Forward FLOPs per token of a model (multiply-adds counted as 2).

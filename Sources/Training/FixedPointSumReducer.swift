@@ -15,12 +15,18 @@ final class FixedPointSumReducer: GradientReducer {
     /// The gradient in fixed point.
     private let fixed: Buffer<Int64>
     let wire: BF16Wire?
+    /// The embedding's touched rows, sent packed (`TouchedRows`), and where they are packed.
+    private let touched: TouchedRows?
+    private let packed: Buffer<Int64>?
     private var local = LossSum()
     /// Gradient entries not finite or too large to encode (they add 0).
     private var unencodable = 0
 
-    init(gradients: Buffer<Float>, comm: Communicator, shards: ParameterShards?, groups: Int, bf16Wire: Bool) {
+    init(gradients: Buffer<Float>, comm: Communicator, shards: ParameterShards?, groups: Int, bf16Wire: Bool,
+         touched: TouchedRows?) {
         self.gradients = gradients
+        self.touched = touched
+        packed = touched.map { Buffer(count: $0.capacity * $0.width) }
         sums = SumsInFlight(comm: comm, shards: shards)
         closing = ClosingSum(gradients: gradients, comm: comm, shards: shards)
         fixed = Buffer(count: gradients.count)
@@ -44,9 +50,9 @@ final class FixedPointSumReducer: GradientReducer {
                 wire?.round(range, of: gradients.base, unit: m)
                 let lo = range.lowerBound, n = range.count
                 unencodable += FixedPoint.accumulate(gradients.base + lo, into: fixed.base + lo, count: n)
-                sums.start(range, of: fixed.base)
+                sums.start(range, of: fixed.base, packing: touched, into: packed?.base)
             },
-            poll: { [sums] in sums.poll() })
+            poll: { [sums, touched] in sums.poll(); touched?.poll() })
     }
 
     func endMicroBatch(_ m: Int, _ part: LossSum, last: Bool) throws {

@@ -12,10 +12,15 @@ final class FloatSumReducer: GradientReducer {
     /// The floats whose sum lands here: all of them, or this rank's shard.
     private let mine: Range<Int>
     let wire: BF16Wire?
+    /// The embedding's touched rows, sent packed (`TouchedRows`), and where they are packed.
+    private let touched: TouchedRows?
+    private let packed: Buffer<Float>?
     private var local = LossSum()
 
-    init(gradients: Buffer<Float>, comm: Communicator, shards: ParameterShards?, bf16Wire: Bool) {
+    init(gradients: Buffer<Float>, comm: Communicator, shards: ParameterShards?, bf16Wire: Bool, touched: TouchedRows?) {
         self.gradients = gradients
+        self.touched = touched
+        packed = touched.map { Buffer(count: $0.capacity * $0.width) }
         sums = SumsInFlight(comm: comm, shards: shards)
         closing = ClosingSum(gradients: gradients, comm: comm, shards: shards)
         mine = shards?.ranges[comm.rank] ?? 0..<gradients.count
@@ -31,7 +36,9 @@ final class FloatSumReducer: GradientReducer {
         guard last else { return nil }
         let g = gradients.base, sums = sums
         guard let wire else {
-            return Model.BackwardObserver(ready: { range in sums.start(range, of: g) }, poll: { sums.poll() })
+            let touched = touched, packed = packed?.base
+            return Model.BackwardObserver(ready: { range in sums.start(range, of: g, packing: touched, into: packed) },
+                                          poll: { sums.poll(); touched?.poll() })
         }
         return Model.BackwardObserver(
             ready: { range in

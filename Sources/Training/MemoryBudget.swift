@@ -12,8 +12,8 @@ import TextData
 public enum MemoryBudget {
     /// What one rank holds for the whole run, in bytes.
     struct Need {
-        /// Parameters, gradients, optimizer state, the deterministic fixed-point sum and the bf16
-        /// wire's buffers.
+        /// Parameters, gradients, optimizer state, the deterministic fixed-point sum, the bf16
+        /// wire's buffers and the packed embedding rows (`TouchedRows`).
         var state: Double
         /// The activation arena for a micro-batch of `sequences` × τ.
         var activations: Double
@@ -23,9 +23,10 @@ public enum MemoryBudget {
     }
 
     /// `shards`: ranks the optimizer moments are split between (the sharded update), else 1;
-    /// `microBatches`: the rank's micro-batches, each a group of its own in deterministic mode.
+    /// `microBatches`: the rank's micro-batches, each a group of its own in deterministic mode;
+    /// `ranks`: the world size.
     static func need(config: TrainingConfig, model: ModelConfig, sequences: Int, microBatches: Int = 1, tokens: Int = 0,
-                     shards: Int = 1) -> Need {
+                     shards: Int = 1, ranks: Int = 1) -> Need {
         let parameters = Double(ParameterLayout(config: model).count)
         let moments = (Optimizer.usesFirst(config.optimizer) ? 1 : 0) + (Optimizer.usesSecond(config.optimizer) ? 1 : 0)
         let deterministic = config.train.deterministic
@@ -33,7 +34,8 @@ public enum MemoryBudget {
         // The bf16 wire (`BF16Wire`): a Float residual per parameter for each unit (the rank, or
         // each of its groups in deterministic mode) and, outside it, the bf16 copy sent.
         let wire = config.train.reduce == .bf16 ? (4 * Double(deterministic ? microBatches : 1) + (deterministic ? 0 : 2)) * parameters : 0
-        return Need(state: 4 * (2 + Double(moments) / Double(shards)) * parameters + fixed + wire,
+        let packing = TouchedRows.bytes(config: config, model: model, ranks: ranks, sharded: shards > 1)
+        return Need(state: 4 * (2 + Double(moments) / Double(shards)) * parameters + fixed + wire + packing,
                     activations: MemoryEstimate.activationBytes(config: model, steps: config.train.seqLen,
                                                                 sequences: sequences, scalarBytes: 4),
                     data: 4 * Double(tokens))

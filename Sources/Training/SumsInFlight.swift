@@ -50,6 +50,42 @@ final class SumsInFlight {
               rooted: { try self.comm.startReduceSumBF16($0, root: $1) }, base: base)
     }
 
+    /// Starts the sum of `range` of the gradient at `base`, sending the embedding's part as only
+    /// the rows `touched` names, packed into `packed` (`TouchedRows`); when that sum lands, the
+    /// rows are put back and all of the embedding is reported landed.
+    func start(_ range: Range<Int>, of base: UnsafeMutablePointer<Float>, packing touched: TouchedRows?,
+               into packed: UnsafeMutablePointer<Float>?) {
+        start(range, packing: touched, into: packed, base: base, all: { try self.comm.startAllreduceSum($0) },
+              unpacked: { self.start($0, of: base) })
+    }
+
+    func start(_ range: Range<Int>, of base: UnsafeMutablePointer<Int64>, packing touched: TouchedRows?,
+               into packed: UnsafeMutablePointer<Int64>?) {
+        start(range, packing: touched, into: packed, base: base, all: { try self.comm.startAllreduceSum($0) },
+              unpacked: { self.start($0, of: base) })
+    }
+
+    private func start<T>(_ range: Range<Int>, packing touched: TouchedRows?, into packed: UnsafeMutablePointer<T>?,
+                          base: UnsafeMutablePointer<T>, all: (UnsafeMutableBufferPointer<T>) throws -> Reduction,
+                          unpacked: (Range<Int>) -> Void) {
+        guard let touched, let packed, range.upperBound == touched.range.upperBound,
+              range.lowerBound <= touched.range.lowerBound else { return unpacked(range) }
+        do {
+            guard let rows = try touched.rows() else { return unpacked(range) }
+            if range.lowerBound < touched.range.lowerBound { unpacked(range.lowerBound..<touched.range.lowerBound) }
+            touched.pack(rows, from: base, into: packed)
+            let sum = try all(UnsafeMutableBufferPointer(start: packed, count: rows.count * touched.width))
+            let landing = Reduction {
+                guard try sum.test() else { return false }
+                touched.unpack(rows, from: packed, into: base)
+                return true
+            }
+            pending.append((landing, touched.range))
+        } catch {
+            failure = failure ?? error
+        }
+    }
+
     private func start<T>(_ range: Range<Int>, all: (UnsafeMutableBufferPointer<T>) throws -> Reduction,
                           rooted: (UnsafeMutableBufferPointer<T>, Int) throws -> Reduction, base: UnsafeMutablePointer<T>) {
         let owned: [(rank: Int?, range: Range<Int>)] = shards.map { $0.pieces(of: range).map { ($0.rank, $0.range) } } ?? [(nil, range)]

@@ -33,6 +33,8 @@ public final class Trainer {
     private let carried: [Buffer<Float>]
     /// Sums the step over ranks: in Float, or in fixed point in deterministic mode.
     let reducer: GradientReducer
+    /// The embedding rows this step touched, when the reducers send only those (`TouchedRows`).
+    private let touched: TouchedRows?
     /// The update's split of the parameters: one shard per rank (`train.shard_optimizer`), or
     /// one shard, the whole buffer, that every rank updates alike.
     let shards: ParameterShards
@@ -56,7 +58,7 @@ public final class Trainer {
             try modelConfig.validate()
             try MemoryBudget.check(MemoryBudget.need(config: config, model: modelConfig, sequences: n, microBatches: count,
                                                      tokens: corpus.inMemory ? corpus.train.count + corpus.validation.count : 0,
-                                                     shards: config.train.shardOptimizer ? comm.size : 1),
+                                                     shards: config.train.shardOptimizer ? comm.size : 1, ranks: comm.size),
                                    machine: MemoryBudget.machine(), sequences: n, steps: config.train.seqLen)
             model = try Model<Float>(config: modelConfig, seed: config.train.seed, precision: config.train.precision)
         } catch let e as ModelError {
@@ -81,10 +83,12 @@ public final class Trainer {
         let width = source.carriesState ? model.stateLayout.width : 0
         carried = ranges.map { range in Buffer<Float>(count: range.count * width) }
         let bf16Wire = config.train.reduce == .bf16
+        touched = TouchedRows(config: config, model: model, comm: comm, sharded: sharded)
         reducer = config.train.deterministic
             ? FixedPointSumReducer(gradients: model.gradients, comm: comm, shards: sharded ? shards : nil, groups: count,
-                                   bf16Wire: bf16Wire)
-            : FloatSumReducer(gradients: model.gradients, comm: comm, shards: sharded ? shards : nil, bf16Wire: bf16Wire)
+                                   bf16Wire: bf16Wire, touched: touched)
+            : FloatSumReducer(gradients: model.gradients, comm: comm, shards: sharded ? shards : nil, bf16Wire: bf16Wire,
+                              touched: touched)
     }
 
     /// Sequences per micro-batch and micro-batches per rank: B / (P · accumulate) sequences in
@@ -109,6 +113,12 @@ public final class Trainer {
 
     public var step: Int { state.step }
 
+    /// Embedding rows sent packed per step so far (`TouchedRows`); 0 when every step sends all.
+    public var embeddingRowsSentPerStep: Double {
+        guard let sent = touched?.sent, sent.steps > 0 else { return 0 }
+        return Double(sent.rows) / Double(sent.steps)
+    }
+
     public var timing = StepTiming()
 
     /// Forward and backward over this rank's micro-batches, sum over ranks, clip by the global
@@ -124,9 +134,12 @@ public final class Trainer {
         if source.carriesState, step % source.stepsPerEpoch == 0 { resetCarriedStates() }
         let dropout = DropoutKey(seed: config.train.seed, step: UInt64(step))
         reducer.beginStep()
+        touched?.beginStep()
         for m in microRanges.indices {
             let last = m == microRanges.count - 1
             try source.fill(&batches[m], step: step, sequences: microRanges[m])
+            touched?.mark(batches[m])
+            if last { try touched?.startUnion() }
             let part = try forwardBackward(m, dropout: dropout, observer: reducer.beginMicroBatch(m, last: last))
             try reducer.endMicroBatch(m, part, last: last)
         }

@@ -50,6 +50,10 @@ struct BenchCommand: ParsableCommand {
             try StandardOutput.line(String(format: "step %.1f ms: forward %.0f%% | backward %.0f%% (conversions and packing %.1f%% of the step, within these two) | reduction exposed %.1f%% | optimizer %.1f%% | other %.1f%%",
                          r.stepSeconds * 1e3, r.forward * 100, r.backward * 100, r.conversions * 100,
                          r.reductionExposed * 100, r.optimizer * 100, r.other * 100))
+            if r.embeddingRowsSent > 0 {
+                try StandardOutput.line(String(format: "embedding: %.0f of its %d rows summed per step, the rows the step's tokens touched",
+                                               r.embeddingRowsSent, r.vocabulary))
+            }
             if r.gemmEfficiency.isNaN {
                 try StandardOutput.line("GEMM efficiency not measured in bf16 (the replay times OpenBLAS's calls only)")
             } else {

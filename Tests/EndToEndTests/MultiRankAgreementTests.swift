@@ -50,6 +50,45 @@ final class MultiRankAgreementTests: MultiRankTestCase {
         }
     }
 
+    // MARK: Sending only the embedding rows a step touched
+
+    /// Sentences of 600 invented words: a vocabulary of about 600, where a step (B 8, τ 8) looks up
+    /// at most 64 rows, so the embedding's sum sends only those (`TouchedRows`).
+    func manyWordsCorpus() throws -> URL {
+        var state: UInt64 = 0xC0FFEE
+        var text = ""
+        for _ in 0..<900 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            let length = 3 + Int(state >> 61)
+            text += (0..<length).map { k in "w\(Int((state >> UInt64(8 + 5 * k)) % 600))" }.joined(separator: " ") + "\n"
+        }
+        let url = scratch.appendingPathComponent("many-words.txt")
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        return url
+    }
+
+    var manyWords: [String] {
+        get throws { ["data.tokenizer=word", "data.path=\(try manyWordsCorpus().path)", "model.dropout=0.2"] }
+    }
+
+    /// The packed sum is taken at 2 ranks (the bench reports the rows it sent, fewer than the
+    /// vocabulary), and at 2 and 4 ranks the weights are one process's, bit for bit; one process
+    /// sums nothing.
+    func testSendingOnlyTheTouchedEmbeddingRowsIsBitIdenticalInDeterministicMode() throws {
+        let config = try writeConfig(extra: ["bench": ["vocabulary: 600", "warmup: 1"]])
+        let bench = try runTool(ranks: 2, ["bench", "--config", config.path, "--json", "--steps", "2"])
+        XCTAssertEqual(bench.status, 0, bench.output)
+        let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(bench.stdout.utf8)) as? [String: Any], bench.output)
+        let rows = try XCTUnwrap(report["embeddingRowsSent"] as? Double, bench.stdout)
+        XCTAssertGreaterThan(rows, 0, "the embedding was summed whole:\n\(bench.stdout)")
+        XCTAssertLessThanOrEqual(rows, 64, "more rows than a step has tokens:\n\(bench.stdout)")
+        try assertDeterministicAgreement(try manyWords)
+    }
+
+    func testSendingOnlyTheTouchedEmbeddingRowsAgreesInFloatMode() throws {
+        try assertFloatAgreement(try manyWords)
+    }
+
     // MARK: Float mode
 
     func testFloatStreamModeWithDropoutAgreesAcrossWorldSizes() throws {
