@@ -34,7 +34,7 @@ public enum MemoryBudget {
         // The bf16 wire (`BF16Wire`): a Float residual per parameter for each unit (the rank, or
         // each of its groups in deterministic mode) and, outside it, the bf16 copy sent.
         let wire = config.train.reduce == .bf16 ? (4 * Double(deterministic ? microBatches : 1) + (deterministic ? 0 : 2)) * parameters : 0
-        let packing = TouchedRows.bytes(config: config, model: model, ranks: ranks, sharded: shards > 1)
+        let packing = TouchedRows.bytes(config: config, model: model, ranks: ranks)
         return Need(state: 4 * (2 + Double(moments) / Double(shards)) * parameters + fixed + wire + packing,
                     activations: MemoryEstimate.activationBytes(config: model, steps: config.train.seqLen,
                                                                 sequences: sequences, scalarBytes: 4),

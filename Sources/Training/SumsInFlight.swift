@@ -51,38 +51,73 @@ final class SumsInFlight {
     }
 
     /// Starts the sum of `range` of the gradient at `base`, sending the embedding's part as only
-    /// the rows `touched` names, packed into `packed` (`TouchedRows`); when that sum lands, the
-    /// rows are put back and all of the embedding is reported landed.
+    /// the rows `touched` names, packed into `packed` (`TouchedRows`): one sum replicated, or one
+    /// per shard owner of the rows' pieces in its shard. When a sum lands, its pieces are put back
+    /// and all of the embedding (sharded: its part in this rank's shard) is reported landed.
     func start(_ range: Range<Int>, of base: UnsafeMutablePointer<Float>, packing touched: TouchedRows?,
                into packed: UnsafeMutablePointer<Float>?) {
         start(range, packing: touched, into: packed, base: base, all: { try self.comm.startAllreduceSum($0) },
-              unpacked: { self.start($0, of: base) })
+              rooted: { try self.comm.startReduceSum($0, root: $1) }, unpacked: { self.start($0, of: base) })
     }
 
     func start(_ range: Range<Int>, of base: UnsafeMutablePointer<Int64>, packing touched: TouchedRows?,
                into packed: UnsafeMutablePointer<Int64>?) {
         start(range, packing: touched, into: packed, base: base, all: { try self.comm.startAllreduceSum($0) },
-              unpacked: { self.start($0, of: base) })
+              rooted: { try self.comm.startReduceSum($0, root: $1) }, unpacked: { self.start($0, of: base) })
     }
 
     private func start<T>(_ range: Range<Int>, packing touched: TouchedRows?, into packed: UnsafeMutablePointer<T>?,
                           base: UnsafeMutablePointer<T>, all: (UnsafeMutableBufferPointer<T>) throws -> Reduction,
-                          unpacked: (Range<Int>) -> Void) {
+                          rooted: (UnsafeMutableBufferPointer<T>, Int) throws -> Reduction, unpacked: (Range<Int>) -> Void) {
         guard let touched, let packed, range.upperBound == touched.range.upperBound,
               range.lowerBound <= touched.range.lowerBound else { return unpacked(range) }
         do {
             guard let rows = try touched.rows() else { return unpacked(range) }
-            if range.lowerBound < touched.range.lowerBound { unpacked(range.lowerBound..<touched.range.lowerBound) }
-            touched.pack(rows, from: base, into: packed)
-            let sum = try all(UnsafeMutableBufferPointer(start: packed, count: rows.count * touched.width))
-            let landing = Reduction {
-                guard try sum.test() else { return false }
-                touched.unpack(rows, from: packed, into: base)
-                return true
+            let embedding = touched.range, w = touched.width
+            if range.lowerBound < embedding.lowerBound { unpacked(range.lowerBound..<embedding.lowerBound) }
+            let owners: [(rank: Int?, part: Range<Int>)] =
+                shards.map { s in s.ranges.indices.map { ($0, embedding.clamped(to: s.ranges[$0])) } } ?? [(nil, embedding)]
+            var segment = packed
+            for (owner, part) in owners where !part.isEmpty {
+                let pieces = rows.map { (embedding.lowerBound + $0 * w)..<(embedding.lowerBound + ($0 + 1) * w) }
+                    .map { $0.clamped(to: part) }.filter { !$0.isEmpty }
+                let lands = owner == nil || owner == comm.rank ? part : nil
+                let count = Self.pack(pieces, from: base, into: segment)
+                guard count > 0 else {
+                    pending.append((Reduction(), lands))
+                    continue
+                }
+                let buffer = UnsafeMutableBufferPointer(start: segment, count: count)
+                let sum = try owner.map { try rooted(buffer, $0) } ?? all(buffer)
+                let from = segment
+                pending.append((Reduction {
+                    guard try sum.test() else { return false }
+                    if lands != nil { Self.unpack(pieces, from: from, into: base) }
+                    return true
+                }, lands))
+                segment += count
             }
-            pending.append((landing, touched.range))
         } catch {
             failure = failure ?? error
+        }
+    }
+
+    /// Copies the `pieces` of the buffer at `base` one after another into `packed`; returns how many values.
+    private static func pack<T>(_ pieces: [Range<Int>], from base: UnsafeMutablePointer<T>, into packed: UnsafeMutablePointer<T>) -> Int {
+        var n = 0
+        for piece in pieces {
+            (packed + n).update(from: base + piece.lowerBound, count: piece.count)
+            n += piece.count
+        }
+        return n
+    }
+
+    /// Puts `packed` back as the `pieces` of the buffer at `base`.
+    private static func unpack<T>(_ pieces: [Range<Int>], from packed: UnsafeMutablePointer<T>, into base: UnsafeMutablePointer<T>) {
+        var n = 0
+        for piece in pieces {
+            (base + piece.lowerBound).update(from: packed + n, count: piece.count)
+            n += piece.count
         }
     }
 

@@ -16,9 +16,11 @@ import Models
 /// untouched row's sum is the zero it already holds, so the gradient is the same (deterministic
 /// mode, whose sums are integers: bit for bit).
 ///
+/// Sharded (`ParameterShards`), each owner gets the pieces of the rows in its shard, packed.
+///
 /// Only where it pays and nothing else writes the rows: several ranks, a recurrent model without
-/// tied weights, the fp32 wire (the bf16 wire's residuals are nonzero in untouched rows), the
-/// replicated update, and a step with fewer tokens than half the vocabulary.
+/// tied weights, the fp32 wire (the bf16 wire's residuals are nonzero in untouched rows), and a
+/// step with fewer tokens than half the vocabulary.
 final class TouchedRows {
     /// The embedding's floats in the gradient buffer: V rows of `width`.
     let range: Range<Int>
@@ -34,9 +36,9 @@ final class TouchedRows {
     /// Rows sent packed, and the steps that sent them, since the trainer began.
     private(set) var sent = (rows: 0, steps: 0)
 
-    init?(config: TrainingConfig, model: Model<Float>, comm: Communicator, sharded: Bool) {
+    init?(config: TrainingConfig, model: Model<Float>, comm: Communicator) {
         let m = model.config
-        guard Self.applies(config: config, model: m, ranks: comm.size, sharded: sharded) else { return nil }
+        guard Self.applies(config: config, model: m, ranks: comm.size) else { return nil }
         let embedding = model.layout["encoder.weight"]
         range = embedding.offset..<(embedding.offset + m.vocabulary * m.embedding)
         width = m.embedding
@@ -46,15 +48,15 @@ final class TouchedRows {
     }
 
     /// Whether a run packs the embedding's rows (the conditions above).
-    static func applies(config: TrainingConfig, model m: ModelConfig, ranks: Int, sharded: Bool) -> Bool {
-        ranks > 1 && !sharded && config.train.reduce == .fp32 && !m.isWindowedMLP && !m.tieWeights
+    static func applies(config: TrainingConfig, model m: ModelConfig, ranks: Int) -> Bool {
+        ranks > 1 && config.train.reduce == .fp32 && !m.isWindowedMLP && !m.tieWeights
             && 2 * config.train.globalBatch * config.train.seqLen <= m.vocabulary
     }
 
     /// What a run holds for this: the marks, and the reducer's buffer of packed rows (Float, or
     /// Int64 in deterministic mode); 0 where it does not apply.
-    static func bytes(config: TrainingConfig, model m: ModelConfig, ranks: Int, sharded: Bool) -> Double {
-        guard applies(config: config, model: m, ranks: ranks, sharded: sharded) else { return 0 }
+    static func bytes(config: TrainingConfig, model m: ModelConfig, ranks: Int) -> Double {
+        guard applies(config: config, model: m, ranks: ranks) else { return 0 }
         let packed = config.train.globalBatch * config.train.seqLen * m.embedding * (config.train.deterministic ? 8 : 4)
         return Double(4 * m.vocabulary + packed)
     }
@@ -93,19 +95,5 @@ final class TouchedRows {
         guard rows.count <= capacity, 2 * rows.count <= marks.count else { return nil }
         sent = (sent.rows + rows.count, sent.steps + 1)
         return rows
-    }
-
-    /// Copies `rows` of the embedding at `base` into `packed`, one after another.
-    func pack<T>(_ rows: [Int], from base: UnsafeMutablePointer<T>, into packed: UnsafeMutablePointer<T>) {
-        for (k, row) in rows.enumerated() {
-            (packed + k * width).update(from: base + range.lowerBound + row * width, count: width)
-        }
-    }
-
-    /// Puts `packed` back as `rows` of the embedding at `base`.
-    func unpack<T>(_ rows: [Int], from packed: UnsafeMutablePointer<T>, into base: UnsafeMutablePointer<T>) {
-        for (k, row) in rows.enumerated() {
-            (base + range.lowerBound + row * width).update(from: packed + k * width, count: width)
-        }
     }
 }

@@ -83,7 +83,7 @@ public final class Trainer {
         let width = source.carriesState ? model.stateLayout.width : 0
         carried = ranges.map { range in Buffer<Float>(count: range.count * width) }
         let bf16Wire = config.train.reduce == .bf16
-        touched = TouchedRows(config: config, model: model, comm: comm, sharded: sharded)
+        touched = TouchedRows(config: config, model: model, comm: comm)
         reducer = config.train.deterministic
             ? FixedPointSumReducer(gradients: model.gradients, comm: comm, shards: sharded ? shards : nil, groups: count,
                                    bf16Wire: bf16Wire, touched: touched)

@@ -89,6 +89,11 @@ final class MultiRankAgreementTests: MultiRankTestCase {
         try assertFloatAgreement(try manyWords)
     }
 
+    /// Sharded, each owner gets the pieces of the touched rows in its shard.
+    func testSendingOnlyTheTouchedEmbeddingRowsShardedIsBitIdenticalInDeterministicMode() throws {
+        try assertDeterministicAgreement(try manyWords + ["train.shard_optimizer=true"])
+    }
+
     // MARK: Float mode
 
     func testFloatStreamModeWithDropoutAgreesAcrossWorldSizes() throws {
