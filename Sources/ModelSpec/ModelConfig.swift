@@ -10,14 +10,14 @@ public struct Cell: RawRepresentable, Hashable, Sendable, CustomStringConvertibl
     public static let gru = Cell(named: "gru")
 
     /// Longest name accepted: a config from a hostile file quotes it in its error line.
-    public static let longestName = 32
+    private static let longestName = 32
 
     /// nil unless `rawValue` has a name's form: 1 to 32 of a–z, 0–9 and `-`, starting with a letter.
     public init?(rawValue: String) {
+        let letter = UInt8(ascii: "a")...UInt8(ascii: "z"), digit = UInt8(ascii: "0")...UInt8(ascii: "9")
         let bytes = Array(rawValue.utf8)
-        guard (1...Self.longestName).contains(bytes.count), bytes[0] >= UInt8(ascii: "a"), bytes[0] <= UInt8(ascii: "z"),
-              bytes.allSatisfy({ ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z")) || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || $0 == UInt8(ascii: "-") })
-        else { return nil }
+        guard (1...Self.longestName).contains(bytes.count), letter.contains(bytes[0]),
+              bytes.allSatisfy({ letter.contains($0) || digit.contains($0) || $0 == UInt8(ascii: "-") }) else { return nil }
         self.rawValue = rawValue
     }
 
@@ -36,7 +36,7 @@ public enum Architecture: RawRepresentable, Hashable, Codable, Sendable, CustomS
     case recurrent(Cell)
     case windowedMLP
 
-    public static let mlpName = "mlp"
+    static let mlpName = "mlp"
 
     public init?(rawValue: String) {
         if rawValue == Self.mlpName {
