@@ -76,9 +76,9 @@ final class SumsInFlight {
             let embedding = touched.range, w = touched.width
             if range.lowerBound < embedding.lowerBound { unpacked(range.lowerBound..<embedding.lowerBound) }
             let owners: [(rank: Int?, part: Range<Int>)] =
-                shards.map { s in s.ranges.indices.map { ($0, embedding.clamped(to: s.ranges[$0])) } } ?? [(nil, embedding)]
+                shards.map { $0.pieces(of: embedding).map { ($0.rank, $0.range) } } ?? [(nil, embedding)]
             var segment = packed
-            for (owner, part) in owners where !part.isEmpty {
+            for (owner, part) in owners {
                 let pieces = rows.map { (embedding.lowerBound + $0 * w)..<(embedding.lowerBound + ($0 + 1) * w) }
                     .map { $0.clamped(to: part) }.filter { !$0.isEmpty }
                 let lands = owner == nil || owner == comm.rank ? part : nil
