@@ -55,15 +55,9 @@ final class MultiRankAgreementTests: MultiRankTestCase {
     /// Sentences of 600 invented words: a vocabulary of about 600, where a step (B 8, τ 8) looks up
     /// at most 64 rows, so the embedding's sum sends only those (`TouchedRows`).
     func manyWordsCorpus() throws -> URL {
-        var state: UInt64 = 0xC0FFEE
-        var text = ""
-        for _ in 0..<900 {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            let length = 3 + Int(state >> 61)
-            text += (0..<length).map { k in "w\(Int((state >> UInt64(8 + 5 * k)) % 600))" }.joined(separator: " ") + "\n"
-        }
         let url = scratch.appendingPathComponent("many-words.txt")
-        try text.write(to: url, atomically: true, encoding: .utf8)
+        try MultiRankTestCase.corpusText(bytes: 30000, words: (0..<600).map { "w\($0)" })
+            .write(to: url, atomically: true, encoding: .utf8)
         return url
     }
 

@@ -219,12 +219,12 @@ class MultiRankTestCase: XCTestCase {
         super.tearDown()
     }
 
-    /// ~6 KB of lowercase sentences from a fixed word list and a fixed-seed generator (SplitMix64),
-    /// the same bytes on every call.
-    static func corpusText(bytes: Int = 6000) -> String {
-        let words = ["the", "a", "river", "stone", "bird", "sings", "falls", "over", "under", "quiet", "old", "green",
-                     "hill", "runs", "and", "slowly", "wind", "carries", "light", "home", "small", "boat", "drifts",
-                     "past", "every", "morning", "field", "of", "grey", "rain"]
+    /// ~6 KB of lowercase sentences from a fixed word list (or `words`) and a fixed-seed generator
+    /// (SplitMix64), the same bytes on every call.
+    static func corpusText(bytes: Int = 6000, words: [String] = ["the", "a", "river", "stone", "bird", "sings", "falls",
+                           "over", "under", "quiet", "old", "green", "hill", "runs", "and", "slowly", "wind", "carries",
+                           "light", "home", "small", "boat", "drifts", "past", "every", "morning", "field", "of", "grey",
+                           "rain"]) -> String {
         var state: UInt64 = 0x5EED
         func next() -> UInt64 {
             state &+= 0x9E37_79B9_7F4A_7C15
